@@ -1,0 +1,209 @@
+//! The zoo spec compiler.
+//!
+//! Pipeline: discover `zoo/**/*.yaml` → parse each into a [`spec::Spec`] (span-keeping YAML,
+//! expressions with positions) → lower to Rust ([`codegen`]) and registry descriptors
+//! ([`registry`]) → JSON Schemas ([`schema`]). `build.rs` and the proc-macros both call
+//! [`compile_dir`]; errors come back as `file:line:col: message`.
+
+pub mod codegen;
+pub mod diag;
+pub mod expr;
+pub mod losses;
+pub mod lower;
+pub mod primitives;
+pub mod registry;
+pub mod schema;
+pub mod spec;
+pub mod tensor_ops;
+pub mod types;
+pub mod yaml;
+
+use codegen::{camel, BlockInfo, Gen};
+use diag::{SpecError, Src};
+use registry::ComponentDesc;
+use spec::{Kind, Spec};
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// The result of compiling a folder of specs.
+pub struct Compiled {
+    /// Generated Rust (formatted), to be `include!`d.
+    pub rust: String,
+    pub components: Vec<ComponentDesc>,
+    /// Every spec file read (for `rerun-if-changed`).
+    pub files: Vec<PathBuf>,
+}
+
+/// Finds all `*.yaml` specs under `root` (sorted, for a stable output).
+pub fn discover(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        for entry in rd.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Compiles every spec under `root`; paths in errors are shown relative to `display_base`.
+pub fn compile_dir(root: &Path, display_base: &Path) -> Result<Compiled, Vec<SpecError>> {
+    let files = discover(root);
+    let mut sources = Vec::new();
+    for f in &files {
+        let shown = f.strip_prefix(display_base).unwrap_or(f).to_string_lossy().replace('\\', "/");
+        match std::fs::read_to_string(f) {
+            Ok(text) => sources.push(Src::new(shown, text)),
+            Err(e) => {
+                return Err(vec![SpecError { path: shown, span: Default::default(), message: format!("cannot read: {e}") }]);
+            }
+        }
+    }
+    let mut c = compile_sources(&sources)?;
+    c.files = files;
+    Ok(c)
+}
+
+/// Compiles in-memory spec sources.
+pub fn compile_sources(sources: &[Src]) -> Result<Compiled, Vec<SpecError>> {
+    let mut errors = Vec::new();
+    let mut specs: Vec<Spec> = Vec::new();
+    for src in sources {
+        match spec::parse_spec(src) {
+            Ok(s) => specs.push(s),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    // Folder and kind must agree, names must be unique per kind.
+    let mut seen: HashMap<(String, &'static str), String> = HashMap::new();
+    for s in &specs {
+        let folder = s.src.path.rsplit('/').nth(1).unwrap_or("");
+        if !folder.is_empty() && folder != s.kind.folder() && s.src.path.contains('/') {
+            errors.push(s.src.error(
+                s.name_span,
+                format!("a {} spec belongs in `{}/`, not `{folder}/`", s.kind.as_str(), s.kind.folder()),
+            ));
+        }
+        if let Some(prev) = seen.insert((s.name.clone(), s.kind.as_str()), s.src.path.clone()) {
+            errors.push(s.src.error(s.name_span, format!("another {} is named `{}` ({prev})", s.kind.as_str(), s.name)));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let mut shared: HashMap<String, BlockInfo> = HashMap::new();
+    for s in specs.iter().filter(|s| s.kind == Kind::Block) {
+        shared.insert(
+            s.name.clone(),
+            BlockInfo { rust: format!("crate::generated::blocks::{}", camel(&s.name)), params: s.params.clone(), sig: s.signature },
+        );
+    }
+
+    let mut rust = String::new();
+    let mut components = Vec::new();
+    let mut records = lower::Records::new();
+    for kind in [Kind::Block, Kind::Backbone, Kind::Neck, Kind::Head, Kind::Full] {
+        let mut module = String::new();
+        for s in specs.iter().filter(|s| s.kind == kind) {
+            let mut g = Gen::new(&shared);
+            g.records = records.clone();
+            let prefix = camel(&s.name);
+            g.component(s, &prefix, &HashMap::new());
+            errors.append(&mut g.errors);
+            records = g.records;
+            writeln!(module, "// ---- from {} ----\n{}", s.src.path, g.out).unwrap();
+            if kind != Kind::Block {
+                components.push(registry::describe(s, &format!("crate::generated::{}::{prefix}", kind.folder())));
+            }
+        }
+        writeln!(
+            rust,
+            "pub mod {} {{\n#![allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]\nuse burn::tensor::Tensor;\nuse burn::module::Module;\n{module}\n}}",
+            kind.folder()
+        )
+        .unwrap();
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    rust.push_str(&dispatch(&components));
+    let formatted = match syn::parse_file(&rust) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(e) => {
+            // A bug in the compiler, not in a spec: show the offending generated line.
+            let line = e.span().start().line;
+            let context: String = rust.lines().skip(line.saturating_sub(3)).take(5).collect::<Vec<_>>().join("\n");
+            return Err(vec![SpecError {
+                path: "<generated>".into(),
+                span: Default::default(),
+                message: format!("internal error: generated Rust does not parse ({e}) near:\n{context}"),
+            }]);
+        }
+    };
+    Ok(Compiled { rust: formatted, components, files: Vec::new() })
+}
+
+/// Enums over all backbones / heads and their dispatch by name.
+fn dispatch(components: &[ComponentDesc]) -> String {
+    let mut s = String::new();
+    fn of<'a>(components: &'a [ComponentDesc], kind: &'a str) -> impl Iterator<Item = &'a ComponentDesc> {
+        components.iter().filter(move |c| c.kind == kind)
+    }
+    writeln!(s, "#[derive(burn::module::Module, Debug)]\npub enum AnyBackbone {{").unwrap();
+    for c in of(components, "backbone") {
+        writeln!(s, "    {}({}),", camel(&c.name), c.rust).unwrap();
+    }
+    writeln!(s, "}}\nimpl AnyBackbone {{").unwrap();
+    writeln!(s, "pub fn init(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context, device: &burn::tensor::Device) -> Result<Self, crate::rt::BuildError> {{ match name {{").unwrap();
+    for c in of(components, "backbone") {
+        writeln!(s, "{:?} => Ok(Self::{}({}::init(&crate::rt::from_json::<{}Params>(params)?, ctx, device)?)),", c.name, camel(&c.name), c.rust, c.rust).unwrap();
+    }
+    writeln!(s, "_ => Err(crate::rt::BuildError::new(format!(\"unknown backbone `{{name}}`\"))) }} }}").unwrap();
+    writeln!(s, "pub fn outputs(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<crate::rt::Outputs, crate::rt::BuildError> {{ match name {{").unwrap();
+    for c in of(components, "backbone") {
+        writeln!(s, "{:?} => {}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx)?.outputs(),", c.name, c.rust, c.rust).unwrap();
+    }
+    writeln!(s, "_ => Err(crate::rt::BuildError::new(format!(\"unknown backbone `{{name}}`\"))) }} }}").unwrap();
+    writeln!(s, "pub fn forward(&self, x: burn::tensor::Tensor<4>) -> crate::rt::BackboneOutput {{ match self {{").unwrap();
+    for c in of(components, "backbone") {
+        writeln!(s, "Self::{}(m) => crate::trace::call({:?}, || m.forward(x)),", camel(&c.name), "backbone").unwrap();
+    }
+    writeln!(s, "}} }} }}").unwrap();
+
+    writeln!(s, "#[derive(burn::module::Module, Debug)]\npub enum AnyHead {{").unwrap();
+    for c in of(components, "head") {
+        writeln!(s, "    {}({}),", camel(&c.name), c.rust).unwrap();
+    }
+    writeln!(s, "}}\nimpl AnyHead {{").unwrap();
+    writeln!(s, "pub fn init(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context, device: &burn::tensor::Device) -> Result<Self, crate::rt::BuildError> {{ match name {{").unwrap();
+    for c in of(components, "head") {
+        writeln!(s, "{:?} => Ok(Self::{}({}::init(&crate::rt::from_json::<{}Params>(params)?, ctx, device)?)),", c.name, camel(&c.name), c.rust, c.rust).unwrap();
+    }
+    writeln!(s, "_ => Err(crate::rt::BuildError::new(format!(\"unknown head `{{name}}`\"))) }} }}").unwrap();
+    writeln!(s, "pub fn check(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<(), crate::rt::BuildError> {{ match name {{").unwrap();
+    for c in of(components, "head") {
+        writeln!(s, "{:?} => {}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx).map(|_| ()),", c.name, c.rust, c.rust).unwrap();
+    }
+    writeln!(s, "_ => Err(crate::rt::BuildError::new(format!(\"unknown head `{{name}}`\"))) }} }}").unwrap();
+    writeln!(s, "pub fn forward(&self, features: crate::rt::BackboneOutput) -> crate::rt::Pred {{ match self {{").unwrap();
+    for c in of(components, "head") {
+        let call = match c.signature.as_str() {
+            "tensor2 -> tensor2" => "crate::rt::Pred::Rank2(m.forward(features.last_feature.expect(\"a classification backbone returns last_feature\")))".to_string(),
+            _ => "unimplemented!(\"head input\")".to_string(),
+        };
+        writeln!(s, "Self::{}(m) => crate::trace::call(\"head\", || {call}),", camel(&c.name)).unwrap();
+    }
+    writeln!(s, "}} }} }}").unwrap();
+
+    writeln!(s, "/// Registry descriptors of every component, as JSON.\npub const REGISTRY_JSON: &str = {:?};", serde_json::to_string(components).unwrap()).unwrap();
+    s
+}

@@ -1,0 +1,88 @@
+//! The non-architecture vocabulary of a NetsPresso `model:` document: loss criteria and the
+//! tasks they serve. Shared by the config validator and the JSON Schema generator.
+
+/// A loss criterion: its name, the tasks it serves and its fields (name, declared type, doc).
+pub struct Criterion {
+    pub name: &'static str,
+    pub tasks: &'static [&'static str],
+    pub fields: &'static [(&'static str, &'static str, &'static str)],
+    pub doc: &'static str,
+}
+
+const WEIGHT: (&str, &str, &str) = ("weight", "float?", "Multiplier of this loss in the total loss (null = 1.0).");
+
+pub const CRITERIA: &[Criterion] = &[
+    Criterion {
+        name: "cross_entropy",
+        tasks: &["classification"],
+        fields: &[WEIGHT, ("label_smoothing", "float", "Label smoothing factor in [0, 1].")],
+        doc: "Cross-entropy over class logits.",
+    },
+    Criterion {
+        name: "seg_cross_entropy",
+        tasks: &["segmentation"],
+        fields: &[
+            WEIGHT,
+            ("ignore_index", "int", "Label value excluded from the loss (255 in NetsPresso's configs)."),
+            ("label_smoothing", "float", "Label smoothing factor in [0, 1]."),
+        ],
+        doc: "Per-pixel cross-entropy.",
+    },
+    Criterion {
+        name: "pidnet_loss",
+        tasks: &["segmentation"],
+        fields: &[WEIGHT, ("ignore_index", "int", "Label value excluded from the loss.")],
+        doc: "PIDNet's cross-entropy + boundary losses.",
+    },
+    Criterion {
+        name: "yolox_loss",
+        tasks: &["detection"],
+        fields: &[WEIGHT, ("l1_activate_epoch", "int?", "Epoch from which the L1 box loss is on.")],
+        doc: "YOLOX loss.",
+    },
+    Criterion {
+        name: "yolofastest_loss",
+        tasks: &["detection"],
+        fields: &[
+            WEIGHT,
+            ("anchors", "list<list<float>>", "Anchor sizes per level."),
+            ("l1_activate_epoch", "int?", "Epoch from which the L1 box loss is on."),
+        ],
+        doc: "YOLO-Fastest loss.",
+    },
+    Criterion {
+        name: "yolov9_loss",
+        tasks: &["detection"],
+        fields: &[
+            WEIGHT,
+            ("l1_activate_epoch", "int?", "Epoch from which the L1 box loss is on."),
+            ("reg_max", "int", "Distribution focal loss bins (default 16)."),
+        ],
+        doc: "YOLOv9 loss.",
+    },
+    Criterion { name: "retinanet_loss", tasks: &["detection"], fields: &[WEIGHT], doc: "RetinaNet focal + L1 loss." },
+    Criterion {
+        name: "detr_loss",
+        tasks: &["detection"],
+        fields: &[
+            WEIGHT,
+            ("weight_dict", "map", "Weights of the partial losses."),
+            ("losses", "list<str>", "Partial losses: labels, boxes, cardinality, focal, vfl."),
+            ("alpha", "float", "Focal alpha."),
+            ("gamma", "float", "Focal gamma."),
+            ("matcher", "map", "Hungarian matcher settings."),
+        ],
+        doc: "RT-DETR set-prediction loss.",
+    },
+    Criterion {
+        name: "focal_loss",
+        tasks: &["detection"],
+        fields: &[WEIGHT, ("alpha", "float", "Focal alpha."), ("gamma", "float", "Focal gamma.")],
+        doc: "Sigmoid focal loss.",
+    },
+    Criterion { name: "rtmcc_loss", tasks: &["pose_estimation"], fields: &[WEIGHT], doc: "RTMCC SimCC loss." },
+];
+
+pub fn criterion(name: &str) -> Option<&'static Criterion> {
+    CRITERIA.iter().find(|c| c.name == name)
+}

@@ -1,0 +1,101 @@
+//! Registry descriptors: the data of every component that the runtime needs without Rust types
+//! (names, kinds, tasks, parameter declarations, presets). Serialised to JSON at build time and
+//! embedded in the binary; the config validator and the JSON Schemas are driven by it.
+
+use crate::spec::{ParamDecl, Spec};
+use crate::types::Ty;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ParamDesc {
+    pub name: String,
+    /// Declared type: `int`, `float`, `bool`, `str`, `list<T>`, `T?`.
+    pub ty: String,
+    pub required: bool,
+    #[serde(default)]
+    pub default: serde_json::Value,
+    #[serde(default)]
+    pub choices: Vec<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub doc: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StageDesc {
+    pub doc: String,
+    pub min_items: usize,
+    pub fields: Vec<ParamDesc>,
+    pub parallel: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PresetDesc {
+    pub name: String,
+    pub body: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ComponentDesc {
+    pub name: String,
+    pub kind: String,
+    pub summary: String,
+    pub reference: String,
+    pub tasks: Vec<String>,
+    pub file: String,
+    pub params: Vec<ParamDesc>,
+    pub stage_params: Option<StageDesc>,
+    pub ignored_params: Vec<String>,
+    pub presets: Vec<PresetDesc>,
+    /// Rust type name of the generated module.
+    pub rust: String,
+    /// Forward signature, e.g. `tensor2 -> tensor2` for classification heads.
+    pub signature: String,
+}
+
+impl ComponentDesc {
+    pub fn param(&self, name: &str) -> Option<&ParamDesc> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}
+
+pub fn param_desc(p: &ParamDecl) -> ParamDesc {
+    ParamDesc {
+        name: p.name.clone(),
+        ty: p.ty.to_string(),
+        required: p.default.is_none(),
+        default: p.default.as_ref().map(|d| d.to_json()).unwrap_or(serde_json::Value::Null),
+        choices: p.choices.clone(),
+        min: p.min,
+        max: p.max,
+        doc: p.doc.clone(),
+    }
+}
+
+pub fn describe(spec: &Spec, rust: &str) -> ComponentDesc {
+    ComponentDesc {
+        name: spec.name.clone(),
+        kind: spec.kind.as_str().to_string(),
+        summary: spec.summary.clone(),
+        reference: spec.reference.clone(),
+        tasks: spec.tasks.clone(),
+        file: spec.src.path.clone(),
+        params: spec.params.iter().map(param_desc).collect(),
+        stage_params: spec.stage_params.as_ref().map(|sp| StageDesc {
+            doc: sp.doc.clone(),
+            min_items: sp.min_items,
+            fields: sp.fields.iter().map(param_desc).collect(),
+            parallel: sp.parallel.clone(),
+        }),
+        ignored_params: spec.ignored_params.clone(),
+        presets: spec.presets.iter().map(|p| PresetDesc { name: p.name.clone(), body: p.body.to_json() }).collect(),
+        rust: rust.to_string(),
+        signature: spec.signature.to_string(),
+    }
+}
+
+/// Parses a declared type string back (for the runtime validator).
+pub fn parse_ty(s: &str) -> Ty {
+    Ty::parse_decl(s).unwrap_or(Ty::Str)
+}

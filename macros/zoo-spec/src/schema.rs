@@ -1,0 +1,318 @@
+//! JSON Schemas (draft-07) for editors: `model.schema.json` for user configs and
+//! `spec.schema.json` for spec authors.
+//!
+//! Component choices use one `if`/`then` rule per name (measured with yaml-language-server:
+//! completes names, completes only the chosen component's params, exact diagnostics), never
+//! `oneOf` + `const`.
+
+use crate::losses::CRITERIA;
+use crate::registry::{ComponentDesc, ParamDesc};
+use crate::spec::TASKS;
+use crate::types::Ty;
+use serde_json::{json, Map, Value};
+
+fn ty_schema(ty: &Ty) -> Value {
+    match ty {
+        Ty::Int => json!({"type": "integer"}),
+        Ty::Float => json!({"type": "number"}),
+        Ty::Bool => json!({"type": "boolean"}),
+        Ty::Str => json!({"type": "string"}),
+        Ty::List(t) => json!({"type": "array", "items": ty_schema(t)}),
+        Ty::Opt(t) => {
+            let mut s = ty_schema(t);
+            if let Some(Value::String(base)) = s.get("type").cloned() {
+                s["type"] = json!([base, "null"]);
+            }
+            s
+        }
+        _ => json!({}),
+    }
+}
+
+fn param_schema(p: &ParamDesc) -> Value {
+    let ty = crate::registry::parse_ty(&p.ty);
+    let mut s = ty_schema(&ty);
+    if !p.choices.is_empty() {
+        let mut values: Vec<Value> = p.choices.iter().map(|c| json!(c)).collect();
+        if matches!(ty, Ty::Opt(_)) {
+            values.push(Value::Null);
+        }
+        s["enum"] = Value::Array(values);
+    }
+    if let Some(m) = p.min {
+        s["minimum"] = json!(m);
+    }
+    if let Some(m) = p.max {
+        s["maximum"] = json!(m);
+    }
+    let mut doc = p.doc.clone();
+    doc.push_str(&format!("\n\nType: `{}`", p.ty));
+    if !p.required {
+        doc.push_str(&format!(" · default: `{}`", p.default));
+        if !p.default.is_null() {
+            s["default"] = p.default.clone();
+        }
+    } else {
+        doc.push_str(" · required");
+    }
+    s["markdownDescription"] = json!(doc.trim());
+    s
+}
+
+fn params_object(title: &str, params: &[ParamDesc], ignored: &[String], nullable: bool) -> Value {
+    let mut props = Map::new();
+    for p in params {
+        props.insert(p.name.clone(), param_schema(p));
+    }
+    for i in ignored {
+        props.insert(i.clone(), json!({"markdownDescription": "Accepted for compatibility and ignored."}));
+    }
+    let required: Vec<&str> = params.iter().filter(|p| p.required).map(|p| p.name.as_str()).collect();
+    let mut s = json!({
+        "title": title,
+        "type": if nullable { json!(["object", "null"]) } else { json!("object") },
+        "properties": props,
+        "additionalProperties": false,
+    });
+    if !required.is_empty() {
+        s["required"] = json!(required);
+    }
+    s
+}
+
+/// The chooser for one component slot (`backbone`, `head`, ...): name enum + if/then rules.
+fn slot(title: &str, comps: &[&ComponentDesc], defs: &mut Map<String, Value>, flat: bool) -> Value {
+    let names: Vec<&str> = comps.iter().map(|c| c.name.as_str()).collect();
+    let docs: Vec<String> = comps.iter().map(|c| format!("**{}** — {} (tasks: {})", c.name, c.summary, c.tasks.join(", "))).collect();
+    let mut rules = Vec::new();
+    for c in comps {
+        let def = format!("{}Params", crate::codegen::camel(&c.name));
+        defs.insert(
+            def.clone(),
+            params_object(&format!("{} params", c.name), &c.params, &c.ignored_params, !flat),
+        );
+        let mut then_props = Map::new();
+        if flat {
+            // Full models take their fields directly under `full`, next to `name`.
+            let mut s = params_object(&c.name, &c.params, &c.ignored_params, false);
+            s["properties"]["name"] = json!({"const": c.name});
+            rules.push(json!({"if": {"properties": {"name": {"const": c.name}}, "required": ["name"]}, "then": s}));
+            continue;
+        }
+        then_props.insert("params".into(), json!({"$ref": format!("#/definitions/{def}")}));
+        match &c.stage_params {
+            Some(sp) => {
+                let sdef = format!("{}StageParams", crate::codegen::camel(&c.name));
+                defs.insert(sdef.clone(), params_object(&format!("{} stage", c.name), &sp.fields, &[], false));
+                then_props.insert(
+                    "stage_params".into(),
+                    json!({"type": "array", "minItems": sp.min_items, "items": {"$ref": format!("#/definitions/{sdef}")}, "markdownDescription": sp.doc}),
+                );
+            }
+            None => {
+                if c.kind == "backbone" {
+                    then_props.insert("stage_params".into(), json!({"type": "null", "markdownDescription": format!("`{}` takes no stage_params.", c.name)}));
+                }
+            }
+        }
+        rules.push(json!({"if": {"properties": {"name": {"const": c.name}}, "required": ["name"]}, "then": {"properties": then_props}}));
+    }
+    let mut props = Map::new();
+    props.insert(
+        "name".into(),
+        json!({"type": if flat { json!(["string", "null"]) } else { json!("string") }, "enum": names, "markdownEnumDescriptions": docs, "markdownDescription": format!("Which {title} to use.")}),
+    );
+    if !flat {
+        props.insert("params".into(), json!({"markdownDescription": "Parameters of the chosen component."}));
+        if title == "backbone" {
+            props.insert("stage_params".into(), json!({"markdownDescription": "Per-stage parameters of the chosen backbone."}));
+        }
+    }
+    let mut s = json!({
+        "title": title,
+        "type": ["object", "null"],
+        "properties": props,
+        "allOf": rules,
+    });
+    if !flat {
+        s["additionalProperties"] = json!(false);
+        s["required"] = json!(["name"]);
+    }
+    s
+}
+
+pub fn model_schema(components: &[ComponentDesc]) -> Value {
+    let mut defs = Map::new();
+    let of = |k: &str| components.iter().filter(|c| c.kind == k).collect::<Vec<_>>();
+    let backbone = slot("backbone", &of("backbone"), &mut defs, false);
+    let neck = slot("neck", &of("neck"), &mut defs, false);
+    let head = slot("head", &of("head"), &mut defs, false);
+    let full = slot("full", &of("full"), &mut defs, true);
+    defs.insert("Backbone".into(), backbone);
+    defs.insert("Neck".into(), neck);
+    defs.insert("Head".into(), head);
+    defs.insert("Full".into(), full);
+
+    let mut loss_rules = Vec::new();
+    for c in CRITERIA {
+        let mut props = Map::new();
+        props.insert("criterion".into(), json!({"const": c.name}));
+        for (name, ty, doc) in c.fields {
+            let s = match *ty {
+                "map" => json!({"type": "object", "markdownDescription": doc}),
+                "list<list<float>>" => json!({"type": "array", "items": {"type": "array", "items": {"type": "number"}}, "markdownDescription": doc}),
+                t => {
+                    let mut s = ty_schema(&Ty::parse_decl(t).unwrap_or(Ty::Str));
+                    s["markdownDescription"] = json!(doc);
+                    s
+                }
+            };
+            props.insert(name.to_string(), s);
+        }
+        loss_rules.push(json!({
+            "if": {"properties": {"criterion": {"const": c.name}}, "required": ["criterion"]},
+            "then": {"properties": props, "additionalProperties": false}
+        }));
+    }
+    let criteria: Vec<&str> = CRITERIA.iter().map(|c| c.name).collect();
+    let criteria_docs: Vec<String> = CRITERIA.iter().map(|c| format!("{} (tasks: {})", c.doc, c.tasks.join(", "))).collect();
+    defs.insert(
+        "Loss".into(),
+        json!({
+            "title": "loss",
+            "type": "object",
+            "properties": {"criterion": {"type": "string", "enum": criteria, "markdownEnumDescriptions": criteria_docs, "markdownDescription": "Loss criterion."}},
+            "required": ["criterion"],
+            "allOf": loss_rules,
+        }),
+    );
+    defs.insert(
+        "Checkpoint".into(),
+        json!({
+            "title": "checkpoint",
+            "markdownDescription": "Weights to start from: a path (documented dialect) or the 1.x mapping.",
+            "anyOf": [
+                {"type": ["string", "null"]},
+                {
+                    "type": "object",
+                    "properties": {
+                        "use_pretrained": {"type": "boolean", "default": true, "markdownDescription": "Load weights (from `path`, or the registered pretrained file of `model.name`)."},
+                        "load_head": {"type": "boolean", "default": false, "markdownDescription": "Also load the head's weights."},
+                        "path": {"type": ["string", "null"], "markdownDescription": "`.safetensors` weights, or a `.pt` torch.fx model."},
+                        "optimizer_path": {"type": ["string", "null"], "markdownDescription": "Optimizer state to resume from."}
+                    },
+                    "additionalProperties": false
+                }
+            ]
+        }),
+    );
+    defs.insert(
+        "Model".into(),
+        json!({
+            "title": "model",
+            "type": "object",
+            "properties": {
+                "task": {"type": "string", "enum": TASKS, "markdownDescription": "The task the model solves."},
+                "name": {"type": "string", "markdownDescription": "Model name (also the key of its pretrained weights)."},
+                "checkpoint": {"$ref": "#/definitions/Checkpoint"},
+                "fx_model_checkpoint": {"type": ["string", "null"], "markdownDescription": "A torch.fx model file (documented dialect); excludes `checkpoint`."},
+                "resume_optimizer_checkpoint": {"type": ["string", "null"], "markdownDescription": "Optimizer state to resume from (documented dialect)."},
+                "freeze_backbone": {"type": "boolean", "default": false, "markdownDescription": "Train only the neck and head."},
+                "architecture": {
+                    "title": "architecture",
+                    "type": "object",
+                    "properties": {
+                        "full": {"$ref": "#/definitions/Full"},
+                        "backbone": {"$ref": "#/definitions/Backbone"},
+                        "neck": {"$ref": "#/definitions/Neck"},
+                        "head": {"$ref": "#/definitions/Head"}
+                    },
+                    "additionalProperties": false
+                },
+                "postprocessor": {"type": ["object", "null"], "properties": {"params": {"type": ["object", "null"]}}, "additionalProperties": false},
+                "losses": {"type": "array", "items": {"$ref": "#/definitions/Loss"}}
+            },
+            "required": ["task", "name", "architecture"],
+            "additionalProperties": false
+        }),
+    );
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://zoo.invalid/schemas/model.schema.json",
+        "title": "zoo model config (NetsPresso Trainer `model:` document)",
+        "type": "object",
+        "properties": {"model": {"$ref": "#/definitions/Model"}},
+        "required": ["model"],
+        "additionalProperties": false,
+        "definitions": defs,
+    })
+}
+
+/// The schema of spec files themselves.
+pub fn spec_schema() -> Value {
+    let ops: Vec<&str> = crate::primitives::primitives().iter().map(|p| p.name).chain([crate::primitives::PARAM_OP]).collect();
+    let param = json!({
+        "anyOf": [
+            {"type": "string", "markdownDescription": "A type: int, float, bool, str, list<T>, T?"},
+            {"type": "object", "properties": {
+                "type": {"type": "string"}, "default": {}, "enum": {"type": "array", "items": {"type": "string"}},
+                "min": {"type": "number"}, "max": {"type": "number"}, "doc": {"type": "string"}
+            }, "required": ["type"], "additionalProperties": false}
+        ]
+    });
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://zoo.invalid/schemas/spec.schema.json",
+        "title": "zoo architecture spec",
+        "type": "object",
+        "definitions": {
+            "Param": param,
+            "Child": {
+                "title": "child",
+                "type": "object",
+                "markdownDescription": "A child module: exactly one of `op`, `block`, `seq`, `list`, `for`, `switch`; optional `if`.",
+                "properties": {
+                    "op": {"type": "string", "enum": ops},
+                    "block": {"type": "string"},
+                    "seq": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Child"}},
+                    "list": {"type": "array", "items": {"$ref": "#/definitions/Child"}},
+                    "for": {"type": "string", "markdownDescription": "`VAR in LIST` or `A, B in LIST`"},
+                    "each": {},
+                    "switch": {"type": "string"},
+                    "cases": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Child"}},
+                    "if": {"type": ["string", "boolean"]}
+                }
+            }
+        },
+        "properties": {
+            "name": {"type": "string", "pattern": "^[a-z0-9_]+$"},
+            "kind": {"enum": ["backbone", "neck", "head", "full", "block"]},
+            "summary": {"type": "string"},
+            "reference": {"type": "string"},
+            "tasks": {"type": "array", "items": {"enum": TASKS}},
+            "params": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Param"}},
+            "stage_params": {"type": "object", "properties": {
+                "doc": {"type": "string"}, "min_items": {"type": "integer", "minimum": 0},
+                "fields": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Param"}},
+                "parallel": {"type": "array", "items": {"type": "string"}}
+            }, "additionalProperties": false},
+            "ignored_params": {"type": "array", "items": {"type": "string"}},
+            "let": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
+            "checks": {"type": "array", "items": {"type": "object", "properties": {
+                "assert": {"type": "string"}, "message": {"type": "string"}, "at": {"type": "string"}
+            }, "required": ["assert", "message"], "additionalProperties": false}},
+            "children": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Child"}},
+            "blocks": {"type": "object", "additionalProperties": {"type": "object"}},
+            "signature": {"type": "string", "pattern": "^tensor[0-9N] -> tensor[0-9N]$"},
+            "forward": {"type": "string"},
+            "outputs": {"type": "object", "properties": {
+                "feature_dim": {"type": ["string", "integer"]},
+                "intermediate_features_dim": {"type": "string"},
+                "strides": {"type": "string"}
+            }, "additionalProperties": false},
+            "presets": {"type": "object", "additionalProperties": {"type": "object"}}
+        },
+        "required": ["name", "kind", "forward"],
+        "additionalProperties": false
+    })
+}

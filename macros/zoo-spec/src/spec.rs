@@ -1,0 +1,724 @@
+//! The spec model: what a spec file declares, parsed from the span-keeping YAML tree.
+//!
+//! Parsing reports every structural error of a file (unknown keys with did-you-mean, wrong
+//! types, bad expressions) with the file's line and column; semantic checks (names, types,
+//! ranks) happen when the spec is lowered to Rust.
+
+use crate::diag::{SpecError, Src};
+use crate::expr::{self, Expr, Stmt};
+use crate::types::{Sig, Ty};
+use crate::yaml::{Node, Pos, Span, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Backbone,
+    Neck,
+    Head,
+    Full,
+    Block,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Backbone => "backbone",
+            Kind::Neck => "neck",
+            Kind::Head => "head",
+            Kind::Full => "full",
+            Kind::Block => "block",
+        }
+    }
+    pub fn folder(self) -> &'static str {
+        match self {
+            Kind::Backbone => "backbones",
+            Kind::Neck => "necks",
+            Kind::Head => "heads",
+            Kind::Full => "full",
+            Kind::Block => "blocks",
+        }
+    }
+}
+
+pub const TASKS: &[&str] = &["classification", "segmentation", "detection", "pose_estimation"];
+
+/// An expression with the file position of its text, so errors inside it can be located.
+#[derive(Debug, Clone)]
+pub struct SrcExpr {
+    pub text: String,
+    pub expr: Expr,
+    /// File position of byte 0 of `text`.
+    pub base: Pos,
+}
+
+impl SrcExpr {
+    /// The file span of a byte range of the text (single-line texts).
+    pub fn span(&self, start: usize, end: usize) -> Span {
+        let col = |off: usize| self.base.col + self.text[..off.min(self.text.len())].chars().count();
+        Span {
+            start: Pos { line: self.base.line, col: col(start) },
+            end: Pos { line: self.base.line, col: col(end.max(start + 1)) },
+        }
+    }
+}
+
+/// A user-facing parameter (or a block argument).
+#[derive(Debug, Clone)]
+pub struct ParamDecl {
+    pub name: String,
+    pub span: Span,
+    pub ty: Ty,
+    /// The default as written in the spec (`None`: required).
+    pub default: Option<Node>,
+    pub choices: Vec<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub doc: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StageParams {
+    pub span: Span,
+    pub doc: String,
+    pub min_items: usize,
+    pub fields: Vec<ParamDecl>,
+    /// Fields that are parallel lists zipped together: they must have equal lengths.
+    pub parallel: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub cond: SrcExpr,
+    pub message: String,
+    /// Config path (relative to the component) that the error points at.
+    pub at: String,
+}
+
+/// A child module declaration.
+#[derive(Debug, Clone)]
+pub struct Child {
+    pub span: Span,
+    pub cond: Option<SrcExpr>,
+    pub form: ChildForm,
+}
+
+#[derive(Debug, Clone)]
+pub enum ChildForm {
+    /// A primitive op with its arguments.
+    Op { op: String, op_span: Span, args: Vec<(String, Span, SrcExpr)> },
+    /// An instance of a block spec.
+    Block { block: String, block_span: Span, args: Vec<(String, Span, SrcExpr)> },
+    /// Named children applied in order.
+    Seq(Vec<(String, Child)>),
+    /// Indexed children applied in order; absent items take no index.
+    List(Vec<ListItem>),
+    /// One child per element of a list.
+    For { vars: Vec<String>, iter: SrcExpr, each: Box<Child> },
+    /// One of several children, by the value of a string expression.
+    Switch { on: SrcExpr, cases: Vec<(String, Child)> },
+}
+
+#[derive(Debug, Clone)]
+pub enum ListItem {
+    One(Child),
+    /// Items repeated per element of a list and spliced into the enclosing list.
+    Splice { vars: Vec<String>, iter: SrcExpr, each: Vec<Child>, span: Span },
+}
+
+#[derive(Debug, Clone)]
+pub struct Preset {
+    pub name: String,
+    pub span: Span,
+    /// The whole preset mapping: task, params, stage_params, head, ...
+    pub body: Node,
+}
+
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub src: Src,
+    pub name: String,
+    pub name_span: Span,
+    pub kind: Kind,
+    pub summary: String,
+    pub reference: String,
+    pub tasks: Vec<String>,
+    pub params: Vec<ParamDecl>,
+    pub stage_params: Option<StageParams>,
+    pub ignored_params: Vec<String>,
+    pub lets: Vec<(String, Span, SrcExpr)>,
+    pub checks: Vec<Check>,
+    pub children: Vec<(String, Child)>,
+    pub blocks: Vec<Spec>,
+    pub signature: Sig,
+    pub forward: Vec<(Stmt, SrcExpr)>,
+    pub forward_span: Span,
+    pub outputs: Vec<(String, Span, SrcExpr)>,
+    pub presets: Vec<Preset>,
+}
+
+struct Cx<'a> {
+    src: &'a Src,
+    errors: Vec<SpecError>,
+}
+
+impl Cx<'_> {
+    fn err(&mut self, span: Span, message: impl Into<String>) {
+        self.errors.push(self.src.error(span, message));
+    }
+
+    fn keys(&mut self, node: &Node, allowed: &[&str], what: &str) -> bool {
+        let Some(map) = node.as_map() else {
+            self.err(node.span, format!("{what} must be a mapping, found {}", node.type_name()));
+            return false;
+        };
+        for (k, _) in map {
+            let name = k.key_text();
+            if !allowed.contains(&name.as_str()) {
+                let hint = crate::diag::did_you_mean(&name, allowed.iter().copied());
+                self.err(k.span, format!("unknown key `{name}` in {what}{hint}"));
+            }
+        }
+        true
+    }
+
+    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        match &node.value {
+            Value::Str(s) => Some(s.clone()),
+            _ => {
+                self.err(node.span, format!("{what} must be a string, found {}", node.type_name()));
+                None
+            }
+        }
+    }
+
+    /// An expression written as a YAML scalar (numbers and bools are literals).
+    fn expr(&mut self, node: &Node) -> Option<SrcExpr> {
+        let (text, quoted) = match &node.value {
+            Value::Str(s) => (s.clone(), self.src.is_quoted(node.span)),
+            Value::Int(i) => (i.to_string(), false),
+            Value::Float(f) => (format!("{f:?}"), false),
+            Value::Bool(b) => (b.to_string(), false),
+            Value::Null => ("null".to_string(), false),
+            _ => {
+                self.err(node.span, format!("expected an expression, found {}", node.type_name()));
+                return None;
+            }
+        };
+        let base = Pos { line: node.span.start.line, col: node.span.start.col + usize::from(quoted) };
+        match expr::parse(&text) {
+            Ok(expr) => Some(SrcExpr { text, expr, base }),
+            Err(e) => {
+                let se = SrcExpr { text: text.clone(), expr: Expr { kind: expr::ExprKind::Null, start: 0, end: 0 }, base };
+                self.err(se.span(e.start, e.end), e.message);
+                None
+            }
+        }
+    }
+}
+
+pub fn parse_spec(src: &Src) -> Result<Spec, Vec<SpecError>> {
+    let root = match crate::yaml::parse(&src.text) {
+        Ok(n) => n,
+        Err(e) => return Err(vec![src.error(e.span, e.message)]),
+    };
+    let mut cx = Cx { src, errors: Vec::new() };
+    let spec = parse_body(&mut cx, &root, None);
+    if cx.errors.is_empty() { Ok(spec.expect("a spec without errors")) } else { Err(cx.errors) }
+}
+
+const TOP_KEYS: &[&str] = &[
+    "name", "kind", "summary", "reference", "tasks", "params", "stage_params", "ignored_params", "let", "checks",
+    "children", "blocks", "signature", "forward", "outputs", "presets",
+];
+
+fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Option<Spec> {
+    if !cx.keys(root, TOP_KEYS, "a spec") {
+        return None;
+    }
+    let (name, name_span) = match local_name {
+        Some((n, s)) => (n.to_string(), s),
+        None => match root.get_entry("name") {
+            Some((_, v)) => (cx.string(v, "`name`").unwrap_or_default(), v.span),
+            None => {
+                cx.err(root.span, "a spec needs a `name`");
+                (String::new(), root.span)
+            }
+        },
+    };
+    if !name.is_empty() && !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        cx.err(name_span, format!("`{name}` is not a valid name: use lowercase letters, digits and `_`"));
+    }
+    let kind = match (local_name, root.get("kind")) {
+        (Some(_), None) => Kind::Block,
+        (_, Some(v)) => match v.as_str() {
+            Some("backbone") => Kind::Backbone,
+            Some("neck") => Kind::Neck,
+            Some("head") => Kind::Head,
+            Some("full") => Kind::Full,
+            Some("block") => Kind::Block,
+            _ => {
+                cx.err(v.span, "`kind` must be one of backbone, neck, head, full, block");
+                Kind::Block
+            }
+        },
+        (None, None) => {
+            cx.err(root.span, "a spec needs a `kind` (backbone, neck, head, full or block)");
+            Kind::Block
+        }
+    };
+    let text = |cx: &mut Cx, key: &str| root.get(key).and_then(|v| cx.string(v, &format!("`{key}`"))).unwrap_or_default();
+    let summary = text(cx, "summary");
+    let reference = text(cx, "reference");
+    if kind != Kind::Block && local_name.is_none() && summary.is_empty() {
+        cx.err(name_span, "a component needs a one-line `summary`");
+    }
+
+    let mut tasks = Vec::new();
+    if let Some(t) = root.get("tasks") {
+        match t.as_seq() {
+            Some(items) => {
+                for it in items {
+                    match it.as_str() {
+                        Some(s) if TASKS.contains(&s) => tasks.push(s.to_string()),
+                        _ => {
+                            let hint = it.as_str().map(|s| crate::diag::did_you_mean(s, TASKS.iter().copied())).unwrap_or_default();
+                            cx.err(it.span, format!("unknown task; expected one of {}{hint}", TASKS.join(", ")));
+                        }
+                    }
+                }
+            }
+            None => cx.err(t.span, "`tasks` must be a list"),
+        }
+    } else if matches!(kind, Kind::Backbone | Kind::Head | Kind::Full) {
+        cx.err(name_span, "a backbone, head or full model needs `tasks`");
+    }
+
+    let params = match root.get("params") {
+        Some(p) => parse_params(cx, p),
+        None => Vec::new(),
+    };
+    let stage_params = root.get("stage_params").and_then(|n| parse_stage_params(cx, n));
+    let ignored_params = match root.get("ignored_params") {
+        Some(n) => n.as_seq().map(|s| s.iter().filter_map(|x| cx.string(x, "an ignored param")).collect()).unwrap_or_else(|| {
+            cx.err(n.span, "`ignored_params` must be a list of names");
+            Vec::new()
+        }),
+        None => Vec::new(),
+    };
+
+    let mut lets = Vec::new();
+    if let Some(l) = root.get("let") {
+        if let Some(map) = l.as_map() {
+            for (k, v) in map {
+                if let Some(e) = cx.expr(v) {
+                    lets.push((k.key_text(), k.span, e));
+                }
+            }
+        } else {
+            cx.err(l.span, "`let` must be a mapping of names to expressions");
+        }
+    }
+
+    let mut checks = Vec::new();
+    if let Some(c) = root.get("checks") {
+        for item in c.as_seq().unwrap_or_default() {
+            if !cx.keys(item, &["assert", "message", "at"], "a check") {
+                continue;
+            }
+            let cond = item.get("assert").and_then(|n| cx.expr(n));
+            let message = item.get("message").and_then(|n| cx.string(n, "`message`"));
+            let at = item.get("at").and_then(|n| cx.string(n, "`at`")).unwrap_or_default();
+            match (cond, message) {
+                (Some(cond), Some(message)) => checks.push(Check { cond, message, at }),
+                _ => cx.err(item.span, "a check needs `assert` and `message`"),
+            }
+        }
+    }
+
+    let mut blocks = Vec::new();
+    if let Some(b) = root.get("blocks") {
+        for (k, v) in b.as_map().unwrap_or_default() {
+            if let Some(spec) = parse_body(cx, v, Some((&k.key_text(), k.span))) {
+                blocks.push(spec);
+            }
+        }
+    }
+
+    let mut children = Vec::new();
+    if let Some(c) = root.get("children") {
+        match c.as_map() {
+            Some(map) => {
+                for (k, v) in map {
+                    if let Some(ch) = parse_child(cx, v) {
+                        children.push((k.key_text(), ch));
+                    }
+                }
+            }
+            None => cx.err(c.span, "`children` must be a mapping of names to children"),
+        }
+    }
+
+    let default_sig = match kind {
+        Kind::Head => Sig::Fixed(2, 2),
+        _ => Sig::Fixed(4, 4),
+    };
+    let signature = match root.get("signature") {
+        Some(n) => match n.as_str().map(parse_sig) {
+            Some(Ok(s)) => s,
+            Some(Err(m)) => {
+                cx.err(n.span, m);
+                default_sig
+            }
+            None => {
+                cx.err(n.span, "`signature` must be a string like `tensor4 -> tensor4`");
+                default_sig
+            }
+        },
+        None => default_sig,
+    };
+
+    let mut forward = Vec::new();
+    let mut forward_span = root.span;
+    match root.get("forward") {
+        Some(f) => {
+            forward_span = f.span;
+            if let Some(text) = cx.string(f, "`forward`") {
+                forward = parse_forward(cx, f, &text);
+            }
+        }
+        None => cx.err(name_span, "a spec needs a `forward` program"),
+    }
+
+    let mut outputs = Vec::new();
+    if let Some(o) = root.get("outputs") {
+        for (k, v) in o.as_map().unwrap_or_default() {
+            if let Some(e) = cx.expr(v) {
+                outputs.push((k.key_text(), k.span, e));
+            }
+        }
+    }
+
+    let mut presets = Vec::new();
+    if let Some(p) = root.get("presets") {
+        for (k, v) in p.as_map().unwrap_or_default() {
+            presets.push(Preset { name: k.key_text(), span: k.span, body: v.clone() });
+        }
+    }
+
+    Some(Spec {
+        src: cx.src.clone(),
+        name,
+        name_span,
+        kind,
+        summary,
+        reference,
+        tasks,
+        params,
+        stage_params,
+        ignored_params,
+        lets,
+        checks,
+        children,
+        blocks,
+        signature,
+        forward,
+        forward_span,
+        outputs,
+        presets,
+    })
+}
+
+fn parse_sig(text: &str) -> Result<Sig, String> {
+    let bad = || format!("bad signature `{text}`: expected `tensorN -> tensorM` or `tensorN -> tensorN` with N a rank");
+    let (a, b) = text.split_once("->").ok_or_else(bad)?;
+    let rank = |s: &str| s.trim().strip_prefix("tensor").and_then(|r| r.parse::<usize>().ok());
+    if a.trim() == "tensorN" && b.trim() == "tensorN" {
+        return Ok(Sig::Poly);
+    }
+    match (rank(a), rank(b)) {
+        (Some(x), Some(y)) => Ok(Sig::Fixed(x, y)),
+        _ => Err(bad()),
+    }
+}
+
+fn parse_forward(cx: &mut Cx, node: &Node, text: &str) -> Vec<(Stmt, SrcExpr)> {
+    let mut out = Vec::new();
+    let block_scalar = cx.src.line(node.span.start.line).map(|l| {
+        let rest = &l[(node.span.start.col - 1).min(l.len())..];
+        rest.starts_with('|') || rest.starts_with('>')
+    });
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        // Locate the statement in the file to report exact columns.
+        let base = if block_scalar == Some(true) {
+            let file_line = node.span.start.line + 1 + i;
+            let col = cx.src.line(file_line).and_then(|l| l.find(trimmed)).map(|c| c + 1).unwrap_or(1);
+            Pos { line: file_line, col }
+        } else {
+            Pos { line: node.span.start.line, col: node.span.start.col }
+        };
+        let se = SrcExpr { text: trimmed.to_string(), expr: Expr { kind: expr::ExprKind::Null, start: 0, end: 0 }, base };
+        match expr::parse_stmt(trimmed) {
+            Ok(stmt) => out.push((stmt, se)),
+            Err(e) => cx.err(se.span(e.start, e.end), e.message),
+        }
+    }
+    out
+}
+
+const PARAM_KEYS: &[&str] = &["type", "default", "enum", "min", "max", "doc"];
+
+fn parse_params(cx: &mut Cx, node: &Node) -> Vec<ParamDecl> {
+    let Some(map) = node.as_map() else {
+        cx.err(node.span, "`params` must be a mapping of names to declarations");
+        return Vec::new();
+    };
+    map.iter().filter_map(|(k, v)| parse_param(cx, k, v)).collect()
+}
+
+fn parse_param(cx: &mut Cx, key: &Node, v: &Node) -> Option<ParamDecl> {
+    let name = key.key_text();
+    let mut decl = ParamDecl {
+        name,
+        span: key.span,
+        ty: Ty::Int,
+        default: None,
+        choices: Vec::new(),
+        min: None,
+        max: None,
+        doc: String::new(),
+    };
+    let ty_node = match &v.value {
+        Value::Str(_) => v,
+        Value::Map(_) => {
+            if !cx.keys(v, PARAM_KEYS, "a parameter declaration") {
+                return None;
+            }
+            let Some(t) = v.get("type") else {
+                cx.err(v.span, format!("parameter `{}` needs a `type`", decl.name));
+                return None;
+            };
+            decl.default = v.get("default").cloned();
+            decl.doc = v.get("doc").and_then(|d| cx.string(d, "`doc`")).unwrap_or_default();
+            decl.min = v.get("min").and_then(|m| number(cx, m));
+            decl.max = v.get("max").and_then(|m| number(cx, m));
+            if let Some(e) = v.get("enum") {
+                match e.as_seq() {
+                    Some(items) => decl.choices = items.iter().filter_map(|i| cx.string(i, "an enum value")).collect(),
+                    None => cx.err(e.span, "`enum` must be a list of strings"),
+                }
+            }
+            t
+        }
+        _ => {
+            cx.err(v.span, "a parameter is declared with a type (`int`) or a mapping (`{type: int, default: 1}`)");
+            return None;
+        }
+    };
+    match ty_node.as_str().map(Ty::parse_decl) {
+        Some(Ok(t)) => decl.ty = t,
+        Some(Err(m)) => {
+            cx.err(ty_node.span, m);
+            return None;
+        }
+        None => {
+            cx.err(ty_node.span, "`type` must be a string");
+            return None;
+        }
+    }
+    if let Some(d) = &decl.default {
+        if let Err(m) = check_literal(d, &decl.ty) {
+            cx.err(d.span, format!("default of `{}`: {m}", decl.name));
+        }
+        if let (Some(s), false) = (d.as_str(), decl.choices.is_empty()) {
+            if !decl.choices.iter().any(|c| c == s) {
+                cx.err(d.span, format!("default `{s}` is not one of the `enum` values"));
+            }
+        }
+    }
+    Some(decl)
+}
+
+fn number(cx: &mut Cx, n: &Node) -> Option<f64> {
+    match n.value {
+        Value::Int(i) => Some(i as f64),
+        Value::Float(f) => Some(f),
+        _ => {
+            cx.err(n.span, "expected a number");
+            None
+        }
+    }
+}
+
+/// Checks that a YAML literal is a value of the declared type.
+pub fn check_literal(n: &Node, ty: &Ty) -> Result<(), String> {
+    match (&n.value, ty) {
+        (Value::Null, Ty::Opt(_)) => Ok(()),
+        (_, Ty::Opt(t)) => check_literal(n, t),
+        (Value::Int(_), Ty::Int | Ty::Float) => Ok(()),
+        (Value::Float(_), Ty::Float) => Ok(()),
+        (Value::Bool(_), Ty::Bool) => Ok(()),
+        (Value::Str(_), Ty::Str) => Ok(()),
+        (Value::Seq(items), Ty::List(t)) => items.iter().try_for_each(|i| check_literal(i, t)),
+        _ => Err(format!("expected {ty}, found {}", n.type_name())),
+    }
+}
+
+fn parse_stage_params(cx: &mut Cx, node: &Node) -> Option<StageParams> {
+    if !cx.keys(node, &["doc", "min_items", "fields", "parallel"], "`stage_params`") {
+        return None;
+    }
+    let fields = match node.get("fields") {
+        Some(f) => parse_params(cx, f),
+        None => {
+            cx.err(node.span, "`stage_params` needs `fields`");
+            Vec::new()
+        }
+    };
+    let parallel: Vec<String> = node
+        .get("parallel")
+        .and_then(|p| p.as_seq())
+        .map(|s| s.iter().filter_map(|x| cx.string(x, "a field name")).collect())
+        .unwrap_or_default();
+    for p in &parallel {
+        if !fields.iter().any(|f| &f.name == p) {
+            cx.err(node.get("parallel").unwrap().span, format!("`parallel` names `{p}`, which is not a field"));
+        }
+    }
+    let min_items = match node.get("min_items").map(|n| &n.value) {
+        Some(Value::Int(i)) if *i >= 0 => *i as usize,
+        Some(_) => {
+            cx.err(node.get("min_items").unwrap().span, "`min_items` must be a non-negative integer");
+            0
+        }
+        None => 1,
+    };
+    Some(StageParams {
+        span: node.span,
+        doc: node.get("doc").and_then(|d| cx.string(d, "`doc`")).unwrap_or_default(),
+        min_items,
+        fields,
+        parallel,
+    })
+}
+
+fn parse_loop(cx: &mut Cx, node: &Node) -> Option<(Vec<String>, SrcExpr)> {
+    let text = cx.string(node, "`for`")?;
+    let Some((vars, iter)) = text.split_once(" in ") else {
+        cx.err(node.span, "`for` must read `VAR in LIST` or `A, B in LIST`");
+        return None;
+    };
+    let vars: Vec<String> = vars.split(',').map(|v| v.trim().to_string()).collect();
+    for v in &vars {
+        if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            cx.err(node.span, format!("`{v}` is not a valid loop variable"));
+            return None;
+        }
+    }
+    let offset = text.len() - iter.len();
+    let quoted = cx.src.is_quoted(node.span);
+    let base = Pos { line: node.span.start.line, col: node.span.start.col + usize::from(quoted) };
+    let prefix_cols = text[..offset].chars().count();
+    let base = Pos { line: base.line, col: base.col + prefix_cols };
+    match expr::parse(iter) {
+        Ok(expr) => Some((vars, SrcExpr { text: iter.to_string(), expr, base })),
+        Err(e) => {
+            let se = SrcExpr { text: iter.to_string(), expr: Expr { kind: expr::ExprKind::Null, start: 0, end: 0 }, base };
+            cx.err(se.span(e.start, e.end), e.message);
+            None
+        }
+    }
+}
+
+const FORMS: &[&str] = &["op", "block", "seq", "list", "for", "switch"];
+
+fn parse_child(cx: &mut Cx, node: &Node) -> Option<Child> {
+    let Some(map) = node.as_map() else {
+        cx.err(node.span, "a child must be a mapping with one of `op`, `block`, `seq`, `list`, `for`, `switch`");
+        return None;
+    };
+    let cond = node.get("if").and_then(|c| cx.expr(c));
+    let form_keys: Vec<&str> = FORMS.iter().copied().filter(|f| node.get(f).is_some()).collect();
+    if form_keys.len() != 1 {
+        let msg = if form_keys.is_empty() {
+            let hint = map.first().map(|(k, _)| crate::diag::did_you_mean(&k.key_text(), FORMS.iter().copied())).unwrap_or_default();
+            format!("a child needs exactly one of `op`, `block`, `seq`, `list`, `for`, `switch`{hint}")
+        } else {
+            format!("a child has only one form, found {}", form_keys.join(" and "))
+        };
+        cx.err(node.span, msg);
+        return None;
+    }
+    let args_of = |cx: &mut Cx, skip: &[&str]| -> Vec<(String, Span, SrcExpr)> {
+        map.iter()
+            .filter(|(k, _)| !skip.contains(&k.key_text().as_str()))
+            .filter_map(|(k, v)| cx.expr(v).map(|e| (k.key_text(), k.span, e)))
+            .collect()
+    };
+    let form = match form_keys[0] {
+        "op" => {
+            let op_node = node.get("op").unwrap();
+            let op = cx.string(op_node, "`op`")?;
+            ChildForm::Op { op, op_span: op_node.span, args: args_of(cx, &["op", "if"]) }
+        }
+        "block" => {
+            let b = node.get("block").unwrap();
+            let block = cx.string(b, "`block`")?;
+            ChildForm::Block { block, block_span: b.span, args: args_of(cx, &["block", "if"]) }
+        }
+        "seq" => {
+            cx.keys(node, &["seq", "if"], "a `seq` child");
+            let seq = node.get("seq").unwrap();
+            let Some(items) = seq.as_map() else {
+                cx.err(seq.span, "`seq` must be a mapping of names to children");
+                return None;
+            };
+            ChildForm::Seq(items.iter().filter_map(|(k, v)| parse_child(cx, v).map(|c| (k.key_text(), c))).collect())
+        }
+        "list" => {
+            cx.keys(node, &["list", "if"], "a `list` child");
+            let list = node.get("list").unwrap();
+            let Some(items) = list.as_seq() else {
+                cx.err(list.span, "`list` must be a list of children");
+                return None;
+            };
+            let mut out = Vec::new();
+            for it in items {
+                if it.get("for").is_some() && it.get("each").is_some() && it.get("each").unwrap().as_seq().is_some() {
+                    cx.keys(it, &["for", "each"], "a spliced `for` item");
+                    let Some((vars, iter)) = parse_loop(cx, it.get("for").unwrap()) else { continue };
+                    let each: Vec<Child> =
+                        it.get("each").unwrap().as_seq().unwrap().iter().filter_map(|c| parse_child(cx, c)).collect();
+                    out.push(ListItem::Splice { vars, iter, each, span: it.span });
+                } else if let Some(c) = parse_child(cx, it) {
+                    out.push(ListItem::One(c));
+                }
+            }
+            ChildForm::List(out)
+        }
+        "for" => {
+            cx.keys(node, &["for", "each", "if"], "a `for` child");
+            let (vars, iter) = parse_loop(cx, node.get("for").unwrap())?;
+            let Some(each) = node.get("each") else {
+                cx.err(node.span, "a `for` child needs `each`");
+                return None;
+            };
+            let each = parse_child(cx, each)?;
+            ChildForm::For { vars, iter, each: Box::new(each) }
+        }
+        "switch" => {
+            cx.keys(node, &["switch", "cases", "if"], "a `switch` child");
+            let on = cx.expr(node.get("switch").unwrap())?;
+            let Some(cases) = node.get("cases").and_then(|c| c.as_map()) else {
+                cx.err(node.span, "a `switch` child needs `cases`, a mapping of values to children");
+                return None;
+            };
+            let cases = cases.iter().filter_map(|(k, v)| parse_child(cx, v).map(|c| (k.key_text(), c))).collect();
+            ChildForm::Switch { on, cases }
+        }
+        _ => unreachable!(),
+    };
+    Some(Child { span: node.span, cond, form })
+}

@@ -1,0 +1,178 @@
+//! Tensor functions of forward programs: their rank rules and the Rust they lower to.
+//!
+//! Each function here is a generic primitive implemented once in the runtime (`crate::rt`) or
+//! directly with burn's tensor API; specs compose them by name.
+
+use crate::expr::{Arg, Expr, ExprKind};
+use crate::lower::{error_at, int_plain, lower, Binding, LowerError, Scope};
+use crate::types::Ty;
+
+/// Names of the tensor functions, for messages and did-you-mean.
+pub const TENSOR_FUNCTIONS: &[&str] = &[
+    "scan", "global_avg_pool", "spatial_mean", "flatten", "transpose", "cat", "mean", "expand_batch", "attention", "sigmoid",
+    "hard_sigmoid", "relu", "softmax",
+];
+
+fn tensor(e: &Expr, s: &mut Scope) -> Result<(String, usize), LowerError> {
+    let (r, t) = lower(e, s)?;
+    match t {
+        Ty::Tensor(rank) => Ok((r, rank)),
+        _ => Err(error_at(e, format!("expected a tensor, found {t}"))),
+    }
+}
+
+/// A dimension argument that must be a literal (ranks are static), negative counting from the end.
+fn dim(e: &Expr, rank: usize) -> Result<usize, LowerError> {
+    let v = match &e.kind {
+        ExprKind::Int(i) => *i,
+        ExprKind::Unary("-", inner) => match inner.kind {
+            ExprKind::Int(i) => -i,
+            _ => return Err(error_at(e, "a dimension must be an integer literal")),
+        },
+        _ => return Err(error_at(e, "a dimension must be an integer literal")),
+    };
+    let d = if v < 0 { rank as i64 + v } else { v };
+    if d < 0 || d >= rank as i64 {
+        return Err(error_at(e, format!("dimension {v} is out of range for a tensor of rank {rank}")));
+    }
+    Ok(d as usize)
+}
+
+fn arity(e: &Expr, name: &str, args: &[Arg], lo: usize, hi: usize) -> Result<(), LowerError> {
+    if args.len() < lo || args.len() > hi {
+        let n = if lo == hi { lo.to_string() } else { format!("{lo} to {hi}") };
+        return Err(error_at(e, format!("`{name}` takes {n} arguments")));
+    }
+    Ok(())
+}
+
+pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> Result<(String, Ty), LowerError> {
+    if !s.forward || !TENSOR_FUNCTIONS.contains(&name) {
+        let mut known: Vec<String> = vec![
+            "len", "range", "enumerate", "zip", "min", "max", "sum", "prod", "any", "all", "abs", "round", "ceil",
+            "floor", "int", "float", "make_divisible", "unwrap", "lower",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        if s.forward {
+            known.extend(TENSOR_FUNCTIONS.iter().map(|x| x.to_string()));
+        }
+        let hint = known
+            .iter()
+            .map(|c| (strsim::jaro_winkler(name, c), c))
+            .filter(|(x, _)| *x > 0.8)
+            .max_by(|a, b| a.0.partial_cmp(&b.0).unwrap())
+            .map(|(_, c)| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        let place = if TENSOR_FUNCTIONS.contains(&name) { " outside a forward program" } else { "" };
+        return Err(error_at(e, format!("unknown function `{name}`{place}{hint}")));
+    }
+    match name {
+        "scan" => {
+            arity(e, name, args, 2, 2)?;
+            let ExprKind::Name(m) = &args[0].value.kind else {
+                return Err(error_at(&args[0].value, "`scan` takes a list module first, e.g. `scan(stages, x)`"));
+            };
+            let Some(Binding::Module { recv, elem: Some((elem_call, sig)), optional: false, .. }) = s.lookup(m).cloned() else {
+                return Err(error_at(&args[0].value, format!("`{m}` is not a list of modules (a `for` or `list` child)")));
+            };
+            let step = crate::lower::render_call(&elem_call, "__m", "__h");
+            let (rx, r) = tensor(&args[1].value, s)?;
+            let out = sig.apply(r).map_err(|m| error_at(e, format!("elements of `scan` {m}")))?;
+            if out != r {
+                return Err(error_at(e, "`scan` needs elements that keep the tensor rank"));
+            }
+            Ok((
+                format!(
+                    "{{ let mut __h = {rx}; let mut __o = Vec::new(); for __m in {recv}.iter() {{ __h = {step}; __o.push(__h.clone()); }} __o }}"
+                ),
+                Ty::TensorList(r),
+            ))
+        }
+        "global_avg_pool" => {
+            arity(e, name, args, 1, 1)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            if r != 4 {
+                return Err(error_at(e, format!("`global_avg_pool` needs a rank-4 tensor, found rank {r}")));
+            }
+            Ok((format!("crate::rt::global_avg_pool({x})"), Ty::Tensor(2)))
+        }
+        "spatial_mean" => {
+            arity(e, name, args, 1, 1)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            if r != 4 {
+                return Err(error_at(e, format!("`spatial_mean` needs a rank-4 tensor, found rank {r}")));
+            }
+            Ok((format!("({x}).mean_dim(3).mean_dim(2)"), Ty::Tensor(4)))
+        }
+        "flatten" => {
+            arity(e, name, args, 2, 3)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let a = dim(&args[1].value, r)?;
+            let b = match args.get(2) {
+                Some(arg) => dim(&arg.value, r)?,
+                None => r - 1,
+            };
+            if b < a {
+                return Err(error_at(e, "`flatten` needs start <= end"));
+            }
+            let out = r - (b - a);
+            Ok((format!("({x}).flatten::<{out}>({a}, {b})"), Ty::Tensor(out)))
+        }
+        "transpose" => {
+            arity(e, name, args, 3, 3)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let a = dim(&args[1].value, r)?;
+            let b = dim(&args[2].value, r)?;
+            Ok((format!("({x}).swap_dims({a}, {b})"), Ty::Tensor(r)))
+        }
+        "cat" => {
+            arity(e, name, args, 2, 2)?;
+            let (l, t) = lower(&args[0].value, s)?;
+            let Ty::TensorList(r) = t else {
+                return Err(error_at(&args[0].value, format!("`cat` needs a list of tensors, found {t}")));
+            };
+            let d = dim(&args[1].value, r)?;
+            Ok((format!("Tensor::cat({l}, {d})"), Ty::Tensor(r)))
+        }
+        "mean" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            if r < 2 {
+                return Err(error_at(e, "`mean` over a dimension needs rank >= 2"));
+            }
+            let d = dim(&args[1].value, r)?;
+            Ok((format!("({x}).mean_dim({d}).squeeze_dim::<{}>({d})", r - 1), Ty::Tensor(r - 1)))
+        }
+        "expand_batch" => {
+            arity(e, name, args, 2, 2)?;
+            let (t, r) = tensor(&args[0].value, s)?;
+            let (like, _) = tensor(&args[1].value, s)?;
+            Ok((format!("crate::rt::expand_batch({t}, &{like})"), Ty::Tensor(r)))
+        }
+        "attention" => {
+            arity(e, name, args, 4, 4)?;
+            let (q, rq) = tensor(&args[0].value, s)?;
+            let (k, rk) = tensor(&args[1].value, s)?;
+            let (v, rv) = tensor(&args[2].value, s)?;
+            if (rq, rk, rv) != (3, 3, 3) {
+                return Err(error_at(e, "`attention` takes query, key and value of rank 3 ([batch, tokens, channels])"));
+            }
+            let heads = int_plain(&args[3].value, s)?;
+            Ok((format!("crate::rt::attention({q}, {k}, {v}, {heads})"), Ty::Tensor(3)))
+        }
+        "sigmoid" | "hard_sigmoid" | "relu" => {
+            arity(e, name, args, 1, 1)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            Ok((format!("crate::rt::{name}({x})"), Ty::Tensor(r)))
+        }
+        "softmax" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let d = dim(&args[1].value, r)?;
+            Ok((format!("burn::tensor::activation::softmax({x}, {d})"), Ty::Tensor(r)))
+        }
+        _ => Err(error_at(e, format!("unknown function `{name}`"))),
+    }
+}

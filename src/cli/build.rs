@@ -1,0 +1,76 @@
+//! `zoo build`: validate, build, run one forward pass, print a layer summary.
+
+use super::{DeviceKind, INVALID, OK, USAGE};
+use crate::config;
+use crate::diagnostics::Report;
+use burn::module::Module;
+use burn::tensor::{Distribution, Tensor};
+use std::path::Path;
+
+pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device: DeviceKind, depth: usize) -> i32 {
+    let shown = file.display().to_string();
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {shown}: {e}");
+            return USAGE;
+        }
+    };
+    let v = config::check_text(&text);
+    eprint!("{}", Report { file: &shown, text: &text, diagnostics: &v.diagnostics }.human(super::color(true)));
+    let Some(cfg) = v.config else {
+        eprintln!("{shown}: invalid; nothing was built");
+        return INVALID;
+    };
+    if num_classes == 0 {
+        eprintln!("error: --num-classes must be at least 1");
+        return USAGE;
+    }
+    let (h, w) = match input_size {
+        Some([h, w]) if *h > 0 && *w > 0 => (*h, *w),
+        Some(_) => {
+            eprintln!("error: --input-size takes two positive numbers, H and W");
+            return USAGE;
+        }
+        None => (224, 224),
+    };
+    let device = match super::device(device) {
+        Ok(d) => d,
+        Err(m) => {
+            eprintln!("error: {m}");
+            return USAGE;
+        }
+    };
+    let model = match crate::model::build(&cfg, num_classes, &device) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: cannot build {shown}: {e}");
+            return INVALID;
+        }
+    };
+    let x = Tensor::<4>::random([1, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
+    let (pred, entries) = crate::trace::record(depth, || model.forward(x));
+    println!("{} ({}, {} classes, input 1x3x{h}x{w})", cfg.name, cfg.task, num_classes);
+    println!("{:<48} {}", "layer", "output shape");
+    for e in &entries {
+        let name = e.path.rsplit('.').next().unwrap_or(&e.path);
+        let label = format!("{}{}", "  ".repeat(e.depth), name);
+        println!("{label:<48} {:?}", e.shape);
+    }
+    println!("total parameters: {}", thousands(model.num_params()));
+    println!("output shape: {:?}", pred.dims());
+    OK
+}
+
+/// `11689512` → `11,689,512`.
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

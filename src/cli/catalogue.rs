@@ -1,0 +1,177 @@
+//! `zoo list`, `zoo describe`, `zoo new`, `zoo schema`: reading the registry.
+
+use super::{Kind, OK, USAGE};
+use crate::generated::AnyBackbone;
+use crate::registry::{self, ComponentDesc};
+use crate::rt::Context;
+use std::path::Path;
+
+/// `*` and `?` wildcards, as timm/torchvision `list_models` filters.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    fn go(p: &[char], n: &[char]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    go(&pattern.chars().collect::<Vec<_>>(), &name.chars().collect::<Vec<_>>())
+}
+
+/// Output channels of a backbone for each of its presets (feature dims are computed from the
+/// spec's `outputs`, not by running the model).
+fn channels(c: &ComponentDesc) -> String {
+    if c.kind != "backbone" {
+        return "-".into();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for p in &c.presets {
+        let Some(params) = preset_params(&p.body) else { continue };
+        let task = p.body.get("task").and_then(|t| t.as_str()).unwrap_or("classification");
+        let ctx = Context { task: task.into(), ..Default::default() };
+        if let Ok(o) = AnyBackbone::outputs(&c.name, &params, &ctx) {
+            if let Some(d) = o.feature_dim {
+                let s = d.to_string();
+                if !parts.contains(&s) {
+                    parts.push(s);
+                }
+            }
+        }
+    }
+    if parts.is_empty() { "-".into() } else { parts.join("/") }
+}
+
+/// The validated backbone params of a preset body.
+fn preset_params(body: &serde_json::Value) -> Option<serde_json::Value> {
+    let doc = serde_json::json!({ "model": body });
+    let text = serde_json::to_string(&doc).ok()?;
+    let v = crate::config::check_text(&text);
+    match v.config?.architecture {
+        crate::config::Architecture::Parts { backbone, .. } => Some(backbone.params),
+        crate::config::Architecture::Full(f) => Some(f.params),
+    }
+}
+
+pub fn list(glob: Option<&str>, task: Option<&str>, kind: Option<Kind>) -> i32 {
+    if let Some(t) = task {
+        if !zoo_spec::spec::TASKS.contains(&t) {
+            eprintln!("error: unknown task `{t}`; expected one of {}", zoo_spec::spec::TASKS.join(", "));
+            return USAGE;
+        }
+    }
+    let kind = kind.map(|k| format!("{k:?}").to_lowercase());
+    let rows: Vec<&ComponentDesc> = registry::components()
+        .iter()
+        .filter(|c| glob.is_none_or(|g| glob_match(g, &c.name)))
+        .filter(|c| task.is_none_or(|t| c.tasks.iter().any(|x| x == t)))
+        .filter(|c| kind.as_deref().is_none_or(|k| c.kind == k))
+        .collect();
+    println!("{:<16} {:<9} {:<58} {:<10} summary", "name", "kind", "tasks", "channels");
+    for c in &rows {
+        println!("{:<16} {:<9} {:<58} {:<10} {}", c.name, c.kind, c.tasks.join(","), channels(c), c.summary);
+    }
+    if rows.is_empty() {
+        eprintln!("no component matches");
+    }
+    OK
+}
+
+pub fn describe(name: &str) -> i32 {
+    let Some(c) = registry::components().iter().find(|c| c.name == name) else {
+        let names: Vec<&str> = registry::components().iter().map(|c| c.name.as_str()).collect();
+        let hint = zoo_spec::diag::did_you_mean(name, names.iter().copied());
+        eprintln!("error: no component named `{name}`{hint}");
+        return USAGE;
+    };
+    println!("{} ({})", c.name, c.kind);
+    println!("  {}", c.summary);
+    if !c.reference.is_empty() {
+        println!("  reference: {}", c.reference);
+    }
+    println!("  tasks: {}", c.tasks.join(", "));
+    println!("  spec: {}", c.file);
+    let params = |title: &str, ps: &[crate::registry::ParamDesc]| {
+        println!("\n{title}:");
+        if ps.is_empty() {
+            println!("  (none)");
+        }
+        for p in ps {
+            let default = if p.required { "required".to_string() } else { format!("default {}", p.default) };
+            let choices = if p.choices.is_empty() { String::new() } else { format!(" one of {}", p.choices.join("|")) };
+            println!("  {:<28} {:<12} {default}{choices}", p.name, p.ty);
+            if !p.doc.is_empty() {
+                println!("  {:<28} {}", "", p.doc);
+            }
+        }
+    };
+    params("params", &c.params);
+    if let Some(sp) = &c.stage_params {
+        params("stage_params (one mapping per stage)", &sp.fields);
+        if !sp.parallel.is_empty() {
+            println!("  parallel lists (equal lengths): {}", sp.parallel.join(", "));
+        }
+    }
+    if !c.ignored_params.is_empty() {
+        println!("\nignored (accepted for compatibility): {}", c.ignored_params.join(", "));
+    }
+    if !c.presets.is_empty() {
+        println!("\npresets:");
+        for p in &c.presets {
+            let outputs = preset_params(&p.body).and_then(|params| {
+                let task = p.body.get("task").and_then(|t| t.as_str()).unwrap_or("classification");
+                AnyBackbone::outputs(&c.name, &params, &Context { task: task.into(), ..Default::default() }).ok()
+            });
+            match outputs {
+                Some(o) => println!(
+                    "  {:<28} feature_dim {}, features {:?}, strides {:?}",
+                    p.name,
+                    o.feature_dim.map(|d| d.to_string()).unwrap_or("-".into()),
+                    o.intermediate_features_dim,
+                    o.strides
+                ),
+                None => println!("  {}", p.name),
+            }
+        }
+    }
+    OK
+}
+
+pub fn new_config(preset: &str) -> i32 {
+    let Some((_, p)) = registry::preset(preset) else {
+        let names = registry::preset_names();
+        let hint = zoo_spec::diag::did_you_mean(preset, names.iter().copied());
+        eprintln!("error: no preset named `{preset}`{hint}\navailable: {}", names.join(", "));
+        return USAGE;
+    };
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/model.schema.json");
+    println!("# yaml-language-server: $schema={}", schema.display());
+    print!("{}", super::emit::yaml(&serde_json::json!({ "model": p.body })));
+    OK
+}
+
+pub fn schema(out: Option<&Path>) -> i32 {
+    let model = zoo_spec::schema::model_schema(registry::components());
+    match out {
+        None => {
+            println!("{}", pretty(&model));
+            OK
+        }
+        Some(dir) => {
+            let spec = zoo_spec::schema::spec_schema();
+            let write = |name: &str, v: &serde_json::Value| std::fs::write(dir.join(name), pretty(v));
+            if let Err(e) = std::fs::create_dir_all(dir).and_then(|_| write("model.schema.json", &model)).and_then(|_| write("spec.schema.json", &spec)) {
+                eprintln!("error: cannot write schemas into {}: {e}", dir.display());
+                return USAGE;
+            }
+            println!("wrote {}/model.schema.json and spec.schema.json", dir.display());
+            OK
+        }
+    }
+}
+
+/// The committed form of a schema: pretty JSON with a final newline.
+pub fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).expect("schemas serialise") + "\n"
+}

@@ -1,0 +1,140 @@
+//! The `zoo` command line.
+
+mod build;
+mod catalogue;
+mod emit;
+mod validate;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Exit codes scripts can rely on.
+pub const OK: i32 = 0;
+pub const INVALID: i32 = 1;
+pub const USAGE: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "zoo", version, about = "A model zoo where every architecture is a YAML spec", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Kind {
+    Backbone,
+    Neck,
+    Head,
+    Full,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// Pure-Rust CPU backend (default).
+    Flex,
+    /// Deprecated pure-Rust CPU backend (feature `ndarray`).
+    Ndarray,
+    /// GPU through wgpu (feature `wgpu`).
+    Wgpu,
+    /// NVIDIA GPU (feature `cuda`).
+    Cuda,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List the components of the zoo (GLOB filters names, e.g. `mobile*`).
+    List {
+        glob: Option<String>,
+        #[arg(long)]
+        task: Option<String>,
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
+    },
+    /// Show a component's parameters (types, defaults, docs), presets and outputs.
+    Describe { name: String },
+    /// Print a complete model config for a preset (e.g. `resnet50`), equal to NetsPresso's.
+    New { preset: String },
+    /// Print the JSON Schema for model configs, or write all schemas into a folder.
+    Schema {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Validate model configs; reports every error with file:line:col (exit 1 if any).
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// Build the model of a config, run a forward pass and print a layer summary.
+    Build {
+        file: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        num_classes: usize,
+        #[arg(long, num_args = 2, value_names = ["H", "W"])]
+        input_size: Option<Vec<usize>>,
+        #[arg(long, value_enum, default_value = "flex")]
+        device: DeviceKind,
+        /// How deep the layer summary goes.
+        #[arg(long, default_value_t = 3)]
+        depth: usize,
+    },
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { USAGE } else { OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    run(cli.command)
+}
+
+pub fn run(cmd: Command) -> i32 {
+    match cmd {
+        Command::List { glob, task, kind } => catalogue::list(glob.as_deref(), task.as_deref(), kind),
+        Command::Describe { name } => catalogue::describe(&name),
+        Command::New { preset } => catalogue::new_config(&preset),
+        Command::Schema { out } => catalogue::schema(out.as_deref()),
+        Command::Validate { files, format } => validate::run(&files, format),
+        Command::Build { file, num_classes, input_size, device, depth } => {
+            build::run(&file, num_classes, input_size.as_deref(), device, depth)
+        }
+    }
+}
+
+/// The burn device for a `--device` choice, or a message when it is not compiled in.
+pub fn device(kind: DeviceKind) -> Result<burn::tensor::Device, String> {
+    match kind {
+        DeviceKind::Flex => Ok(burn::tensor::Device::flex()),
+        #[cfg(feature = "ndarray")]
+        #[allow(deprecated)]
+        DeviceKind::Ndarray => Ok(burn::tensor::Device::ndarray()),
+        #[cfg(feature = "wgpu")]
+        DeviceKind::Wgpu => Ok(burn::tensor::Device::wgpu(Default::default())),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => Ok(burn::tensor::Device::cuda(0)),
+        #[allow(unreachable_patterns)]
+        other => Err(format!(
+            "the {other:?} backend is not compiled into this binary; rebuild with `--features {}`",
+            format!("{other:?}").to_lowercase()
+        )),
+    }
+}
+
+/// Whether stdout/stderr is a terminal (colours only then).
+pub fn color(stderr: bool) -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none()
+        && if stderr { std::io::stderr().is_terminal() } else { std::io::stdout().is_terminal() }
+}

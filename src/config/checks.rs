@@ -1,0 +1,80 @@
+//! Semantic checks that need the resolved architecture: each spec's `checks` (run by its
+//! generated `resolve`), feature dims flowing from backbone to head, task fit.
+
+use super::validate::Cx;
+use super::Component;
+use crate::diagnostics::Diagnostic;
+use crate::generated::{AnyBackbone, AnyHead};
+use crate::rt::{BuildError, Context};
+use zoo_spec::yaml::Node;
+
+/// Finds the node at a component-relative path such as `params.return_stage_idx` or
+/// `stage_params[1].channels`; falls back to the closest existing ancestor.
+fn locate<'a>(mut node: &'a Node, rel: &str) -> (&'a Node, bool) {
+    let mut exact = true;
+    for part in rel.split('.').filter(|p| !p.is_empty()) {
+        let (key, idx) = match part.split_once('[') {
+            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        match node.get_entry(key) {
+            Some((k, v)) => {
+                node = if v.is_null() { k } else { v };
+                if let Some(i) = idx {
+                    match node.as_seq().and_then(|s| s.get(i)) {
+                        Some(item) => node = item,
+                        None => {
+                            exact = false;
+                            break;
+                        }
+                    }
+                }
+            }
+            None => {
+                exact = false;
+                break;
+            }
+        }
+    }
+    (node, exact)
+}
+
+fn report(cx: &mut Cx, comp_node: &Node, path: &str, e: BuildError) {
+    match &e.at {
+        Some(at) => {
+            let (node, _) = locate(comp_node, at);
+            cx.push(Diagnostic::error(node.span, format!("{path}.{at}"), e.message));
+        }
+        None => {
+            let at = comp_node.get_entry("name").map(|(_, v)| v.span).unwrap_or(comp_node.span);
+            cx.push(Diagnostic::error(at, path, e.message));
+        }
+    }
+}
+
+/// Resolves backbone and head as the build would (without creating tensors).
+pub fn resolve(cx: &mut Cx, arch: &Node, task: &str, backbone: &Component, _neck: Option<&Component>, head: &Component) -> Option<()> {
+    let bpath = "model.architecture.backbone";
+    let hpath = "model.architecture.head";
+    let bnode = arch.get("backbone")?;
+    let hnode = arch.get("head")?;
+    let ctx = Context { task: task.to_string(), ..Default::default() };
+    let outputs = match AnyBackbone::outputs(&backbone.name, &backbone.params, &ctx) {
+        Ok(o) => o,
+        Err(e) => {
+            report(cx, bnode, bpath, e);
+            return None;
+        }
+    };
+    let hctx = Context {
+        task: task.to_string(),
+        num_classes: 1000,
+        feature_dim: outputs.feature_dim.unwrap_or(0),
+        intermediate_features_dim: outputs.intermediate_features_dim.clone(),
+    };
+    if let Err(e) = AnyHead::check(&head.name, &head.params, &hctx) {
+        report(cx, hnode, hpath, e);
+        return None;
+    }
+    Some(())
+}

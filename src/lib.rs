@@ -1,0 +1,15 @@
+//! zoo: a model zoo in which every architecture is a YAML spec file.
+//!
+//! The pipeline in the order data flows: specs (`zoo/`) → spec compiler (`zoo-spec`, run by
+//! `build.rs`) → [`generated`] modules → [`registry`] → [`config`] validation → [`model`]
+//! building → run.
+
+pub mod generated;
+pub mod primitives;
+pub mod rt;
+pub mod trace;
+pub mod cli;
+pub mod config;
+pub mod diagnostics;
+pub mod model;
+pub mod registry;

@@ -1,0 +1,256 @@
+//! Primitive layers that specs instantiate with `op:`. Each wraps burn's layer config in one
+//! constructor so generated code has a single pattern to emit; state-dict names match PyTorch
+//! (`weight`, `bias`, BatchNorm running stats) after burn-store's PyTorch adapter.
+
+use crate::rt::BuildError;
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, InstanceNorm, InstanceNormConfig, LayerNorm, LayerNormConfig,
+    Linear, LinearConfig, PaddingConfig2d,
+};
+use burn::tensor::{Device, Distribution, Tensor};
+
+fn u(v: i64) -> usize {
+    v.max(0) as usize
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d(
+    cin: i64,
+    cout: i64,
+    kernel: i64,
+    stride: i64,
+    padding: i64,
+    dilation: i64,
+    groups: i64,
+    bias: bool,
+    device: &Device,
+) -> Conv2d {
+    let p = u(padding);
+    Conv2dConfig::new([u(cin), u(cout)], [u(kernel), u(kernel)])
+        .with_stride([u(stride), u(stride)])
+        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+        .with_dilation([u(dilation), u(dilation)])
+        .with_groups(u(groups))
+        .with_bias(bias)
+        .init(device)
+}
+
+pub fn linear(cin: i64, cout: i64, bias: bool, device: &Device) -> Linear {
+    LinearConfig::new(u(cin), u(cout)).with_bias(bias).init(device)
+}
+
+pub fn layer_norm(channels: i64, eps: f64, device: &Device) -> LayerNorm {
+    LayerNormConfig::new(u(channels)).with_epsilon(eps).init(device)
+}
+
+pub fn dropout(p: f64, _device: &Device) -> Dropout {
+    DropoutConfig::new(p).init()
+}
+
+/// A learnable tensor (e.g. ViT's class token).
+pub fn param<const D: usize>(shape: Vec<i64>, init: String, std: f64, device: &Device) -> Result<Param<Tensor<D>>, BuildError> {
+    let dims: [usize; D] = shape
+        .iter()
+        .map(|d| u(*d))
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|_| BuildError::new(format!("param shape {shape:?} does not have {D} dimensions")))?;
+    let t = match init.as_str() {
+        "zeros" => Tensor::zeros(dims, device),
+        "trunc_normal" | "normal" => Tensor::random(dims, Distribution::Normal(0.0, std), device),
+        other => return Err(BuildError::new(format!("unknown param init `{other}`; expected zeros or trunc_normal"))),
+    };
+    Ok(Param::from_tensor(t))
+}
+
+/// 2-D normalisation chosen by name, as NetsPresso's `NORM_REGISTRY`.
+#[derive(Module, Debug)]
+pub enum Norm2d {
+    BatchNorm(BatchNorm),
+    InstanceNorm(InstanceNorm),
+}
+
+impl Norm2d {
+    pub fn new(kind: String, channels: i64, eps: f64, momentum: f64, device: &Device) -> Result<Self, BuildError> {
+        match kind.to_lowercase().as_str() {
+            "batch_norm" => Ok(Norm2d::BatchNorm(
+                BatchNormConfig::new(u(channels)).with_epsilon(eps).with_momentum(momentum).init(device),
+            )),
+            // PyTorch's InstanceNorm2d defaults to affine=False: no parameters.
+            "instance_norm" => Ok(Norm2d::InstanceNorm(
+                InstanceNormConfig::new(u(channels)).with_epsilon(eps).with_affine(false).init(device),
+            )),
+            other => Err(BuildError::new(format!("unknown norm `{other}`; expected batch_norm or instance_norm"))),
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Norm2d::BatchNorm(m) => m.forward(x),
+            Norm2d::InstanceNorm(m) => m.forward(x),
+        }
+    }
+}
+
+/// Names accepted by [`Activation`], as NetsPresso's `ACTIVATION_REGISTRY` plus the gates.
+pub const ACTIVATIONS: &[&str] =
+    &["relu", "relu6", "leaky_relu", "gelu", "silu", "swish", "hard_swish", "hard_sigmoid", "sigmoid", "tanh", "identity"];
+
+/// An activation chosen by name. It has no parameters.
+#[derive(Module, Debug)]
+pub struct Activation {
+    #[module(skip)]
+    pub kind: ActivationKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivationKind {
+    Relu,
+    Relu6,
+    LeakyRelu,
+    Gelu,
+    Silu,
+    HardSwish,
+    HardSigmoid,
+    Sigmoid,
+    Tanh,
+    Identity,
+}
+
+impl burn::module::ModuleDisplayDefault for ActivationKind {
+    fn content(&self, content: burn::module::Content) -> Option<burn::module::Content> {
+        content.add_formatted(&format!("{self:?}")).optional()
+    }
+}
+impl burn::module::ModuleDisplay for ActivationKind {}
+
+impl Activation {
+    pub fn new(kind: String, _device: &Device) -> Result<Self, BuildError> {
+        let k = match kind.to_lowercase().as_str() {
+            "relu" => ActivationKind::Relu,
+            "relu6" => ActivationKind::Relu6,
+            "leaky_relu" => ActivationKind::LeakyRelu,
+            "gelu" => ActivationKind::Gelu,
+            "silu" | "swish" => ActivationKind::Silu,
+            "hard_swish" => ActivationKind::HardSwish,
+            "hard_sigmoid" => ActivationKind::HardSigmoid,
+            "sigmoid" => ActivationKind::Sigmoid,
+            "tanh" => ActivationKind::Tanh,
+            "identity" => ActivationKind::Identity,
+            other => {
+                return Err(BuildError::new(format!(
+                    "unknown activation `{other}`; expected one of {}",
+                    ACTIVATIONS.join(", ")
+                )));
+            }
+        };
+        Ok(Activation { kind: k })
+    }
+
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        use burn::tensor::activation as a;
+        match self.kind {
+            ActivationKind::Relu => a::relu(x),
+            ActivationKind::Relu6 => a::relu6(x),
+            ActivationKind::LeakyRelu => a::leaky_relu(x, 0.01),
+            ActivationKind::Gelu => a::gelu(x),
+            ActivationKind::Silu => a::silu(x),
+            ActivationKind::HardSwish => a::hard_swish(x),
+            ActivationKind::HardSigmoid => a::hard_sigmoid(x, 1.0 / 6.0, 0.5),
+            ActivationKind::Sigmoid => a::sigmoid(x),
+            ActivationKind::Tanh => a::tanh(x),
+            ActivationKind::Identity => x,
+        }
+    }
+}
+
+/// Max or average pooling chosen by name, as NetsPresso's `Pool2d`.
+#[derive(Module, Debug)]
+pub enum Pool2d {
+    Max(MaxPool2d),
+    Avg(AvgPool2d),
+}
+
+impl Pool2d {
+    pub fn new(
+        kind: String,
+        kernel: i64,
+        stride: Option<i64>,
+        padding: i64,
+        ceil_mode: bool,
+        count_include_pad: bool,
+        _device: &Device,
+    ) -> Result<Self, BuildError> {
+        let k = [u(kernel), u(kernel)];
+        let s = stride.map(|s| [u(s), u(s)]).unwrap_or(k);
+        let p = PaddingConfig2d::Explicit(u(padding), u(padding), u(padding), u(padding));
+        match kind.to_lowercase().as_str() {
+            "max" => Ok(Pool2d::Max(MaxPool2dConfig::new(k).with_strides(s).with_padding(p).with_ceil_mode(ceil_mode).init())),
+            "avg" => Ok(Pool2d::Avg(
+                AvgPool2dConfig::new(k)
+                    .with_strides(s)
+                    .with_padding(p)
+                    .with_ceil_mode(ceil_mode)
+                    .with_count_include_pad(count_include_pad)
+                    .init(),
+            )),
+            other => Err(BuildError::new(format!("unknown pooling `{other}`; expected max or avg"))),
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Pool2d::Max(m) => m.forward(x),
+            Pool2d::Avg(m) => m.forward(x),
+        }
+    }
+}
+
+/// Passes its input through (a placeholder that keeps state-dict indices aligned).
+#[derive(Module, Debug, Default)]
+pub struct Identity;
+
+impl Identity {
+    pub fn new(_device: &Device) -> Self {
+        Identity
+    }
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        x
+    }
+}
+
+/// Fixed sinusoidal positions added to `[batch, tokens, channels]`. The table is the buffer
+/// `pe` ([1, max_len, channels]) of NetsPresso's `SinusoidalPositionalEncoding`; it is
+/// recomputed, never learned.
+#[derive(Module, Debug)]
+pub struct SinusoidalPositionalEncoding {
+    pub pe: Tensor<3>,
+}
+
+impl SinusoidalPositionalEncoding {
+    pub fn new(channels: i64, max_len: i64, device: &Device) -> Self {
+        let (c, n) = (u(channels), u(max_len));
+        let mut table = vec![0f32; n * c];
+        for pos in 0..n {
+            for i in (0..c).step_by(2) {
+                let div = (-(i as f64) * (10000f64).ln() / c as f64).exp();
+                let angle = pos as f64 * div;
+                table[pos * c + i] = angle.sin() as f32;
+                if i + 1 < c {
+                    table[pos * c + i + 1] = angle.cos() as f32;
+                }
+            }
+        }
+        let pe = Tensor::<1>::from_floats(table.as_slice(), device).reshape([1, n, c]);
+        SinusoidalPositionalEncoding { pe }
+    }
+
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let tokens = x.dims()[1];
+        let pe = self.pe.clone().narrow(1, 0, tokens);
+        x + pe
+    }
+}

@@ -1,0 +1,33 @@
+//! The registry of components compiled from the specs: names, kinds, tasks, parameters and
+//! presets, as data (the Rust types live in [`crate::generated`]).
+
+use std::sync::OnceLock;
+pub use zoo_spec::registry::{ComponentDesc, ParamDesc, PresetDesc, StageDesc};
+
+/// All components (backbones, necks, heads, full models), in spec order.
+pub fn components() -> &'static [ComponentDesc] {
+    static REGISTRY: OnceLock<Vec<ComponentDesc>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        serde_json::from_str(crate::generated::REGISTRY_JSON).expect("the build script wrote a valid registry")
+    })
+}
+
+/// The component of a kind (`backbone`, `neck`, `head`, `full`) with a name.
+pub fn find(kind: &str, name: &str) -> Option<&'static ComponentDesc> {
+    components().iter().find(|c| c.kind == kind && c.name == name)
+}
+
+/// Names of the components of a kind.
+pub fn names(kind: &str) -> Vec<&'static str> {
+    components().iter().filter(|c| c.kind == kind).map(|c| c.name.as_str()).collect()
+}
+
+/// A preset (a complete NetsPresso model config) by name, with the component declaring it.
+pub fn preset(name: &str) -> Option<(&'static ComponentDesc, &'static PresetDesc)> {
+    components().iter().find_map(|c| c.presets.iter().find(|p| p.name == name).map(|p| (c, p)))
+}
+
+/// Every preset name.
+pub fn preset_names() -> Vec<&'static str> {
+    components().iter().flat_map(|c| c.presets.iter().map(|p| p.name.as_str())).collect()
+}

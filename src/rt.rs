@@ -1,0 +1,282 @@
+//! Run-time support for generated code: build errors, context passed to components, component
+//! outputs, and the small generic helpers that lowered spec expressions call.
+
+use burn::tensor::Tensor;
+use std::fmt;
+
+/// An error while resolving or building a component. `at` is a config path relative to the
+/// component (`params.return_stage_idx`), when the spec names one, so the validator can point
+/// at the offending key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildError {
+    pub message: String,
+    pub at: Option<String>,
+}
+
+impl BuildError {
+    pub fn new(message: impl Into<String>) -> Self {
+        BuildError { message: message.into(), at: None }
+    }
+    pub fn at(at: &str, message: &str) -> Self {
+        BuildError { message: message.to_string(), at: if at.is_empty() { None } else { Some(at.to_string()) } }
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.at {
+            Some(at) => write!(f, "{} (at {at})", self.message),
+            None => write!(f, "{}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// What a component learns from the model it is built into.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Context {
+    pub task: String,
+    pub num_classes: i64,
+    pub feature_dim: i64,
+    pub intermediate_features_dim: Vec<i64>,
+}
+
+/// Feature metadata of a backbone or neck, computed from its parameters without building it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Outputs {
+    pub feature_dim: Option<i64>,
+    pub intermediate_features_dim: Vec<i64>,
+    pub strides: Vec<i64>,
+}
+
+/// What a backbone returns: the pooled feature (classification) and the feature pyramid.
+#[derive(Debug, Clone)]
+pub struct BackboneOutput {
+    pub last_feature: Option<Tensor<2>>,
+    pub intermediate_features: Vec<Tensor<4>>,
+}
+
+/// A head's prediction (`pred` in NetsPresso), by rank.
+#[derive(Debug, Clone)]
+pub enum Pred {
+    Rank2(Tensor<2>),
+    Rank4(Tensor<4>),
+}
+
+impl Pred {
+    pub fn dims(&self) -> Vec<usize> {
+        match self {
+            Pred::Rank2(t) => t.dims().to_vec(),
+            Pred::Rank4(t) => t.dims().to_vec(),
+        }
+    }
+}
+
+/// Deserialises validated parameters into a generated params type.
+pub fn from_json<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, BuildError> {
+    serde_json::from_value(v.clone()).map_err(|e| BuildError::new(format!("invalid parameters: {e}")))
+}
+
+fn index(len: usize, i: i64) -> Result<usize, BuildError> {
+    let j = if i < 0 { len as i64 + i } else { i };
+    if j < 0 || j >= len as i64 {
+        return Err(BuildError::new(format!("index {i} is out of range for a list of {len} items")));
+    }
+    Ok(j as usize)
+}
+
+/// `xs[i]`, negative indices counting from the end.
+pub fn at<T: Clone>(xs: &[T], i: i64) -> Result<T, BuildError> {
+    Ok(xs[index(xs.len(), i)?].clone())
+}
+
+/// `xs[[i, j, ...]]`: the items at several indices.
+pub fn pick<T: Clone>(xs: &[T], idx: &[i64]) -> Result<Vec<T>, BuildError> {
+    idx.iter().map(|i| at(xs, *i)).collect()
+}
+
+/// `xs[lo:hi]` with Python semantics (clamped, negative from the end).
+pub fn slice<T: Clone>(xs: &[T], lo: Option<i64>, hi: Option<i64>) -> Vec<T> {
+    let n = xs.len() as i64;
+    let norm = |v: i64| if v < 0 { (n + v).max(0) } else { v.min(n) };
+    let a = lo.map(norm).unwrap_or(0);
+    let b = hi.map(norm).unwrap_or(n);
+    if a >= b { Vec::new() } else { xs[a as usize..b as usize].to_vec() }
+}
+
+pub fn concat<T>(mut a: Vec<T>, b: Vec<T>) -> Vec<T> {
+    a.extend(b);
+    a
+}
+
+/// The common length of zipped lists; unequal lengths are an error (Python's zip would
+/// silently truncate).
+pub fn same_len(lens: &[usize]) -> Result<usize, BuildError> {
+    let first = lens.first().copied().unwrap_or(0);
+    if lens.iter().any(|l| *l != first) {
+        return Err(BuildError::new(format!("zipped lists have different lengths {lens:?}")));
+    }
+    Ok(first)
+}
+
+pub fn floordiv(a: i64, b: i64) -> Result<i64, BuildError> {
+    if b == 0 {
+        return Err(BuildError::new("division by zero"));
+    }
+    Ok(a.div_euclid(b) - if (a.rem_euclid(b) != 0) && (b < 0) { 1 } else { 0 })
+}
+
+pub fn modulo(a: i64, b: i64) -> Result<i64, BuildError> {
+    if b == 0 {
+        return Err(BuildError::new("division by zero"));
+    }
+    Ok(((a % b) + b) % b)
+}
+
+pub fn ipow(a: i64, b: i64) -> Result<i64, BuildError> {
+    if b < 0 {
+        return Err(BuildError::new("negative integer exponent"));
+    }
+    a.checked_pow(b as u32).ok_or_else(|| BuildError::new("integer overflow"))
+}
+
+/// Python's `round`: half to even.
+pub fn round(x: f64) -> i64 {
+    let r = x.round();
+    if (x - x.trunc()).abs() == 0.5 && (r as i64) % 2 != 0 { (r - x.signum()) as i64 } else { r as i64 }
+}
+pub fn ceil(x: f64) -> i64 {
+    x.ceil() as i64
+}
+pub fn floor(x: f64) -> i64 {
+    x.floor() as i64
+}
+pub fn int(x: f64) -> i64 {
+    x.trunc() as i64
+}
+
+/// The TensorFlow/NetsPresso `make_divisible`.
+pub fn make_divisible(v: f64, divisor: i64, min_value: Option<i64>) -> i64 {
+    let min_value = min_value.unwrap_or(divisor);
+    let d = divisor as f64;
+    let mut new_v = min_value.max(((v + d / 2.0) as i64).div_euclid(divisor) * divisor);
+    if (new_v as f64) < 0.9 * v {
+        new_v += divisor;
+    }
+    new_v
+}
+
+pub fn unwrap<T>(v: Option<T>, what: &str) -> Result<T, BuildError> {
+    v.ok_or_else(|| BuildError::new(format!("`{what}` is null but a value is needed here")))
+}
+
+pub fn min_list(xs: &[i64]) -> Result<i64, BuildError> {
+    xs.iter().copied().min().ok_or_else(|| BuildError::new("`min` of an empty list"))
+}
+pub fn max_list(xs: &[i64]) -> Result<i64, BuildError> {
+    xs.iter().copied().max().ok_or_else(|| BuildError::new("`max` of an empty list"))
+}
+pub fn min_listf(xs: &[f64]) -> Result<f64, BuildError> {
+    xs.iter().copied().reduce(f64::min).ok_or_else(|| BuildError::new("`min` of an empty list"))
+}
+pub fn max_listf(xs: &[f64]) -> Result<f64, BuildError> {
+    xs.iter().copied().reduce(f64::max).ok_or_else(|| BuildError::new("`max` of an empty list"))
+}
+
+/// One subscript of a tensor index expression.
+pub enum Sub {
+    At(i64),
+    Range(Option<i64>, Option<i64>),
+}
+
+/// `x[:, 0]`-style indexing: ranges keep a dimension, integers drop it.
+pub fn index_tensor<const D: usize, const O: usize>(x: Tensor<D>, subs: &[Sub]) -> Tensor<O> {
+    let dims = x.dims();
+    let mut x = x;
+    let mut keep = Vec::new();
+    for (d, s) in subs.iter().enumerate() {
+        let n = dims[d] as i64;
+        let norm = |v: i64| if v < 0 { (n + v).max(0) } else { v.min(n) };
+        match s {
+            Sub::At(i) => {
+                let i = norm(*i) as usize;
+                x = x.narrow(d, i, 1);
+            }
+            Sub::Range(lo, hi) => {
+                let a = lo.map(norm).unwrap_or(0) as usize;
+                let b = hi.map(norm).unwrap_or(n) as usize;
+                x = x.narrow(d, a, b.saturating_sub(a));
+                keep.push(d);
+            }
+        }
+    }
+    let cur = x.dims();
+    let mut shape = Vec::with_capacity(O);
+    for (d, size) in cur.iter().enumerate() {
+        if d >= subs.len() || keep.contains(&d) {
+            shape.push(*size as i64);
+        }
+    }
+    let shape: [i64; O] = shape.try_into().expect("rank checked by the spec compiler");
+    x.reshape(shape)
+}
+
+/// Global average pooling to `[batch, channels]`.
+pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
+    let [b, c, _, _] = x.dims();
+    x.mean_dim(3).mean_dim(2).reshape([b, c])
+}
+
+/// Repeats a `[1, ...]` tensor along the batch dimension of `like`.
+pub fn expand_batch<const D: usize, const E: usize>(t: Tensor<D>, like: &Tensor<E>) -> Tensor<D> {
+    let b = like.dims()[0];
+    let mut reps = [1usize; D];
+    reps[0] = b;
+    t.repeat(&reps)
+}
+
+/// Multi-head scaled dot-product attention on `[batch, tokens, channels]` projections.
+pub fn attention(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: i64) -> Tensor<3> {
+    let heads = heads as usize;
+    let [b, nq, c] = q.dims();
+    let nk = k.dims()[1];
+    let cv = v.dims()[2];
+    let hd = c / heads;
+    let q = q.reshape([b, nq, heads, hd]).swap_dims(1, 2);
+    let k = k.reshape([b, nk, heads, hd]).swap_dims(1, 2);
+    let v = v.reshape([b, nk, heads, cv / heads]).swap_dims(1, 2);
+    let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((hd as f64).sqrt());
+    let probs = burn::tensor::activation::softmax(scores, 3);
+    probs.matmul(v).swap_dims(1, 2).reshape([b, nq, cv])
+}
+
+pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    burn::tensor::activation::sigmoid(x)
+}
+/// PyTorch's Hardsigmoid: relu6(x + 3) / 6.
+pub fn hard_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    burn::tensor::activation::hard_sigmoid(x, 1.0 / 6.0, 0.5)
+}
+pub fn relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    burn::tensor::activation::relu(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_semantics() {
+        assert_eq!(floordiv(-7, 2).unwrap(), -4);
+        assert_eq!(modulo(-7, 2).unwrap(), 1);
+        assert_eq!(round(2.5), 2);
+        assert_eq!(round(3.5), 4);
+        assert_eq!(make_divisible(72.0 / 4.0, 8, None), 24);
+        assert_eq!(make_divisible(16.0 / 4.0, 8, None), 8);
+        assert_eq!(slice(&[1, 2, 3, 4], Some(1), None), vec![2, 3, 4]);
+        assert_eq!(slice(&[1, 2, 3, 4], Some(-2), None), vec![3, 4]);
+        assert_eq!(at(&[1, 2, 3], -1).unwrap(), 3);
+        assert!(at(&[1, 2, 3], 3).is_err());
+    }
+}

@@ -1,0 +1,90 @@
+//! Optional recording of module calls during a forward pass, for `zoo build`'s layer summary.
+//!
+//! Generated forward code wraps every child call in [`call`]. When no trace is active this is a
+//! plain call; inside [`record`] each call appends its nesting depth, name and output shape.
+
+use std::cell::RefCell;
+
+/// One recorded module call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub depth: usize,
+    pub path: String,
+    pub shape: Vec<usize>,
+}
+
+struct State {
+    stack: Vec<String>,
+    entries: Vec<Entry>,
+    max_depth: usize,
+}
+
+thread_local! {
+    static TRACE: RefCell<Option<State>> = const { RefCell::new(None) };
+}
+
+/// Anything whose shape can be recorded.
+pub trait Shaped {
+    fn shape_of(&self) -> Vec<usize>;
+}
+
+impl<const D: usize> Shaped for burn::tensor::Tensor<D> {
+    fn shape_of(&self) -> Vec<usize> {
+        self.dims().to_vec()
+    }
+}
+
+impl Shaped for crate::rt::BackboneOutput {
+    fn shape_of(&self) -> Vec<usize> {
+        match &self.last_feature {
+            Some(t) => t.dims().to_vec(),
+            None => self.intermediate_features.last().map(|t| t.dims().to_vec()).unwrap_or_default(),
+        }
+    }
+}
+
+impl Shaped for crate::rt::Pred {
+    fn shape_of(&self) -> Vec<usize> {
+        self.dims()
+    }
+}
+
+/// Calls `f` as the module `name`, recording it when a trace is active.
+pub fn call<T: Shaped>(name: &str, f: impl FnOnce() -> T) -> T {
+    let active = TRACE.with(|t| {
+        let mut t = t.borrow_mut();
+        match t.as_mut() {
+            Some(s) if s.stack.len() < s.max_depth => {
+                s.stack.push(name.to_string());
+                true
+            }
+            _ => false,
+        }
+    });
+    if !active {
+        return f();
+    }
+    let slot = TRACE.with(|t| {
+        let mut t = t.borrow_mut();
+        let s = t.as_mut().unwrap();
+        let depth = s.stack.len() - 1;
+        s.entries.push(Entry { depth, path: s.stack.join("."), shape: Vec::new() });
+        s.entries.len() - 1
+    });
+    let out = f();
+    TRACE.with(|t| {
+        let mut t = t.borrow_mut();
+        let s = t.as_mut().unwrap();
+        s.entries[slot].shape = out.shape_of();
+        s.stack.pop();
+    });
+    out
+}
+
+/// Runs `f` with tracing on (calls nested deeper than `max_depth` are not recorded).
+pub fn record<R>(max_depth: usize, f: impl FnOnce() -> R) -> (R, Vec<Entry>) {
+    TRACE.with(|t| *t.borrow_mut() = Some(State { stack: Vec::new(), entries: Vec::new(), max_depth }));
+    let r = f();
+    let entries = TRACE.with(|t| t.borrow_mut().take().map(|s| s.entries).unwrap_or_default());
+    (r, entries)
+}
