@@ -43,3 +43,74 @@ pub fn build(cfg: &ModelConfig, num_classes: usize, device: &Device) -> Result<T
         Architecture::Full(f) => Err(BuildError::new(format!("full model `{}` is not supported yet", f.name))),
     }
 }
+
+/// Counts learnable parameters as PyTorch does: burn visits BatchNorm's running statistics
+/// like parameters (`num_params` includes them), PyTorch keeps them as buffers.
+pub fn count_params<M: Module>(module: &M) -> usize {
+    struct Counter {
+        path: Vec<String>,
+        count: usize,
+    }
+    impl burn::module::ModuleVisitor for Counter {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let buffer = matches!(self.path.last().map(String::as_str), Some("running_mean" | "running_var"));
+            if !buffer {
+                self.count += param.lazy_shape().num_elements();
+            }
+        }
+    }
+    let mut c = Counter { path: Vec::new(), count: 0 };
+    module.visit(&mut c);
+    c.count
+}
+
+/// The state dict of a module as PyTorch names it: dotted paths without enum variants, norm
+/// `gamma`/`beta` as `weight`/`bias`, linear weights as `[out, in]`. BatchNorm's
+/// `num_batches_tracked` has no counterpart here.
+pub fn state_dict<M: Module>(module: &M) -> Vec<(String, Vec<usize>)> {
+    struct Keys {
+        path: Vec<(String, String)>,
+        out: Vec<(String, Vec<usize>)>,
+    }
+    impl burn::module::ModuleVisitor for Keys {
+        fn enter_module(&mut self, name: &str, container_type: &str) {
+            self.path.push((name.to_string(), container_type.to_string()));
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let parent = self.path.last().map(|(_, t)| t.as_str()).unwrap_or("");
+            let norm = matches!(parent, "Struct:BatchNorm" | "Struct:LayerNorm" | "Struct:GroupNorm" | "Struct:InstanceNorm");
+            let mut names: Vec<String> = self
+                .path
+                .iter()
+                .filter(|(_, t)| !t.starts_with("Enum:"))
+                .map(|(n, _)| n.clone())
+                .collect();
+            if norm {
+                if let Some(last) = names.last_mut() {
+                    *last = match last.as_str() {
+                        "gamma" => "weight".into(),
+                        "beta" => "bias".into(),
+                        other => other.into(),
+                    };
+                }
+            }
+            let mut shape = param.lazy_shape().as_slice().to_vec();
+            if parent == "Struct:Linear" && names.last().is_some_and(|n| n == "weight") && shape.len() == 2 {
+                shape.swap(0, 1);
+            }
+            self.out.push((names.join("."), shape));
+        }
+    }
+    let mut k = Keys { path: Vec::new(), out: Vec::new() };
+    module.visit(&mut k);
+    k.out
+}

@@ -34,6 +34,12 @@ impl<const D: usize> Shaped for burn::tensor::Tensor<D> {
     }
 }
 
+impl<const D: usize> Shaped for Vec<burn::tensor::Tensor<D>> {
+    fn shape_of(&self) -> Vec<usize> {
+        self.last().map(|t| t.dims().to_vec()).unwrap_or_default()
+    }
+}
+
 impl Shaped for crate::rt::BackboneOutput {
     fn shape_of(&self) -> Vec<usize> {
         match &self.last_feature {
@@ -47,6 +53,14 @@ impl Shaped for crate::rt::Pred {
     fn shape_of(&self) -> Vec<usize> {
         self.dims()
     }
+}
+
+/// Calls `f` as the element `index` of a list module.
+pub fn call_at<T: Shaped>(index: usize, f: impl FnOnce() -> T) -> T {
+    if TRACE.with(|t| t.borrow().is_none()) {
+        return f();
+    }
+    call(&index.to_string(), f)
 }
 
 /// Calls `f` as the module `name`, recording it when a trace is active.

@@ -3,24 +3,51 @@
 use super::{DeviceKind, INVALID, OK, USAGE};
 use crate::config;
 use crate::diagnostics::Report;
-use burn::module::Module;
 use burn::tensor::{Distribution, Tensor};
 use std::path::Path;
 
-pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device: DeviceKind, depth: usize) -> i32 {
+/// Reads and validates a config, printing its diagnostics; `Err` is the exit code.
+pub fn load(file: &Path) -> Result<crate::config::ModelConfig, i32> {
     let shown = file.display().to_string();
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: cannot read {shown}: {e}");
-            return USAGE;
+            return Err(USAGE);
         }
     };
     let v = config::check_text(&text);
     eprint!("{}", Report { file: &shown, text: &text, diagnostics: &v.diagnostics }.human(super::color(true)));
-    let Some(cfg) = v.config else {
+    v.config.ok_or_else(|| {
         eprintln!("{shown}: invalid; nothing was built");
-        return INVALID;
+        INVALID
+    })
+}
+
+pub fn keys(file: &Path, num_classes: usize) -> i32 {
+    let cfg = match load(file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match crate::model::build(&cfg, num_classes.max(1), &burn::tensor::Device::flex()) {
+        Ok(model) => {
+            for (k, shape) in crate::model::state_dict(&model) {
+                println!("{k} {shape:?}");
+            }
+            OK
+        }
+        Err(e) => {
+            eprintln!("error: cannot build {}: {e}", file.display());
+            INVALID
+        }
+    }
+}
+
+pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device: DeviceKind, depth: usize) -> i32 {
+    let shown = file.display().to_string();
+    let cfg = match load(file) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     if num_classes == 0 {
         eprintln!("error: --num-classes must be at least 1");
@@ -57,7 +84,7 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
         let label = format!("{}{}", "  ".repeat(e.depth), name);
         println!("{label:<48} {:?}", e.shape);
     }
-    println!("total parameters: {}", thousands(model.num_params()));
+    println!("total parameters: {}", thousands(crate::model::count_params(&model)));
     println!("output shape: {:?}", pred.dims());
     OK
 }

@@ -85,6 +85,12 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         depth: usize,
     },
+    /// Print the state-dict keys and shapes (PyTorch naming) of a config's model.
+    Keys {
+        file: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        num_classes: usize,
+    },
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -110,6 +116,7 @@ pub fn run(cmd: Command) -> i32 {
         Command::Build { file, num_classes, input_size, device, depth } => {
             build::run(&file, num_classes, input_size.as_deref(), device, depth)
         }
+        Command::Keys { file, num_classes } => build::keys(&file, num_classes),
     }
 }
 

@@ -757,9 +757,9 @@ impl<'a> Gen<'a> {
         let elem_ty_full = if elem_optional { format!("Option<{elem_ty}>") } else { elem_ty.to_string() };
         let step = render_call(elem_call, "__m", "x");
         let apply = if elem_optional {
-            format!("x = match __e {{ Some(__m) => {step}, None => x }};")
+            format!("x = match __e {{ Some(__m) => crate::trace::call_at(__k, || {step}), None => x }};")
         } else {
-            format!("x = {{ let __m = __e; {step} }};")
+            format!("x = {{ let __m = __e; crate::trace::call_at(__k, || {step}) }};")
         };
         let header = match sig {
             Sig::Poly => format!("fn {fname}<const D: usize>(m: &[{elem_ty_full}], input: Tensor<D>) -> Tensor<D>"),
@@ -768,7 +768,7 @@ impl<'a> Gen<'a> {
         let body = if matches!(sig, Sig::Fixed(a, b) if a != b) {
             "unreachable!(\"rank-changing elements are only scanned\")".to_string()
         } else {
-            format!("let mut x = input; for __e in m.iter() {{ {apply} }} x")
+            format!("let mut x = input; for (__k, __e) in m.iter().enumerate() {{ {apply} }} x")
         };
         writeln!(self.out, "#[allow(dead_code, clippy::all)]\npub {header} {{ {body} }}").unwrap();
         let _ = (spec, ch);

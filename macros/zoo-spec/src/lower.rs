@@ -294,7 +294,7 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
                     let m = s.fresh("m");
                     let applied = render_call(&call, &m, &x);
                     return Ok((
-                        format!("{{ let {x} = {rx}; match &{recv} {{ Some({m}) => {applied}, None => {rb} }} }}"),
+                        format!("{{ let {x} = {rx}; match &{recv} {{ Some({m}) => crate::trace::call({n:?}, || {applied}), None => {rb} }} }}"),
                         Ty::Tensor(out),
                     ));
                 }
@@ -556,7 +556,8 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
                 format!("`{fname}` is optional (it has an `if`): write `{fname}(x) ?? fallback` to say what happens without it"),
             );
         }
-        return Ok((render_call(&call, &recv, &rx), Ty::Tensor(out)));
+        let applied = render_call(&call, &recv, "__x");
+        return Ok((format!("{{ let __x = {rx}; crate::trace::call({fname:?}, || {applied}) }}"), Ty::Tensor(out)));
     }
     let lowered = |s: &mut Scope, k: usize| -> Result<(String, Ty), LowerError> { lower(&args[k].value, s) };
     let need = |n: usize| -> Result<(), LowerError> {

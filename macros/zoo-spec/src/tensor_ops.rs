@@ -85,7 +85,7 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             }
             Ok((
                 format!(
-                    "{{ let mut __h = {rx}; let mut __o = Vec::new(); for __m in {recv}.iter() {{ __h = {step}; __o.push(__h.clone()); }} __o }}"
+                    "{{ let mut __h = {rx}; crate::trace::call({m:?}, || {{ let mut __o = Vec::new(); for (__k, __m) in {recv}.iter().enumerate() {{ __h = crate::trace::call_at(__k, || {step}); __o.push(__h.clone()); }} __o }}) }}"
                 ),
                 Ty::TensorList(r),
             ))
