@@ -44,8 +44,11 @@ pub fn build(cfg: &ModelConfig, num_classes: usize, device: &Device) -> Result<T
     }
 }
 
-/// Counts learnable parameters as PyTorch does: burn visits BatchNorm's running statistics
-/// like parameters (`num_params` includes them), PyTorch keeps them as buffers.
+/// Names of the persisted buffers of our primitives (BatchNorm's running statistics, the
+/// positional table): burn visits them like parameters, PyTorch keeps them as buffers.
+pub const BUFFERS: &[&str] = &["running_mean", "running_var", "pe"];
+
+/// Counts learnable parameters as PyTorch does (buffers excluded).
 pub fn count_params<M: Module>(module: &M) -> usize {
     struct Counter {
         path: Vec<String>,
@@ -59,7 +62,7 @@ pub fn count_params<M: Module>(module: &M) -> usize {
             self.path.pop();
         }
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-            let buffer = matches!(self.path.last().map(String::as_str), Some("running_mean" | "running_var"));
+            let buffer = self.path.last().is_some_and(|n| BUFFERS.contains(&n.as_str()));
             if !buffer {
                 self.count += param.lazy_shape().num_elements();
             }

@@ -227,7 +227,7 @@ impl Identity {
 /// recomputed, never learned.
 #[derive(Module, Debug)]
 pub struct SinusoidalPositionalEncoding {
-    pub pe: Tensor<3>,
+    pub pe: burn::module::RunningState<Tensor<3>>,
 }
 
 impl SinusoidalPositionalEncoding {
@@ -245,12 +245,12 @@ impl SinusoidalPositionalEncoding {
             }
         }
         let pe = Tensor::<1>::from_floats(table.as_slice(), device).reshape([1, n, c]);
-        SinusoidalPositionalEncoding { pe }
+        SinusoidalPositionalEncoding { pe: burn::module::RunningState::new(pe) }
     }
 
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let tokens = x.dims()[1];
-        let pe = self.pe.clone().narrow(1, 0, tokens);
+        let pe = self.pe.value().narrow(1, 0, tokens);
         x + pe
     }
 }

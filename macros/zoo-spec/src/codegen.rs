@@ -270,9 +270,12 @@ impl<'a> Gen<'a> {
             struct_fields.push((name.clone(), co.ty.clone()));
             match (co.param_rank, co.call) {
                 (Some(rank), _) => {
-                    let access = if co.optional { format!("self.{}.as_ref().map(|p| p.val())", ident(name)) } else { format!("self.{}.val()", ident(name)) };
-                    let ty = if co.optional { Ty::opt(Ty::Tensor(rank)) } else { Ty::Tensor(rank) };
-                    let _ = ty;
+                    // An optional param is used under the same condition that created it.
+                    let access = if co.optional {
+                        format!("self.{}.as_ref().expect(\"`{name}` is used where its `if` is false\").val()", ident(name))
+                    } else {
+                        format!("self.{}.val()", ident(name))
+                    };
                     fscope.bind_value(name, access, Ty::Tensor(rank));
                 }
                 (None, Some(call)) => fscope.bind(
