@@ -13,3 +13,4 @@ pub mod config;
 pub mod diagnostics;
 pub mod model;
 pub mod registry;
+pub mod conformance;

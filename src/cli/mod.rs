@@ -32,6 +32,7 @@ pub enum Kind {
     Neck,
     Head,
     Full,
+    Block,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

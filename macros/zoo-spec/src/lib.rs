@@ -121,9 +121,7 @@ pub fn compile_sources(sources: &[Src]) -> Result<Compiled, Vec<SpecError>> {
             errors.append(&mut g.errors);
             records = g.records;
             writeln!(module, "// ---- from {} ----\n{}", s.src.path, g.out).unwrap();
-            if kind != Kind::Block {
-                components.push(registry::describe(s, &format!("crate::generated::{}::{prefix}", kind.folder())));
-            }
+            components.push(registry::describe(s, &format!("crate::generated::{}::{prefix}", kind.folder())));
         }
         writeln!(
             rust,
@@ -136,6 +134,10 @@ pub fn compile_sources(sources: &[Src]) -> Result<Compiled, Vec<SpecError>> {
         return Err(errors);
     }
     rust.push_str(&dispatch(&components));
+    rust.push_str(&block_examples(&components, &mut errors));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let formatted = match syn::parse_file(&rust) {
         Ok(file) => prettyplease::unparse(&file),
         Err(e) => {
@@ -150,6 +152,49 @@ pub fn compile_sources(sources: &[Src]) -> Result<Compiled, Vec<SpecError>> {
         }
     };
     Ok(Compiled { rust: formatted, components, files: Vec::new() })
+}
+
+/// Runs each block's `example` (conformance tests); blocks without one are listed as such.
+fn block_examples(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String {
+    let mut s = String::new();
+    let blocks: Vec<&ComponentDesc> = components.iter().filter(|c| c.kind == "block").collect();
+    writeln!(s, "/// Runs a block's spec `example`: returns the input and output shapes.").unwrap();
+    writeln!(s, "pub fn run_block_example(name: &str, device: &burn::tensor::Device) -> Result<(Vec<usize>, Vec<usize>), crate::rt::BuildError> {{ match name {{").unwrap();
+    for b in &blocks {
+        let ex = &b.example;
+        if ex.is_null() {
+            writeln!(s, "{:?} => Err(crate::rt::BuildError::new(\"block `{}` has no `example` in its spec\")),", b.name, b.name).unwrap();
+            continue;
+        }
+        let input: Vec<usize> = ex.get("input").and_then(|i| i.as_array()).map(|a| a.iter().filter_map(|v| v.as_u64().map(|x| x as usize)).collect()).unwrap_or_default();
+        let rank = match b.signature.split_once("->").map(|(a, _)| a.trim().trim_start_matches("tensor").parse::<usize>()) {
+            Some(Ok(r)) => r,
+            _ => 4,
+        };
+        if input.len() != rank {
+            errors.push(SpecError { path: b.file.clone(), span: Default::default(), message: format!("`example.input` of block `{}` must be a shape of rank {rank}", b.name) });
+            continue;
+        }
+        let params = ex.get("params").cloned().unwrap_or(serde_json::Value::Object(Default::default()));
+        let mut full = serde_json::Map::new();
+        for p in &b.params {
+            match params.get(&p.name) {
+                Some(v) => full.insert(p.name.clone(), v.clone()),
+                None => full.insert(p.name.clone(), p.default.clone()),
+            };
+        }
+        writeln!(
+            s,
+            "{:?} => {{ let v: serde_json::Value = serde_json::from_str({:?}).expect(\"example JSON\"); let p = crate::rt::from_json::<{}Params>(&v)?; let m = {}::init(&p, &crate::rt::Context::default(), device)?; let x = burn::tensor::Tensor::<{rank}>::random({input:?}, burn::tensor::Distribution::Normal(0.0, 1.0), device); let y = m.forward(x); Ok(({input:?}.to_vec(), y.dims().to_vec())) }}",
+            b.name,
+            serde_json::Value::Object(full).to_string(),
+            b.rust,
+            b.rust
+        )
+        .unwrap();
+    }
+    writeln!(s, "_ => Err(crate::rt::BuildError::new(format!(\"unknown block `{{name}}`\"))) }} }}").unwrap();
+    s
 }
 
 /// Enums over all backbones / heads and their dispatch by name.

@@ -52,6 +52,9 @@ pub struct ComponentDesc {
     pub rust: String,
     /// Forward signature, e.g. `tensor2 -> tensor2` for classification heads.
     pub signature: String,
+    /// The spec's `example` (for conformance tests), if any.
+    #[serde(default)]
+    pub example: serde_json::Value,
 }
 
 impl ComponentDesc {
@@ -92,6 +95,7 @@ pub fn describe(spec: &Spec, rust: &str) -> ComponentDesc {
         presets: spec.presets.iter().map(|p| PresetDesc { name: p.name.clone(), body: p.body.to_json() }).collect(),
         rust: rust.to_string(),
         signature: spec.signature.to_string(),
+        example: spec.example.as_ref().map(|e| e.to_json()).unwrap_or(serde_json::Value::Null),
     }
 }
 

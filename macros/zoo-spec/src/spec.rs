@@ -153,6 +153,8 @@ pub struct Spec {
     pub forward_span: Span,
     pub outputs: Vec<(String, Span, SrcExpr)>,
     pub presets: Vec<Preset>,
+    /// A small instance for the conformance test: `{input: [shape], params: {...}}`.
+    pub example: Option<Node>,
 }
 
 struct Cx<'a> {
@@ -227,7 +229,7 @@ pub fn parse_spec(src: &Src) -> Result<Spec, Vec<SpecError>> {
 
 const TOP_KEYS: &[&str] = &[
     "name", "kind", "summary", "reference", "tasks", "params", "stage_params", "ignored_params", "let", "checks",
-    "children", "blocks", "signature", "forward", "outputs", "presets",
+    "children", "blocks", "signature", "forward", "outputs", "presets", "example",
 ];
 
 fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Option<Spec> {
@@ -424,6 +426,7 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
         forward_span,
         outputs,
         presets,
+        example: root.get("example").cloned(),
     })
 }
 
