@@ -68,9 +68,9 @@ pub fn list(glob: Option<&str>, task: Option<&str>, kind: Option<Kind>) -> i32 {
         .filter(|c| task.is_none_or(|t| c.tasks.iter().any(|x| x == t)))
         .filter(|c| kind.as_deref().is_none_or(|k| c.kind == k))
         .collect();
-    println!("{:<16} {:<9} {:<58} {:<10} summary", "name", "kind", "tasks", "channels");
+    println!("{:<20} {:<9} {:<58} {:<10} summary", "name", "kind", "tasks", "channels");
     for c in &rows {
-        println!("{:<16} {:<9} {:<58} {:<10} {}", c.name, c.kind, c.tasks.join(","), channels(c), c.summary);
+        println!("{:<20} {:<9} {:<58} {:<10} {}", c.name, c.kind, c.tasks.join(","), channels(c), c.summary);
     }
     if rows.is_empty() {
         eprintln!("no component matches");

@@ -108,7 +108,7 @@ fn bounds(cx: &mut Cx, node: &Node, v: f64, path: &str, decl: Option<&ParamDesc>
 pub fn fields(
     cx: &mut Cx,
     node: Option<&Node>,
-    at: &Node,
+    at: zoo_spec::yaml::Span,
     decls: &[ParamDesc],
     ignored: &[String],
     path: &str,
@@ -128,6 +128,8 @@ pub fn fields(
     };
     let mut ok = true;
     let mut out = Map::new();
+    // Required keys a misspelled key was taken for: reported once, as the misspelling.
+    let mut suggested: Vec<String> = Vec::new();
     for (k, v) in entries {
         let key = k.key_text();
         let kpath = format!("{path}.{key}");
@@ -137,7 +139,11 @@ pub fn fields(
         }
         let Some(d) = decls.iter().find(|d| d.name == key) else {
             let names: Vec<&str> = decls.iter().map(|d| d.name.as_str()).collect();
-            let help = zoo_spec::diag::closest(&key, names.iter().copied())
+            let close = zoo_spec::diag::closest(&key, names.iter().copied());
+            if let Some(c) = close {
+                suggested.push(c.to_string());
+            }
+            let help = close
                 .map(|c| format!("did you mean `{c}`?"))
                 .unwrap_or_else(|| {
                     if names.is_empty() { format!("{owner} takes no parameters") } else { format!("expected one of {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")) }
@@ -158,8 +164,9 @@ pub fn fields(
             continue;
         }
         if d.required {
-            let span = node.filter(|n| !n.is_null()).map(|n| n.span).unwrap_or(at.span);
-            cx.error(span, path, format!("missing required key `{}` in {owner}", d.name));
+            if !suggested.contains(&d.name) {
+                cx.error(at, path, format!("missing required key `{}` in {owner}", d.name));
+            }
             ok = false;
         } else {
             out.insert(d.name.clone(), d.default.clone());
@@ -171,8 +178,9 @@ pub fn fields(
 /// Validates `params` and `stage_params` of a component into the JSON its params type takes.
 pub fn component_params(cx: &mut Cx, comp: &ComponentDesc, node: &Node, path: &str) -> Option<J> {
     let params_node = node.get("params");
+    let params_at = node.get_entry("params").map(|(k, _)| k.span).unwrap_or(node.span);
     let mut ok = true;
-    let mut out = fields(cx, params_node, node, &comp.params, &comp.ignored_params, &format!("{path}.params"), &format!("{} params", comp.name))
+    let mut out = fields(cx, params_node, params_at, &comp.params, &comp.ignored_params, &format!("{path}.params"), &format!("{} params", comp.name))
         .unwrap_or_else(|| {
             ok = false;
             Map::new()
@@ -205,7 +213,7 @@ pub fn component_params(cx: &mut Cx, comp: &ComponentDesc, node: &Node, path: &s
             let mut stages = Vec::new();
             for (i, it) in items.iter().enumerate() {
                 let ipath = format!("{path}.stage_params[{i}]");
-                match fields(cx, Some(it), it, &sp.fields, &[], &ipath, &format!("stage {i} of {}", comp.name)) {
+                match fields(cx, Some(it), it.span, &sp.fields, &[], &ipath, &format!("stage {i} of {}", comp.name)) {
                     Some(m) => {
                         parallel_lengths(cx, it, &sp.parallel, &ipath);
                         stages.push(J::Object(m));

@@ -80,7 +80,10 @@ fn model_document(cx: &mut Cx, root: &Node) -> Option<ModelConfig> {
     allowed.extend(OTHER_SECTIONS);
     cx.unknown_keys(root, &allowed, "", "the config");
     let Some((_, model)) = root.get_entry("model") else {
-        cx.error(root.span, "", "missing `model:`");
+        let misspelled = root.as_map().unwrap_or_default().iter().any(|(k, _)| zoo_spec::diag::closest(&k.key_text(), ["model"]).is_some());
+        if !misspelled {
+            cx.error(root.span, "", "missing `model:`");
+        }
         return None;
     };
     if model.as_map().is_none() {
