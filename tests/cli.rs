@@ -1,0 +1,137 @@
+//! The `zoo` binary end to end: exit codes, output formats, the documented commands.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn zoo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zoo")).args(args).env("NO_COLOR", "1").output().expect("run zoo")
+}
+
+fn root(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+#[test]
+fn validate_exit_codes() {
+    let good = root("tests/fixtures/netspresso/resnet18-classification.yaml");
+    let bad = root("tests/broken/backbone_param_typo.yaml");
+    let o = zoo(&["validate", good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("resnet18-classification.yaml: valid"));
+    let o = zoo(&["validate", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = zoo(&["validate", "/no/such/file.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("cannot read /no/such/file.yaml"));
+    let o = zoo(&["validate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn validate_human_output_is_rustc_like() {
+    let bad = root("tests/broken/backbone_param_typo.yaml");
+    let o = zoo(&["validate", bad.to_str().unwrap()]);
+    let err = text(&o.stderr);
+    let expected = format!(
+        "error: unknown key `blok_type` in resnet params\n  --> {}:16:9\n   |\n16 |         blok_type: basicblock\n   |         ^^^^^^^^^ did you mean `block_type`?\n   = note: at model.architecture.backbone.params\n",
+        bad.display()
+    );
+    assert!(err.starts_with(&expected), "got:\n{err}");
+}
+
+#[test]
+fn validate_json_output() {
+    let bad = root("tests/broken/many_errors_at_once.yaml");
+    let o = zoo(&["validate", "--format", "json", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let items = v.as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["line"], 16);
+    assert_eq!(items[0]["column"], 21);
+    assert_eq!(items[0]["path"], "model.architecture.backbone.params.block_type");
+    assert_eq!(items[0]["help"], "did you mean `basicblock`?");
+    assert_eq!(items[2]["message"], "unknown key `smoothing` in the `cross_entropy` loss");
+}
+
+#[test]
+fn build_prints_netspresso_parameter_count() {
+    let cfg = root("tests/fixtures/netspresso/resnet18-classification.yaml");
+    let o = zoo(&["build", cfg.to_str().unwrap(), "--input-size", "64", "64"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("total parameters: 11,689,512"), "{out}");
+    assert!(out.contains("output shape: [1, 1000]"), "{out}");
+    assert!(out.contains("  stages                                         [1, 512, 2, 2]"), "{out}");
+    let o = zoo(&["build", cfg.to_str().unwrap(), "--num-classes", "10", "--input-size", "32", "48"]);
+    assert!(text(&o.stdout).contains("output shape: [1, 10]"));
+    assert!(text(&o.stdout).contains("total parameters: 11,181,642"));
+}
+
+#[test]
+fn build_refuses_invalid_configs() {
+    let bad = root("tests/broken/unknown_backbone.yaml");
+    let o = zoo(&["build", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("unknown backbone `resnt`"));
+}
+
+#[test]
+fn list_filters() {
+    let o = zoo(&["list", "--task", "detection", "--kind", "backbone"]);
+    let out = text(&o.stdout);
+    assert!(out.contains("resnet") && out.contains("mobilenetv3") && !out.contains("vit "), "{out}");
+    let o = zoo(&["list", "mobile*"]);
+    let out = text(&o.stdout);
+    assert!(out.contains("576/960") && !out.contains("resnet"), "{out}");
+}
+
+#[test]
+fn describe_shows_params_and_presets() {
+    let o = zoo(&["describe", "resnet"]);
+    let out = text(&o.stdout);
+    assert!(out.contains("block_type") && out.contains("one of basicblock|bottleneck"), "{out}");
+    assert!(out.contains("resnet50                     feature_dim 2048, features [2048], strides [32]"), "{out}");
+    let o = zoo(&["describe", "resnett"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("did you mean `resnet`?"));
+}
+
+#[test]
+fn new_prints_a_config_that_validates() {
+    let o = zoo(&["new", "mobilenet_v3_large"]);
+    assert_eq!(o.status.code(), Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.yaml");
+    std::fs::write(&path, &o.stdout).unwrap();
+    let v = zoo(&["validate", path.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v.stderr));
+    let o = zoo(&["new", "resnet19"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("did you mean `resnet18`?"));
+}
+
+#[test]
+fn schema_out_writes_both_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = zoo(&["schema", "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let committed = std::fs::read_to_string(root("schemas/model.schema.json")).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.path().join("model.schema.json")).unwrap(), committed);
+    assert!(dir.path().join("spec.schema.json").exists());
+}
+
+#[test]
+fn unknown_device_is_a_usage_error() {
+    let cfg = root("tests/fixtures/netspresso/resnet18-classification.yaml");
+    let o = zoo(&["build", cfg.to_str().unwrap(), "--device", "cuda"]);
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("rebuild with `--features cuda`"));
+}

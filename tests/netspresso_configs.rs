@@ -1,0 +1,95 @@
+//! NetsPresso Trainer's own configs validate unchanged, and the models built from them have
+//! exactly NetsPresso's parameter counts and state-dict keys/shapes (reference facts in
+//! `tests/fixtures/reference/`, written by `tests/reference/netspresso_reference.py`).
+
+use std::path::{Path, PathBuf};
+
+fn fixture(dir: &str, name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir).join(name)
+}
+
+fn build(config: &str) -> zoo::model::TaskModel {
+    let text = std::fs::read_to_string(fixture("netspresso", config)).unwrap();
+    let v = zoo::config::check_text(&text);
+    assert!(v.diagnostics.is_empty(), "{config}: {:?}", v.diagnostics);
+    let cfg = v.config.expect("valid");
+    zoo::model::build(&cfg, 1000, &burn::tensor::Device::flex()).unwrap()
+}
+
+/// Parameter count and state dict of the reference model, without BatchNorm's
+/// `num_batches_tracked` (a PyTorch-only counter with no weights).
+fn reference(config: &str) -> (usize, Vec<(String, Vec<usize>)>) {
+    let stem = config.trim_end_matches(".yaml");
+    let text = std::fs::read_to_string(fixture("reference", &format!("{stem}.txt"))).unwrap();
+    let mut lines = text.lines();
+    let params = lines.next().unwrap().trim_start_matches("# params ").parse().unwrap();
+    let keys = lines
+        .filter(|l| !l.contains("num_batches_tracked"))
+        .map(|l| {
+            let (k, shape) = l.split_once(' ').unwrap();
+            let shape: Vec<usize> = serde_json::from_str(shape).unwrap();
+            (k.to_string(), shape)
+        })
+        .collect();
+    (params, keys)
+}
+
+fn check(config: &str, expected_params: usize) {
+    let model = build(config);
+    let (ref_params, ref_keys) = reference(config);
+    assert_eq!(ref_params, expected_params, "{config}: reference fixture");
+    assert_eq!(zoo::model::count_params(&model), expected_params, "{config}: parameter count");
+    let ours = zoo::model::state_dict(&model);
+    let missing: Vec<_> = ref_keys.iter().filter(|k| !ours.contains(k)).collect();
+    let unexpected: Vec<_> = ours.iter().filter(|k| !ref_keys.contains(k)).collect();
+    assert!(missing.is_empty() && unexpected.is_empty(), "{config}: missing {missing:?}, unexpected {unexpected:?}");
+    assert_eq!(ours.len(), ref_keys.len());
+}
+
+#[test]
+fn resnet18() {
+    check("resnet18-classification.yaml", 11_689_512);
+}
+
+#[test]
+fn resnet34() {
+    check("resnet34-classification.yaml", 21_797_672);
+}
+
+#[test]
+fn resnet50() {
+    check("resnet50-classification.yaml", 25_557_032);
+}
+
+#[test]
+fn mobilenet_v3_small() {
+    check("mobilenetv3-small-classification.yaml", 2_542_856);
+}
+
+#[test]
+fn mobilenet_v3_large() {
+    check("mobilenetv3-large-classification.yaml", 5_483_032);
+}
+
+#[test]
+fn vit_tiny() {
+    check("vit-tiny-classification.yaml", 5_698_600);
+}
+
+#[test]
+fn presets_equal_netspresso_configs() {
+    // `zoo new PRESET` prints the preset; it must say what NetsPresso's config says.
+    for (preset, config) in [
+        ("resnet18", "resnet18-classification.yaml"),
+        ("resnet34", "resnet34-classification.yaml"),
+        ("resnet50", "resnet50-classification.yaml"),
+        ("mobilenet_v3_small", "mobilenetv3-small-classification.yaml"),
+        ("mobilenet_v3_large", "mobilenetv3-large-classification.yaml"),
+        ("vit_tiny", "vit-tiny-classification.yaml"),
+    ] {
+        let (_, p) = zoo::registry::preset(preset).unwrap_or_else(|| panic!("no preset {preset}"));
+        let text = std::fs::read_to_string(fixture("netspresso", config)).unwrap();
+        let original = zoo::config::parse(&text).unwrap().to_json();
+        assert_eq!(serde_json::json!({ "model": p.body }), original, "{preset}");
+    }
+}
