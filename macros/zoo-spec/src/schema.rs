@@ -33,11 +33,23 @@ fn param_schema(p: &ParamDesc) -> Value {
     let ty = crate::registry::parse_ty(&p.ty);
     let mut s = ty_schema(&ty);
     if !p.choices.is_empty() {
-        let mut values: Vec<Value> = p.choices.iter().map(|c| json!(c)).collect();
-        if matches!(ty, Ty::Opt(_)) {
-            values.push(Value::Null);
+        // Choices constrain the strings themselves: the items of a list of strings.
+        fn place(s: &mut Value, ty: &Ty, choices: &[String]) {
+            match ty {
+                Ty::Opt(inner) => {
+                    if let Ty::List(_) = **inner {
+                        place(s, inner, choices)
+                    } else {
+                        let mut values: Vec<Value> = choices.iter().map(|c| json!(c)).collect();
+                        values.push(Value::Null);
+                        s["enum"] = Value::Array(values);
+                    }
+                }
+                Ty::List(item) => place(&mut s["items"], item, choices),
+                _ => s["enum"] = json!(choices),
+            }
         }
-        s["enum"] = Value::Array(values);
+        place(&mut s, &ty, &p.choices);
     }
     if let Some(m) = p.min {
         s["minimum"] = json!(m);
@@ -82,6 +94,16 @@ fn params_object(title: &str, params: &[ParamDesc], ignored: &[String], nullable
 
 /// The chooser for one component slot (`backbone`, `head`, ...): name enum + if/then rules.
 fn slot(title: &str, comps: &[&ComponentDesc], defs: &mut Map<String, Value>, flat: bool) -> Value {
+    if comps.is_empty() {
+        // Draft-07 forbids an empty `enum`/`allOf`: an empty slot only takes null
+        // (`full: {name: ~}` is how NetsPresso's configs say "no full model").
+        let doc = format!("The zoo has no {title} yet.");
+        return if flat {
+            json!({"title": title, "type": ["object", "null"], "properties": {"name": {"type": "null", "markdownDescription": doc}}, "additionalProperties": false})
+        } else {
+            json!({"title": title, "type": "null", "markdownDescription": doc})
+        };
+    }
     let names: Vec<&str> = comps.iter().map(|c| c.name.as_str()).collect();
     let docs: Vec<String> = comps.iter().map(|c| format!("**{}** — {} (tasks: {})", c.name, c.summary, c.tasks.join(", "))).collect();
     let mut rules = Vec::new();
