@@ -2,7 +2,7 @@
 //! `build.rs`): it builds, runs forward, and its outputs have the channels and strides its
 //! spec declares.
 
-use crate::generated::{run_block_example, AnyBackbone, AnyHead};
+use crate::generated::{AnyBackbone, AnyHead, run_block_example};
 use crate::registry;
 use crate::rt::Context;
 use burn::tensor::{Device, Distribution, Tensor};
@@ -21,36 +21,56 @@ pub fn backbone(name: &str) -> Result<usize, String> {
     for p in &desc.presets {
         let doc = serde_json::json!({ "model": p.body });
         let v = crate::config::check_text(&serde_json::to_string(&doc).unwrap());
-        let cfg = v.config.ok_or_else(|| format!("preset `{}` does not validate: {:?}", p.name, v.diagnostics))?;
+        let cfg = v
+            .config
+            .ok_or_else(|| format!("preset `{}` does not validate: {:?}", p.name, v.diagnostics))?;
         let crate::config::Architecture::Parts { backbone, .. } = &cfg.architecture else {
             return Err(format!("preset `{}` is not a backbone model", p.name));
         };
         for task in &desc.tasks {
-            let ctx = Context { task: task.clone(), ..Default::default() };
+            let ctx = Context {
+                task: task.clone(),
+                ..Default::default()
+            };
             let outputs = AnyBackbone::outputs(name, &backbone.params, &ctx).map_err(|e| format!("{}: {e}", p.name))?;
             let m = AnyBackbone::init(name, &backbone.params, &ctx, &device).map_err(|e| format!("{}: {e}", p.name))?;
             let x = Tensor::<4>::random([2, 3, SIDE, SIDE], Distribution::Normal(0.0, 1.0), &device);
             let out = m.forward(x);
             let what = format!("{name} preset {} (task {task})", p.name);
-            let fd = outputs.feature_dim.ok_or(format!("{what}: the spec declares no feature_dim"))? as usize;
+            let fd = outputs
+                .feature_dim
+                .ok_or(format!("{what}: the spec declares no feature_dim"))? as usize;
             let last = out.last_feature.ok_or(format!("{what}: no last_feature"))?;
             if last.dims() != [2, fd] {
-                return Err(format!("{what}: last_feature is {:?}, the spec declares [2, {fd}]", last.dims()));
+                return Err(format!(
+                    "{what}: last_feature is {:?}, the spec declares [2, {fd}]",
+                    last.dims()
+                ));
             }
             if task != "classification" {
                 let dims = &outputs.intermediate_features_dim;
                 if out.intermediate_features.len() != dims.len() {
-                    return Err(format!("{what}: {} features, the spec declares {}", out.intermediate_features.len(), dims.len()));
+                    return Err(format!(
+                        "{what}: {} features, the spec declares {}",
+                        out.intermediate_features.len(),
+                        dims.len()
+                    ));
                 }
                 for (k, (f, c)) in out.intermediate_features.iter().zip(dims).enumerate() {
                     let d = f.dims();
                     if d[1] != *c as usize {
-                        return Err(format!("{what}: feature {k} has {} channels, the spec declares {c}", d[1]));
+                        return Err(format!(
+                            "{what}: feature {k} has {} channels, the spec declares {c}",
+                            d[1]
+                        ));
                     }
                     if let Some(stride) = outputs.strides.get(k) {
                         let side = SIDE.div_ceil(*stride as usize);
                         if d[2] != side || d[3] != side {
-                            return Err(format!("{what}: feature {k} is {}x{}, stride {stride} gives {side}x{side}", d[2], d[3]));
+                            return Err(format!(
+                                "{what}: feature {k} is {}x{}, stride {stride} gives {side}x{side}",
+                                d[2], d[3]
+                            ));
                         }
                     }
                 }
@@ -67,11 +87,19 @@ pub fn head(name: &str) -> Result<(), String> {
     let mut params = serde_json::Map::new();
     let example = desc.example.get("params").cloned().unwrap_or_default();
     for p in &desc.params {
-        params.insert(p.name.clone(), example.get(&p.name).cloned().unwrap_or(p.default.clone()));
+        params.insert(
+            p.name.clone(),
+            example.get(&p.name).cloned().unwrap_or(p.default.clone()),
+        );
     }
     let device = Device::flex();
     let task = desc.tasks.first().cloned().unwrap_or_default();
-    let ctx = Context { task, num_classes: 7, feature_dim: 24, intermediate_features_dim: vec![8, 16, 24] };
+    let ctx = Context {
+        task,
+        num_classes: 7,
+        feature_dim: 24,
+        intermediate_features_dim: vec![8, 16, 24],
+    };
     let m = AnyHead::init(name, &serde_json::Value::Object(params), &ctx, &device).map_err(|e| e.to_string())?;
     let feats = crate::rt::BackboneOutput {
         last_feature: Some(Tensor::random([2, 24], Distribution::Normal(0.0, 1.0), &device)),
@@ -94,7 +122,10 @@ pub fn block(name: &str) -> Result<(), String> {
         .and_then(|(_, o)| o.trim().trim_start_matches("tensor").parse().ok())
         .unwrap_or(4);
     if output.len() != out_rank || output[0] != input[0] {
-        return Err(format!("block `{name}`: input {input:?} gave {output:?}; the signature says {}", desc.signature));
+        return Err(format!(
+            "block `{name}`: input {input:?} gave {output:?}; the signature says {}",
+            desc.signature
+        ));
     }
     Ok(())
 }

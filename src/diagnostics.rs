@@ -26,10 +26,22 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(span: Span, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, message: message.into(), path: path.into(), span, help: None }
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            path: path.into(),
+            span,
+            help: None,
+        }
     }
     pub fn warning(span: Span, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, message: message.into(), path: path.into(), span, help: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            message: message.into(),
+            path: path.into(),
+            span,
+            help: None,
+        }
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         let h = help.into();
@@ -59,7 +71,11 @@ struct Style {
 
 impl Style {
     fn paint(&self, code: &str, s: &str) -> String {
-        if self.on { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
     }
 }
 
@@ -76,8 +92,22 @@ impl Report<'_> {
             let line_no = d.span.start.line;
             let width = line_no.to_string().len();
             let pad = " ".repeat(width);
-            writeln!(out, "{}{}", st.paint(code, label), st.paint("1", &format!(": {}", d.message))).unwrap();
-            writeln!(out, "{pad}{} {}:{}:{}", st.paint("1;34", "-->"), self.file, line_no, d.span.start.col).unwrap();
+            writeln!(
+                out,
+                "{}{}",
+                st.paint(code, label),
+                st.paint("1", &format!(": {}", d.message))
+            )
+            .unwrap();
+            writeln!(
+                out,
+                "{pad}{} {}:{}:{}",
+                st.paint("1;34", "-->"),
+                self.file,
+                line_no,
+                d.span.start.col
+            )
+            .unwrap();
             if let Some(src_line) = self.text.lines().nth(line_no.saturating_sub(1)) {
                 let bar = st.paint("1;34", "|");
                 writeln!(out, "{pad} {bar}").unwrap();
@@ -88,10 +118,19 @@ impl Report<'_> {
                 } else {
                     src_line.chars().count().saturating_sub(start).max(1)
                 };
-                let prefix: String = src_line.chars().take(start).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+                let prefix: String = src_line
+                    .chars()
+                    .take(start)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
                 let carets = "^".repeat(len.max(1));
                 let help = d.help.as_deref().map(|h| format!(" {h}")).unwrap_or_default();
-                writeln!(out, "{pad} {bar} {prefix}{}", st.paint(code, &format!("{carets}{help}"))).unwrap();
+                writeln!(
+                    out,
+                    "{pad} {bar} {prefix}{}",
+                    st.paint(code, &format!("{carets}{help}"))
+                )
+                .unwrap();
             }
             if !d.path.is_empty() {
                 writeln!(out, "{pad} {} note: at {}", st.paint("1;34", "="), d.path).unwrap();

@@ -4,13 +4,13 @@
 //! `build.rs`) → [`generated`] modules → [`registry`] → [`config`] validation → [`model`]
 //! building → run.
 
-pub mod generated;
-pub mod primitives;
-pub mod rt;
-pub mod trace;
 pub mod cli;
 pub mod config;
-pub mod diagnostics;
-pub mod model;
-pub mod registry;
 pub mod conformance;
+pub mod diagnostics;
+pub mod generated;
+pub mod model;
+pub mod primitives;
+pub mod registry;
+pub mod rt;
+pub mod trace;

@@ -28,7 +28,10 @@ pub fn build(cfg: &ModelConfig, num_classes: usize, device: &Device) -> Result<T
             if let Some(n) = neck {
                 return Err(BuildError::new(format!("neck `{}` is not supported yet", n.name)));
             }
-            let bctx = Context { task: cfg.task.clone(), ..Default::default() };
+            let bctx = Context {
+                task: cfg.task.clone(),
+                ..Default::default()
+            };
             let outputs = AnyBackbone::outputs(&backbone.name, &backbone.params, &bctx)?;
             let b = AnyBackbone::init(&backbone.name, &backbone.params, &bctx, device)?;
             let hctx = Context {
@@ -68,7 +71,10 @@ pub fn count_params<M: Module>(module: &M) -> usize {
             }
         }
     }
-    let mut c = Counter { path: Vec::new(), count: 0 };
+    let mut c = Counter {
+        path: Vec::new(),
+        count: 0,
+    };
     module.visit(&mut c);
     c.count
 }
@@ -90,7 +96,10 @@ pub fn state_dict<M: Module>(module: &M) -> Vec<(String, Vec<usize>)> {
         }
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
             let parent = self.path.last().map(|(_, t)| t.as_str()).unwrap_or("");
-            let norm = matches!(parent, "Struct:BatchNorm" | "Struct:LayerNorm" | "Struct:GroupNorm" | "Struct:InstanceNorm");
+            let norm = matches!(
+                parent,
+                "Struct:BatchNorm" | "Struct:LayerNorm" | "Struct:GroupNorm" | "Struct:InstanceNorm"
+            );
             let mut names: Vec<String> = self
                 .path
                 .iter()
@@ -113,7 +122,10 @@ pub fn state_dict<M: Module>(module: &M) -> Vec<(String, Vec<usize>)> {
             self.out.push((names.join("."), shape));
         }
     }
-    let mut k = Keys { path: Vec::new(), out: Vec::new() };
+    let mut k = Keys {
+        path: Vec::new(),
+        out: Vec::new(),
+    };
     module.visit(&mut k);
     k.out
 }

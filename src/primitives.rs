@@ -51,7 +51,12 @@ pub fn dropout(p: f64, _device: &Device) -> Dropout {
 }
 
 /// A learnable tensor (e.g. ViT's class token).
-pub fn param<const D: usize>(shape: Vec<i64>, init: String, std: f64, device: &Device) -> Result<Param<Tensor<D>>, BuildError> {
+pub fn param<const D: usize>(
+    shape: Vec<i64>,
+    init: String,
+    std: f64,
+    device: &Device,
+) -> Result<Param<Tensor<D>>, BuildError> {
     let dims: [usize; D] = shape
         .iter()
         .map(|d| u(*d))
@@ -61,7 +66,11 @@ pub fn param<const D: usize>(shape: Vec<i64>, init: String, std: f64, device: &D
     let t = match init.as_str() {
         "zeros" => Tensor::zeros(dims, device),
         "trunc_normal" | "normal" => Tensor::random(dims, Distribution::Normal(0.0, std), device),
-        other => return Err(BuildError::new(format!("unknown param init `{other}`; expected zeros or trunc_normal"))),
+        other => {
+            return Err(BuildError::new(format!(
+                "unknown param init `{other}`; expected zeros or trunc_normal"
+            )));
+        }
     };
     Ok(Param::from_tensor(t))
 }
@@ -77,13 +86,21 @@ impl Norm2d {
     pub fn new(kind: String, channels: i64, eps: f64, momentum: f64, device: &Device) -> Result<Self, BuildError> {
         match kind.to_lowercase().as_str() {
             "batch_norm" => Ok(Norm2d::BatchNorm(
-                BatchNormConfig::new(u(channels)).with_epsilon(eps).with_momentum(momentum).init(device),
+                BatchNormConfig::new(u(channels))
+                    .with_epsilon(eps)
+                    .with_momentum(momentum)
+                    .init(device),
             )),
             // PyTorch's InstanceNorm2d defaults to affine=False: no parameters.
             "instance_norm" => Ok(Norm2d::InstanceNorm(
-                InstanceNormConfig::new(u(channels)).with_epsilon(eps).with_affine(false).init(device),
+                InstanceNormConfig::new(u(channels))
+                    .with_epsilon(eps)
+                    .with_affine(false)
+                    .init(device),
             )),
-            other => Err(BuildError::new(format!("unknown norm `{other}`; expected batch_norm or instance_norm"))),
+            other => Err(BuildError::new(format!(
+                "unknown norm `{other}`; expected batch_norm or instance_norm"
+            ))),
         }
     }
 
@@ -96,8 +113,19 @@ impl Norm2d {
 }
 
 /// Names accepted by [`Activation`], as NetsPresso's `ACTIVATION_REGISTRY` plus the gates.
-pub const ACTIVATIONS: &[&str] =
-    &["relu", "relu6", "leaky_relu", "gelu", "silu", "swish", "hard_swish", "hard_sigmoid", "sigmoid", "tanh", "identity"];
+pub const ACTIVATIONS: &[&str] = &[
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "gelu",
+    "silu",
+    "swish",
+    "hard_swish",
+    "hard_sigmoid",
+    "sigmoid",
+    "tanh",
+    "identity",
+];
 
 /// An activation chosen by name. It has no parameters.
 #[derive(Module, Debug)]
@@ -188,7 +216,13 @@ impl Pool2d {
         let s = stride.map(|s| [u(s), u(s)]).unwrap_or(k);
         let p = PaddingConfig2d::Explicit(u(padding), u(padding), u(padding), u(padding));
         match kind.to_lowercase().as_str() {
-            "max" => Ok(Pool2d::Max(MaxPool2dConfig::new(k).with_strides(s).with_padding(p).with_ceil_mode(ceil_mode).init())),
+            "max" => Ok(Pool2d::Max(
+                MaxPool2dConfig::new(k)
+                    .with_strides(s)
+                    .with_padding(p)
+                    .with_ceil_mode(ceil_mode)
+                    .init(),
+            )),
             "avg" => Ok(Pool2d::Avg(
                 AvgPool2dConfig::new(k)
                     .with_strides(s)
@@ -197,7 +231,9 @@ impl Pool2d {
                     .with_count_include_pad(count_include_pad)
                     .init(),
             )),
-            other => Err(BuildError::new(format!("unknown pooling `{other}`; expected max or avg"))),
+            other => Err(BuildError::new(format!(
+                "unknown pooling `{other}`; expected max or avg"
+            ))),
         }
     }
 
@@ -245,7 +281,9 @@ impl SinusoidalPositionalEncoding {
             }
         }
         let pe = Tensor::<1>::from_floats(table.as_slice(), device).reshape([1, n, c]);
-        SinusoidalPositionalEncoding { pe: burn::module::RunningState::new(pe) }
+        SinusoidalPositionalEncoding {
+            pe: burn::module::RunningState::new(pe),
+        }
     }
 
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {

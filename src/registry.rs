@@ -19,15 +19,24 @@ pub fn find(kind: &str, name: &str) -> Option<&'static ComponentDesc> {
 
 /// Names of the components of a kind.
 pub fn names(kind: &str) -> Vec<&'static str> {
-    components().iter().filter(|c| c.kind == kind).map(|c| c.name.as_str()).collect()
+    components()
+        .iter()
+        .filter(|c| c.kind == kind)
+        .map(|c| c.name.as_str())
+        .collect()
 }
 
 /// A preset (a complete NetsPresso model config) by name, with the component declaring it.
 pub fn preset(name: &str) -> Option<(&'static ComponentDesc, &'static PresetDesc)> {
-    components().iter().find_map(|c| c.presets.iter().find(|p| p.name == name).map(|p| (c, p)))
+    components()
+        .iter()
+        .find_map(|c| c.presets.iter().find(|p| p.name == name).map(|p| (c, p)))
 }
 
 /// Every preset name.
 pub fn preset_names() -> Vec<&'static str> {
-    components().iter().flat_map(|c| c.presets.iter().map(|p| p.name.as_str())).collect()
+    components()
+        .iter()
+        .flat_map(|c| c.presets.iter().map(|p| p.name.as_str()))
+        .collect()
 }

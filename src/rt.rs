@@ -15,10 +15,16 @@ pub struct BuildError {
 
 impl BuildError {
     pub fn new(message: impl Into<String>) -> Self {
-        BuildError { message: message.into(), at: None }
+        BuildError {
+            message: message.into(),
+            at: None,
+        }
     }
     pub fn at(at: &str, message: &str) -> Self {
-        BuildError { message: message.to_string(), at: if at.is_empty() { None } else { Some(at.to_string()) } }
+        BuildError {
+            message: message.to_string(),
+            at: if at.is_empty() { None } else { Some(at.to_string()) },
+        }
     }
 }
 
@@ -81,7 +87,9 @@ pub fn from_json<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Resul
 fn index(len: usize, i: i64) -> Result<usize, BuildError> {
     let j = if i < 0 { len as i64 + i } else { i };
     if j < 0 || j >= len as i64 {
-        return Err(BuildError::new(format!("index {i} is out of range for a list of {len} items")));
+        return Err(BuildError::new(format!(
+            "index {i} is out of range for a list of {len} items"
+        )));
     }
     Ok(j as usize)
 }
@@ -102,7 +110,11 @@ pub fn slice<T: Clone>(xs: &[T], lo: Option<i64>, hi: Option<i64>) -> Vec<T> {
     let norm = |v: i64| if v < 0 { (n + v).max(0) } else { v.min(n) };
     let a = lo.map(norm).unwrap_or(0);
     let b = hi.map(norm).unwrap_or(n);
-    if a >= b { Vec::new() } else { xs[a as usize..b as usize].to_vec() }
+    if a >= b {
+        Vec::new()
+    } else {
+        xs[a as usize..b as usize].to_vec()
+    }
 }
 
 pub fn concat<T>(mut a: Vec<T>, b: Vec<T>) -> Vec<T> {
@@ -138,13 +150,18 @@ pub fn ipow(a: i64, b: i64) -> Result<i64, BuildError> {
     if b < 0 {
         return Err(BuildError::new("negative integer exponent"));
     }
-    a.checked_pow(b as u32).ok_or_else(|| BuildError::new("integer overflow"))
+    a.checked_pow(b as u32)
+        .ok_or_else(|| BuildError::new("integer overflow"))
 }
 
 /// Python's `round`: half to even.
 pub fn round(x: f64) -> i64 {
     let r = x.round();
-    if (x - x.trunc()).abs() == 0.5 && (r as i64) % 2 != 0 { (r - x.signum()) as i64 } else { r as i64 }
+    if (x - x.trunc()).abs() == 0.5 && (r as i64) % 2 != 0 {
+        (r - x.signum()) as i64
+    } else {
+        r as i64
+    }
 }
 pub fn ceil(x: f64) -> i64 {
     x.ceil() as i64
@@ -172,16 +189,28 @@ pub fn unwrap<T>(v: Option<T>, what: &str) -> Result<T, BuildError> {
 }
 
 pub fn min_list(xs: &[i64]) -> Result<i64, BuildError> {
-    xs.iter().copied().min().ok_or_else(|| BuildError::new("`min` of an empty list"))
+    xs.iter()
+        .copied()
+        .min()
+        .ok_or_else(|| BuildError::new("`min` of an empty list"))
 }
 pub fn max_list(xs: &[i64]) -> Result<i64, BuildError> {
-    xs.iter().copied().max().ok_or_else(|| BuildError::new("`max` of an empty list"))
+    xs.iter()
+        .copied()
+        .max()
+        .ok_or_else(|| BuildError::new("`max` of an empty list"))
 }
 pub fn min_listf(xs: &[f64]) -> Result<f64, BuildError> {
-    xs.iter().copied().reduce(f64::min).ok_or_else(|| BuildError::new("`min` of an empty list"))
+    xs.iter()
+        .copied()
+        .reduce(f64::min)
+        .ok_or_else(|| BuildError::new("`min` of an empty list"))
 }
 pub fn max_listf(xs: &[f64]) -> Result<f64, BuildError> {
-    xs.iter().copied().reduce(f64::max).ok_or_else(|| BuildError::new("`max` of an empty list"))
+    xs.iter()
+        .copied()
+        .reduce(f64::max)
+        .ok_or_else(|| BuildError::new("`max` of an empty list"))
 }
 
 /// One subscript of a tensor index expression.

@@ -44,7 +44,11 @@ impl Shaped for crate::rt::BackboneOutput {
     fn shape_of(&self) -> Vec<usize> {
         match &self.last_feature {
             Some(t) => t.dims().to_vec(),
-            None => self.intermediate_features.last().map(|t| t.dims().to_vec()).unwrap_or_default(),
+            None => self
+                .intermediate_features
+                .last()
+                .map(|t| t.dims().to_vec())
+                .unwrap_or_default(),
         }
     }
 }
@@ -82,7 +86,11 @@ pub fn call<T: Shaped>(name: &str, f: impl FnOnce() -> T) -> T {
         let mut t = t.borrow_mut();
         let s = t.as_mut().unwrap();
         let depth = s.stack.len() - 1;
-        s.entries.push(Entry { depth, path: s.stack.join("."), shape: Vec::new() });
+        s.entries.push(Entry {
+            depth,
+            path: s.stack.join("."),
+            shape: Vec::new(),
+        });
         s.entries.len() - 1
     });
     let out = f();
@@ -97,7 +105,13 @@ pub fn call<T: Shaped>(name: &str, f: impl FnOnce() -> T) -> T {
 
 /// Runs `f` with tracing on (calls nested deeper than `max_depth` are not recorded).
 pub fn record<R>(max_depth: usize, f: impl FnOnce() -> R) -> (R, Vec<Entry>) {
-    TRACE.with(|t| *t.borrow_mut() = Some(State { stack: Vec::new(), entries: Vec::new(), max_depth }));
+    TRACE.with(|t| {
+        *t.borrow_mut() = Some(State {
+            stack: Vec::new(),
+            entries: Vec::new(),
+            max_depth,
+        })
+    });
     let r = f();
     let entries = TRACE.with(|t| t.borrow_mut().take().map(|s| s.entries).unwrap_or_default());
     (r, entries)

@@ -5,7 +5,10 @@ use std::path::Path;
 use zoo::diagnostics::Severity;
 
 fn expectations(text: &str) -> Vec<String> {
-    text.lines().filter_map(|l| l.strip_prefix("# expect: ")).map(str::to_string).collect()
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# expect: "))
+        .map(str::to_string)
+        .collect()
 }
 
 fn actual(text: &str) -> Vec<String> {
@@ -47,8 +50,17 @@ fn hostile_yaml_is_refused_quickly() {
     let deep = "- ".repeat(200_000) + "x";
     let v = zoo::config::check_text(&deep);
     assert!(v.has_errors());
-    assert!(v.diagnostics[0].message.contains("nesting is deeper than 64"), "{:?}", v.diagnostics);
-    let bomb = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken/alias_bomb.yaml")).unwrap();
-    assert!(zoo::config::check_text(&bomb).diagnostics[0].message.contains("alias bomb"));
+    assert!(
+        v.diagnostics[0].message.contains("nesting is deeper than 64"),
+        "{:?}",
+        v.diagnostics
+    );
+    let bomb =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken/alias_bomb.yaml")).unwrap();
+    assert!(
+        zoo::config::check_text(&bomb).diagnostics[0]
+            .message
+            .contains("alias bomb")
+    );
     assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
 }

@@ -4,7 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn zoo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zoo")).args(args).env("NO_COLOR", "1").output().expect("run zoo")
+    Command::new(env!("CARGO_BIN_EXE_zoo"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run zoo")
 }
 
 fn root(p: &str) -> PathBuf {
@@ -55,7 +59,10 @@ fn validate_json_output() {
     assert_eq!(items[0]["column"], 21);
     assert_eq!(items[0]["path"], "model.architecture.backbone.params.block_type");
     assert_eq!(items[0]["help"], "did you mean `basicblock`?");
-    assert_eq!(items[2]["message"], "unknown key `smoothing` in the `cross_entropy` loss");
+    assert_eq!(
+        items[2]["message"],
+        "unknown key `smoothing` in the `cross_entropy` loss"
+    );
 }
 
 #[test]
@@ -66,8 +73,19 @@ fn build_prints_netspresso_parameter_count() {
     let out = text(&o.stdout);
     assert!(out.contains("total parameters: 11,689,512"), "{out}");
     assert!(out.contains("output shape: [1, 1000]"), "{out}");
-    assert!(out.contains("  stages                                         [1, 512, 2, 2]"), "{out}");
-    let o = zoo(&["build", cfg.to_str().unwrap(), "--num-classes", "10", "--input-size", "32", "48"]);
+    assert!(
+        out.contains("  stages                                         [1, 512, 2, 2]"),
+        "{out}"
+    );
+    let o = zoo(&[
+        "build",
+        cfg.to_str().unwrap(),
+        "--num-classes",
+        "10",
+        "--input-size",
+        "32",
+        "48",
+    ]);
     assert!(text(&o.stdout).contains("output shape: [1, 10]"));
     assert!(text(&o.stdout).contains("total parameters: 11,181,642"));
 }
@@ -84,7 +102,10 @@ fn build_refuses_invalid_configs() {
 fn list_filters() {
     let o = zoo(&["list", "--task", "detection", "--kind", "backbone"]);
     let out = text(&o.stdout);
-    assert!(out.contains("resnet") && out.contains("mobilenetv3") && !out.contains("vit "), "{out}");
+    assert!(
+        out.contains("resnet") && out.contains("mobilenetv3") && !out.contains("vit "),
+        "{out}"
+    );
     let o = zoo(&["list", "mobile*"]);
     let out = text(&o.stdout);
     assert!(out.contains("576/960") && !out.contains("resnet"), "{out}");
@@ -94,8 +115,14 @@ fn list_filters() {
 fn describe_shows_params_and_presets() {
     let o = zoo(&["describe", "resnet"]);
     let out = text(&o.stdout);
-    assert!(out.contains("block_type") && out.contains("one of basicblock|bottleneck"), "{out}");
-    assert!(out.contains("resnet50                     feature_dim 2048, features [2048], strides [32]"), "{out}");
+    assert!(
+        out.contains("block_type") && out.contains("one of basicblock|bottleneck"),
+        "{out}"
+    );
+    assert!(
+        out.contains("resnet50                     feature_dim 2048, features [2048], strides [32]"),
+        "{out}"
+    );
     let o = zoo(&["describe", "resnett"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("did you mean `resnet`?"));
@@ -121,7 +148,10 @@ fn schema_out_writes_both_schemas() {
     let o = zoo(&["schema", "--out", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     let committed = std::fs::read_to_string(root("schemas/model.schema.json")).unwrap();
-    assert_eq!(std::fs::read_to_string(dir.path().join("model.schema.json")).unwrap(), committed);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("model.schema.json")).unwrap(),
+        committed
+    );
     assert!(dir.path().join("spec.schema.json").exists());
 }
 

@@ -40,18 +40,32 @@ fn doc(body: &str) -> Doc {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.yaml");
     let schema = root().join("schemas/model.schema.json");
-    std::fs::write(&path, format!("# yaml-language-server: $schema={}\n{body}", schema.display())).unwrap();
+    std::fs::write(
+        &path,
+        format!("# yaml-language-server: $schema={}\n{body}", schema.display()),
+    )
+    .unwrap();
     Doc { _dir: dir, path }
 }
 
 fn probe(server: &str, args: &[&str], d: &Doc) -> Vec<String> {
     let mut cmd = Command::new("python3");
-    cmd.arg(root().join("tests/editor/lsp_probe.py")).arg("--server-cmd").arg(server);
+    cmd.arg(root().join("tests/editor/lsp_probe.py"))
+        .arg("--server-cmd")
+        .arg(server);
     let (verb, rest) = args.split_first().unwrap();
     cmd.arg(verb).arg(&d.path).args(rest);
     let o = cmd.output().expect("python3 runs lsp_probe.py");
-    assert!(o.status.success(), "lsp_probe failed: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect()
+    assert!(
+        o.status.success(),
+        "lsp_probe failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 const RESNET: &str = "model:
@@ -77,7 +91,10 @@ const RESNET: &str = "model:
 fn completes_component_names() {
     let Some(s) = server() else { return };
     let d = doc(&RESNET.replace("      name: resnet\n", "      name: \n"));
-    assert_eq!(probe(&s, &["complete", "7", "13"], &d), ["mobilenetv3", "resnet", "vit"]);
+    assert_eq!(
+        probe(&s, &["complete", "7", "13"], &d),
+        ["mobilenetv3", "resnet", "vit"]
+    );
     let d = doc(&RESNET.replace("      name: fc\n", "      name: \n"));
     assert_eq!(probe(&s, &["complete", "13", "13"], &d), ["fc"]);
 }
@@ -87,11 +104,20 @@ fn completes_only_the_chosen_components_params() {
     let Some(s) = server() else { return };
     let d = doc(RESNET);
     let items = probe(&s, &["complete", "9", "9"], &d);
-    for k in ["block_type", "norm_type", "return_stage_idx", "split_stem_conv", "first_stage_shortcut_conv"] {
+    for k in [
+        "block_type",
+        "norm_type",
+        "return_stage_idx",
+        "split_stem_conv",
+        "first_stage_shortcut_conv",
+    ] {
         assert!(items.iter().any(|i| i == k), "{k} missing from {items:?}");
     }
     assert!(!items.iter().any(|i| i == "patch_size"), "{items:?}");
-    let d = doc(&RESNET.replace("name: resnet\n      params:\n        blok_type: basicblock", "name: vit\n      params:\n        patch_size: 16"));
+    let d = doc(&RESNET.replace(
+        "name: resnet\n      params:\n        blok_type: basicblock",
+        "name: vit\n      params:\n        patch_size: 16",
+    ));
     let items = probe(&s, &["complete", "9", "9"], &d);
     assert!(items.iter().any(|i| i == "attention_channels"), "{items:?}");
     assert!(!items.iter().any(|i| i == "block_type"), "{items:?}");
@@ -102,11 +128,16 @@ fn diagnostics_point_at_the_exact_key() {
     let Some(s) = server() else { return };
     let d = doc(RESNET);
     let diags = probe(&s, &["diagnose"], &d);
-    assert!(diags.contains(&"9:9 error Property blok_type is not allowed.".to_string()), "{diags:?}");
+    assert!(
+        diags.contains(&"9:9 error Property blok_type is not allowed.".to_string()),
+        "{diags:?}"
+    );
     let d = doc(&RESNET.replace("      name: resnet\n", "      name: resnt\n"));
     let diags = probe(&s, &["diagnose"], &d);
     assert!(
-        diags.contains(&"7:13 error Value is not accepted. Valid values: \"mobilenetv3\", \"resnet\", \"vit\".".to_string()),
+        diags.contains(
+            &"7:13 error Value is not accepted. Valid values: \"mobilenetv3\", \"resnet\", \"vit\".".to_string()
+        ),
         "{diags:?}"
     );
 }

@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 fn fixture(dir: &str, name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir).join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir)
+        .join(name)
 }
 
 fn build(config: &str) -> zoo::model::TaskModel {
@@ -38,11 +41,18 @@ fn check(config: &str, expected_params: usize) {
     let model = build(config);
     let (ref_params, ref_keys) = reference(config);
     assert_eq!(ref_params, expected_params, "{config}: reference fixture");
-    assert_eq!(zoo::model::count_params(&model), expected_params, "{config}: parameter count");
+    assert_eq!(
+        zoo::model::count_params(&model),
+        expected_params,
+        "{config}: parameter count"
+    );
     let ours = zoo::model::state_dict(&model);
     let missing: Vec<_> = ref_keys.iter().filter(|k| !ours.contains(k)).collect();
     let unexpected: Vec<_> = ours.iter().filter(|k| !ref_keys.contains(k)).collect();
-    assert!(missing.is_empty() && unexpected.is_empty(), "{config}: missing {missing:?}, unexpected {unexpected:?}");
+    assert!(
+        missing.is_empty() && unexpected.is_empty(),
+        "{config}: missing {missing:?}, unexpected {unexpected:?}"
+    );
     assert_eq!(ours.len(), ref_keys.len());
 }
 

@@ -15,7 +15,10 @@ fn ensure_fresh(name: &str, value: &serde_json::Value) {
 
 #[test]
 fn model_schema_is_fresh() {
-    ensure_fresh("model.schema.json", &zoo_spec::schema::model_schema(zoo::registry::components()));
+    ensure_fresh(
+        "model.schema.json",
+        &zoo_spec::schema::model_schema(zoo::registry::components()),
+    );
 }
 
 #[test]
@@ -28,14 +31,28 @@ fn model_schema_chooses_components_with_if_then() {
     let s = zoo_spec::schema::model_schema(zoo::registry::components());
     assert_eq!(s["$schema"], "http://json-schema.org/draft-07/schema#");
     let backbone = &s["definitions"]["Backbone"];
-    let names: Vec<&str> = backbone["properties"]["name"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let names: Vec<&str> = backbone["properties"]["name"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert_eq!(names, ["mobilenetv3", "resnet", "vit"]);
     let rules = backbone["allOf"].as_array().unwrap();
     assert_eq!(rules.len(), 3);
     assert_eq!(rules[1]["if"]["properties"]["name"]["const"], "resnet");
-    assert_eq!(rules[1]["then"]["properties"]["params"]["$ref"], "#/definitions/ResnetParams");
-    assert!(s.to_string().find("oneOf").is_none(), "component choice must not use oneOf");
+    assert_eq!(
+        rules[1]["then"]["properties"]["params"]["$ref"],
+        "#/definitions/ResnetParams"
+    );
+    assert!(
+        s.to_string().find("oneOf").is_none(),
+        "component choice must not use oneOf"
+    );
     let resnet = &s["definitions"]["ResnetParams"];
     assert_eq!(resnet["additionalProperties"], false);
-    assert_eq!(resnet["properties"]["block_type"]["enum"], serde_json::json!(["basicblock", "bottleneck"]));
+    assert_eq!(
+        resnet["properties"]["block_type"]["enum"],
+        serde_json::json!(["basicblock", "bottleneck"])
+    );
 }

@@ -17,7 +17,15 @@ pub fn load(file: &Path) -> Result<crate::config::ModelConfig, i32> {
         }
     };
     let v = config::check_text(&text);
-    eprint!("{}", Report { file: &shown, text: &text, diagnostics: &v.diagnostics }.human(super::color(true)));
+    eprint!(
+        "{}",
+        Report {
+            file: &shown,
+            text: &text,
+            diagnostics: &v.diagnostics
+        }
+        .human(super::color(true))
+    );
     v.config.ok_or_else(|| {
         eprintln!("{shown}: invalid; nothing was built");
         INVALID
@@ -77,7 +85,10 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
     };
     let x = Tensor::<4>::random([1, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
     let (pred, entries) = crate::trace::record(depth, || model.forward(x));
-    println!("{} ({}, {} classes, input 1x3x{h}x{w})", cfg.name, cfg.task, num_classes);
+    println!(
+        "{} ({}, {} classes, input 1x3x{h}x{w})",
+        cfg.name, cfg.task, num_classes
+    );
     println!("{:<48} {}", "layer", "output shape");
     for e in &entries {
         let name = e.path.rsplit('.').next().unwrap_or(&e.path);

@@ -30,7 +30,10 @@ fn channels(c: &ComponentDesc) -> String {
     for p in &c.presets {
         let Some(params) = preset_params(&p.body) else { continue };
         let task = p.body.get("task").and_then(|t| t.as_str()).unwrap_or("classification");
-        let ctx = Context { task: task.into(), ..Default::default() };
+        let ctx = Context {
+            task: task.into(),
+            ..Default::default()
+        };
         if let Ok(o) = AnyBackbone::outputs(&c.name, &params, &ctx) {
             if let Some(d) = o.feature_dim {
                 let s = d.to_string();
@@ -57,7 +60,10 @@ fn preset_params(body: &serde_json::Value) -> Option<serde_json::Value> {
 pub fn list(glob: Option<&str>, task: Option<&str>, kind: Option<Kind>) -> i32 {
     if let Some(t) = task {
         if !zoo_spec::spec::TASKS.contains(&t) {
-            eprintln!("error: unknown task `{t}`; expected one of {}", zoo_spec::spec::TASKS.join(", "));
+            eprintln!(
+                "error: unknown task `{t}`; expected one of {}",
+                zoo_spec::spec::TASKS.join(", ")
+            );
             return USAGE;
         }
     }
@@ -68,9 +74,19 @@ pub fn list(glob: Option<&str>, task: Option<&str>, kind: Option<Kind>) -> i32 {
         .filter(|c| task.is_none_or(|t| c.tasks.iter().any(|x| x == t)))
         .filter(|c| kind.as_deref().is_none_or(|k| c.kind == k))
         .collect();
-    println!("{:<20} {:<9} {:<58} {:<10} summary", "name", "kind", "tasks", "channels");
+    println!(
+        "{:<20} {:<9} {:<58} {:<10} summary",
+        "name", "kind", "tasks", "channels"
+    );
     for c in &rows {
-        println!("{:<20} {:<9} {:<58} {:<10} {}", c.name, c.kind, c.tasks.join(","), channels(c), c.summary);
+        println!(
+            "{:<20} {:<9} {:<58} {:<10} {}",
+            c.name,
+            c.kind,
+            c.tasks.join(","),
+            channels(c),
+            c.summary
+        );
     }
     if rows.is_empty() {
         eprintln!("no component matches");
@@ -98,8 +114,16 @@ pub fn describe(name: &str) -> i32 {
             println!("  (none)");
         }
         for p in ps {
-            let default = if p.required { "required".to_string() } else { format!("default {}", p.default) };
-            let choices = if p.choices.is_empty() { String::new() } else { format!(" one of {}", p.choices.join("|")) };
+            let default = if p.required {
+                "required".to_string()
+            } else {
+                format!("default {}", p.default)
+            };
+            let choices = if p.choices.is_empty() {
+                String::new()
+            } else {
+                format!(" one of {}", p.choices.join("|"))
+            };
             println!("  {:<28} {:<12} {default}{choices}", p.name, p.ty);
             if !p.doc.is_empty() {
                 println!("  {:<28} {}", "", p.doc);
@@ -114,14 +138,25 @@ pub fn describe(name: &str) -> i32 {
         }
     }
     if !c.ignored_params.is_empty() {
-        println!("\nignored (accepted for compatibility): {}", c.ignored_params.join(", "));
+        println!(
+            "\nignored (accepted for compatibility): {}",
+            c.ignored_params.join(", ")
+        );
     }
     if !c.presets.is_empty() {
         println!("\npresets:");
         for p in &c.presets {
             let outputs = preset_params(&p.body).and_then(|params| {
                 let task = p.body.get("task").and_then(|t| t.as_str()).unwrap_or("classification");
-                AnyBackbone::outputs(&c.name, &params, &Context { task: task.into(), ..Default::default() }).ok()
+                AnyBackbone::outputs(
+                    &c.name,
+                    &params,
+                    &Context {
+                        task: task.into(),
+                        ..Default::default()
+                    },
+                )
+                .ok()
             });
             match outputs {
                 Some(o) => println!(
@@ -142,7 +177,10 @@ pub fn new_config(preset: &str) -> i32 {
     let Some((_, p)) = registry::preset(preset) else {
         let names = registry::preset_names();
         let hint = zoo_spec::diag::did_you_mean(preset, names.iter().copied());
-        eprintln!("error: no preset named `{preset}`{hint}\navailable: {}", names.join(", "));
+        eprintln!(
+            "error: no preset named `{preset}`{hint}\navailable: {}",
+            names.join(", ")
+        );
         return USAGE;
     };
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/model.schema.json");
@@ -161,7 +199,10 @@ pub fn schema(out: Option<&Path>) -> i32 {
         Some(dir) => {
             let spec = zoo_spec::schema::spec_schema();
             let write = |name: &str, v: &serde_json::Value| std::fs::write(dir.join(name), pretty(v));
-            if let Err(e) = std::fs::create_dir_all(dir).and_then(|_| write("model.schema.json", &model)).and_then(|_| write("spec.schema.json", &spec)) {
+            if let Err(e) = std::fs::create_dir_all(dir)
+                .and_then(|_| write("model.schema.json", &model))
+                .and_then(|_| write("spec.schema.json", &spec))
+            {
                 eprintln!("error: cannot write schemas into {}: {e}", dir.display());
                 return USAGE;
             }

@@ -11,14 +11,24 @@ fn scalar(v: &Value) -> String {
         Value::Number(n) => {
             if n.is_f64() {
                 let f = n.as_f64().unwrap();
-                if f.fract() == 0.0 && f.abs() < 1e15 { format!("{f:.1}") } else { format!("{f}") }
+                if f.fract() == 0.0 && f.abs() < 1e15 {
+                    format!("{f:.1}")
+                } else {
+                    format!("{f}")
+                }
             } else {
                 n.to_string()
             }
         }
         Value::String(s) => {
             let plain = !s.is_empty()
-                && !matches!(zoo_spec::yaml::resolve_plain(s), zoo_spec::yaml::Value::Null | zoo_spec::yaml::Value::Bool(_) | zoo_spec::yaml::Value::Int(_) | zoo_spec::yaml::Value::Float(_))
+                && !matches!(
+                    zoo_spec::yaml::resolve_plain(s),
+                    zoo_spec::yaml::Value::Null
+                        | zoo_spec::yaml::Value::Bool(_)
+                        | zoo_spec::yaml::Value::Int(_)
+                        | zoo_spec::yaml::Value::Float(_)
+                )
                 && s.chars().all(|c| c.is_alphanumeric() || "_-./ ".contains(c))
                 && !s.starts_with([' ', '-'])
                 && !s.ends_with(' ');
@@ -36,7 +46,13 @@ fn flow(v: &Value) -> String {
     match v {
         Value::Array(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
         Value::Object(m) if m.is_empty() => "{}".into(),
-        Value::Object(m) => format!("{{{}}}", m.iter().map(|(k, v)| format!("{k}: {}", flow(v))).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{k}: {}", flow(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         s => scalar(s),
     }
 }
@@ -44,7 +60,12 @@ fn flow(v: &Value) -> String {
 /// Short lists of scalars (or of such lists) are written inline.
 fn inline(v: &Value) -> bool {
     match v {
-        Value::Array(items) => items.iter().all(|i| is_scalar(i) || (matches!(i, Value::Array(_)) && inline(i))) && flow(v).len() <= 100,
+        Value::Array(items) => {
+            items
+                .iter()
+                .all(|i| is_scalar(i) || (matches!(i, Value::Array(_)) && inline(i)))
+                && flow(v).len() <= 100
+        }
         Value::Object(m) => m.is_empty(),
         _ => true,
     }
@@ -59,7 +80,11 @@ fn block(out: &mut String, v: &Value, indent: usize) {
                     writeln!(out, "{pad}{k}: {}", flow(val)).unwrap();
                 } else {
                     writeln!(out, "{pad}{k}:").unwrap();
-                    let child_indent = if matches!(val, Value::Array(_)) { indent + 2 } else { indent + 2 };
+                    let child_indent = if matches!(val, Value::Array(_)) {
+                        indent + 2
+                    } else {
+                        indent + 2
+                    };
                     block(out, val, child_indent);
                 }
             }

@@ -114,9 +114,13 @@ pub fn run(cmd: Command) -> i32 {
         Command::New { preset } => catalogue::new_config(&preset),
         Command::Schema { out } => catalogue::schema(out.as_deref()),
         Command::Validate { files, format } => validate::run(&files, format),
-        Command::Build { file, num_classes, input_size, device, depth } => {
-            build::run(&file, num_classes, input_size.as_deref(), device, depth)
-        }
+        Command::Build {
+            file,
+            num_classes,
+            input_size,
+            device,
+            depth,
+        } => build::run(&file, num_classes, input_size.as_deref(), device, depth),
         Command::Keys { file, num_classes } => build::keys(&file, num_classes),
     }
 }
@@ -144,5 +148,9 @@ pub fn device(kind: DeviceKind) -> Result<burn::tensor::Device, String> {
 pub fn color(stderr: bool) -> bool {
     use std::io::IsTerminal;
     std::env::var_os("NO_COLOR").is_none()
-        && if stderr { std::io::stderr().is_terminal() } else { std::io::stdout().is_terminal() }
+        && if stderr {
+            std::io::stderr().is_terminal()
+        } else {
+            std::io::stdout().is_terminal()
+        }
 }

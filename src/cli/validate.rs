@@ -17,7 +17,9 @@ pub fn run(files: &[PathBuf], format: Format) -> i32 {
                 io_error = true;
                 match format {
                     Format::Human => eprintln!("error: cannot read {shown}: {e}"),
-                    Format::Json => json.push(serde_json::json!({"file": shown, "severity": "error", "message": format!("cannot read: {e}")})),
+                    Format::Json => json.push(
+                        serde_json::json!({"file": shown, "severity": "error", "message": format!("cannot read: {e}")}),
+                    ),
                 }
                 continue;
             }
@@ -26,12 +28,20 @@ pub fn run(files: &[PathBuf], format: Format) -> i32 {
         let errors = v.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
         let warnings = v.diagnostics.len() - errors;
         any_invalid |= errors > 0;
-        let report = Report { file: &shown, text: &text, diagnostics: &v.diagnostics };
+        let report = Report {
+            file: &shown,
+            text: &text,
+            diagnostics: &v.diagnostics,
+        };
         match format {
             Format::Human => {
                 eprint!("{}", report.human(super::color(true)));
                 if errors == 0 {
-                    let w = if warnings > 0 { format!(" ({warnings} warning{})", if warnings == 1 { "" } else { "s" }) } else { String::new() };
+                    let w = if warnings > 0 {
+                        format!(" ({warnings} warning{})", if warnings == 1 { "" } else { "s" })
+                    } else {
+                        String::new()
+                    };
                     println!("{shown}: valid{w}");
                 } else {
                     eprintln!("{shown}: {errors} error{}", if errors == 1 { "" } else { "s" });
@@ -41,7 +51,10 @@ pub fn run(files: &[PathBuf], format: Format) -> i32 {
         }
     }
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&json).expect("diagnostics serialise"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).expect("diagnostics serialise")
+        );
     }
     if io_error {
         USAGE

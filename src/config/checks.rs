@@ -1,8 +1,8 @@
 //! Semantic checks that need the resolved architecture: each spec's `checks` (run by its
 //! generated `resolve`), feature dims flowing from backbone to head, task fit.
 
-use super::validate::Cx;
 use super::Component;
+use super::validate::Cx;
 use crate::diagnostics::Diagnostic;
 use crate::generated::{AnyBackbone, AnyHead};
 use crate::rt::{BuildError, Context};
@@ -46,19 +46,32 @@ fn report(cx: &mut Cx, comp_node: &Node, path: &str, e: BuildError) {
             cx.push(Diagnostic::error(node.span, format!("{path}.{at}"), e.message));
         }
         None => {
-            let at = comp_node.get_entry("name").map(|(_, v)| v.span).unwrap_or(comp_node.span);
+            let at = comp_node
+                .get_entry("name")
+                .map(|(_, v)| v.span)
+                .unwrap_or(comp_node.span);
             cx.push(Diagnostic::error(at, path, e.message));
         }
     }
 }
 
 /// Resolves backbone and head as the build would (without creating tensors).
-pub fn resolve(cx: &mut Cx, arch: &Node, task: &str, backbone: &Component, _neck: Option<&Component>, head: &Component) -> Option<()> {
+pub fn resolve(
+    cx: &mut Cx,
+    arch: &Node,
+    task: &str,
+    backbone: &Component,
+    _neck: Option<&Component>,
+    head: &Component,
+) -> Option<()> {
     let bpath = "model.architecture.backbone";
     let hpath = "model.architecture.head";
     let bnode = arch.get("backbone")?;
     let hnode = arch.get("head")?;
-    let ctx = Context { task: task.to_string(), ..Default::default() };
+    let ctx = Context {
+        task: task.to_string(),
+        ..Default::default()
+    };
     let outputs = match AnyBackbone::outputs(&backbone.name, &backbone.params, &ctx) {
         Ok(o) => o,
         Err(e) => {

@@ -35,7 +35,11 @@ pub struct Component {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Architecture {
     Full(Component),
-    Parts { backbone: Component, neck: Option<Component>, head: Component },
+    Parts {
+        backbone: Component,
+        neck: Option<Component>,
+        head: Component,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,7 +70,9 @@ pub struct Validated {
 
 impl Validated {
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == crate::diagnostics::Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == crate::diagnostics::Severity::Error)
     }
 }
 

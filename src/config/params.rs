@@ -32,7 +32,9 @@ pub fn typed(cx: &mut Cx, node: &Node, ty: &Ty, path: &str, decl: Option<&ParamD
         }
         (Ty::Float, Value::Float(f)) => {
             bounds(cx, node, *f, path, decl);
-            serde_json::Number::from_f64(*f).map(J::Number).or_else(|| bad(cx, "a finite number"))
+            serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                .or_else(|| bad(cx, "a finite number"))
         }
         (Ty::Bool, Value::Bool(b)) => Some(J::Bool(*b)),
         (Ty::Str, Value::Str(s)) => {
@@ -94,12 +96,20 @@ fn bounds(cx: &mut Cx, node: &Node, v: f64, path: &str, decl: Option<&ParamDesc>
     let Some(d) = decl else { return };
     if let Some(min) = d.min {
         if v < min {
-            cx.error(node.span, path, format!("`{}` must be at least {min}, found {v}", d.name));
+            cx.error(
+                node.span,
+                path,
+                format!("`{}` must be at least {min}, found {v}", d.name),
+            );
         }
     }
     if let Some(max) = d.max {
         if v > max {
-            cx.error(node.span, path, format!("`{}` must be at most {max}, found {v}", d.name));
+            cx.error(
+                node.span,
+                path,
+                format!("`{}` must be at most {max}, found {v}", d.name),
+            );
         }
     }
 }
@@ -121,7 +131,11 @@ pub fn fields(
         Some(n) => match n.as_map() {
             Some(m) => m,
             None => {
-                cx.error(n.span, path, format!("{owner} must be a mapping, found {}", n.type_name()));
+                cx.error(
+                    n.span,
+                    path,
+                    format!("{owner} must be a mapping, found {}", n.type_name()),
+                );
                 return None;
             }
         },
@@ -134,7 +148,11 @@ pub fn fields(
         let key = k.key_text();
         let kpath = format!("{path}.{key}");
         if ignored.contains(&key) {
-            cx.push(crate::diagnostics::Diagnostic::warning(k.span, &kpath, format!("`{key}` is accepted for compatibility and ignored")));
+            cx.push(crate::diagnostics::Diagnostic::warning(
+                k.span,
+                &kpath,
+                format!("`{key}` is accepted for compatibility and ignored"),
+            ));
             continue;
         }
         let Some(d) = decls.iter().find(|d| d.name == key) else {
@@ -143,12 +161,20 @@ pub fn fields(
             if let Some(c) = close {
                 suggested.push(c.to_string());
             }
-            let help = close
-                .map(|c| format!("did you mean `{c}`?"))
-                .unwrap_or_else(|| {
-                    if names.is_empty() { format!("{owner} takes no parameters") } else { format!("expected one of {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")) }
-                });
-            cx.push(crate::diagnostics::Diagnostic::error(k.span, path, format!("unknown key `{key}` in {owner}")).with_help(help));
+            let help = close.map(|c| format!("did you mean `{c}`?")).unwrap_or_else(|| {
+                if names.is_empty() {
+                    format!("{owner} takes no parameters")
+                } else {
+                    format!(
+                        "expected one of {}",
+                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    )
+                }
+            });
+            cx.push(
+                crate::diagnostics::Diagnostic::error(k.span, path, format!("unknown key `{key}` in {owner}"))
+                    .with_help(help),
+            );
             ok = false;
             continue;
         };
@@ -180,17 +206,32 @@ pub fn component_params(cx: &mut Cx, comp: &ComponentDesc, node: &Node, path: &s
     let params_node = node.get("params");
     let params_at = node.get_entry("params").map(|(k, _)| k.span).unwrap_or(node.span);
     let mut ok = true;
-    let mut out = fields(cx, params_node, params_at, &comp.params, &comp.ignored_params, &format!("{path}.params"), &format!("{} params", comp.name))
-        .unwrap_or_else(|| {
-            ok = false;
-            Map::new()
-        });
+    let mut out = fields(
+        cx,
+        params_node,
+        params_at,
+        &comp.params,
+        &comp.ignored_params,
+        &format!("{path}.params"),
+        &format!("{} params", comp.name),
+    )
+    .unwrap_or_else(|| {
+        ok = false;
+        Map::new()
+    });
     let sp_node = node.get("stage_params");
     match (&comp.stage_params, sp_node) {
         (None, None) => {}
         (None, Some(n)) if n.is_null() => {}
         (None, Some(n)) => {
-            cx.error(n.span, format!("{path}.stage_params"), format!("`{}` takes no stage_params (write `stage_params: ~` or leave it out)", comp.name));
+            cx.error(
+                n.span,
+                format!("{path}.stage_params"),
+                format!(
+                    "`{}` takes no stage_params (write `stage_params: ~` or leave it out)",
+                    comp.name
+                ),
+            );
             ok = false;
         }
         (Some(sp), n) => {
@@ -199,7 +240,11 @@ pub fn component_params(cx: &mut Cx, comp: &ComponentDesc, node: &Node, path: &s
                     Some(s) => s,
                     None if n.is_null() => &[],
                     None => {
-                        cx.error(n.span, format!("{path}.stage_params"), format!("`stage_params` must be a list, found {}", n.type_name()));
+                        cx.error(
+                            n.span,
+                            format!("{path}.stage_params"),
+                            format!("`stage_params` must be a list, found {}", n.type_name()),
+                        );
                         return None;
                     }
                 },
@@ -207,13 +252,30 @@ pub fn component_params(cx: &mut Cx, comp: &ComponentDesc, node: &Node, path: &s
             };
             if items.len() < sp.min_items {
                 let span = n.map(|n| n.span).unwrap_or(node.span);
-                cx.error(span, format!("{path}.stage_params"), format!("`{}` needs at least {} stage(s) in `stage_params`, found {}", comp.name, sp.min_items, items.len()));
+                cx.error(
+                    span,
+                    format!("{path}.stage_params"),
+                    format!(
+                        "`{}` needs at least {} stage(s) in `stage_params`, found {}",
+                        comp.name,
+                        sp.min_items,
+                        items.len()
+                    ),
+                );
                 ok = false;
             }
             let mut stages = Vec::new();
             for (i, it) in items.iter().enumerate() {
                 let ipath = format!("{path}.stage_params[{i}]");
-                match fields(cx, Some(it), it.span, &sp.fields, &[], &ipath, &format!("stage {i} of {}", comp.name)) {
+                match fields(
+                    cx,
+                    Some(it),
+                    it.span,
+                    &sp.fields,
+                    &[],
+                    &ipath,
+                    &format!("stage {i} of {}", comp.name),
+                ) {
                     Some(m) => {
                         parallel_lengths(cx, it, &sp.parallel, &ipath);
                         stages.push(J::Object(m));
@@ -231,7 +293,11 @@ pub fn component_params(cx: &mut Cx, comp: &ComponentDesc, node: &Node, path: &s
 fn parallel_lengths(cx: &mut Cx, stage: &Node, names: &[String], path: &str) {
     let lists: Vec<(&str, &Node, usize)> = names
         .iter()
-        .filter_map(|n| stage.get_entry(n).and_then(|(k, v)| v.as_seq().map(|s| (n.as_str(), k, s.len()))))
+        .filter_map(|n| {
+            stage
+                .get_entry(n)
+                .and_then(|(k, v)| v.as_seq().map(|s| (n.as_str(), k, s.len())))
+        })
         .collect();
     let Some(&(first, _, len)) = lists.first() else { return };
     for (name, key, l) in &lists[1..] {

@@ -6,7 +6,7 @@ use super::{Architecture, Checkpoint, Component, Loss, ModelConfig, Validated};
 use crate::diagnostics::Diagnostic;
 use crate::registry;
 use serde_json::Value as J;
-use zoo_spec::losses::{criterion, CRITERIA};
+use zoo_spec::losses::{CRITERIA, criterion};
 use zoo_spec::spec::TASKS;
 use zoo_spec::types::Ty;
 use zoo_spec::yaml::{Node, Span, Value};
@@ -28,7 +28,12 @@ impl Cx {
             if !allowed.contains(&key.as_str()) {
                 let help = zoo_spec::diag::closest(&key, allowed.iter().copied())
                     .map(|c| format!("did you mean `{c}`?"))
-                    .unwrap_or_else(|| format!("expected one of {}", allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")));
+                    .unwrap_or_else(|| {
+                        format!(
+                            "expected one of {}",
+                            allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                        )
+                    });
                 self.push(Diagnostic::error(k.span, path, format!("unknown key `{key}` in {owner}")).with_help(help));
             }
         }
@@ -40,7 +45,11 @@ impl Cx {
             Value::Str(s) if s.is_empty() => None,
             Value::Str(s) => Some(s.clone()),
             _ => {
-                self.error(n.span, path, format!("expected a path (a string) or null, found {}", n.type_name()));
+                self.error(
+                    n.span,
+                    path,
+                    format!("expected a path (a string) or null, found {}", n.type_name()),
+                );
                 None
             }
         }
@@ -59,35 +68,60 @@ impl Cx {
 /// The sections of a merged NetsPresso config that are not the model's business.
 const OTHER_SECTIONS: &[&str] = &["data", "augmentation", "training", "logging", "environment"];
 const MODEL_KEYS: &[&str] = &[
-    "task", "name", "checkpoint", "fx_model_checkpoint", "resume_optimizer_checkpoint", "freeze_backbone",
-    "architecture", "postprocessor", "losses",
+    "task",
+    "name",
+    "checkpoint",
+    "fx_model_checkpoint",
+    "resume_optimizer_checkpoint",
+    "freeze_backbone",
+    "architecture",
+    "postprocessor",
+    "losses",
 ];
 
 pub fn validate(root: &Node) -> Validated {
     let mut cx = Cx { diags: Vec::new() };
     let config = model_document(&mut cx, root);
-    let failed = cx.diags.iter().any(|d| d.severity == crate::diagnostics::Severity::Error);
+    let failed = cx
+        .diags
+        .iter()
+        .any(|d| d.severity == crate::diagnostics::Severity::Error);
     cx.diags.sort_by_key(|d| (d.span.start.line, d.span.start.col));
-    Validated { config: if failed { None } else { config }, diagnostics: cx.diags }
+    Validated {
+        config: if failed { None } else { config },
+        diagnostics: cx.diags,
+    }
 }
 
 fn model_document(cx: &mut Cx, root: &Node) -> Option<ModelConfig> {
     if root.as_map().is_none() {
-        cx.error(root.span, "", format!("a config is a mapping with a `model:` key, found {}", root.type_name()));
+        cx.error(
+            root.span,
+            "",
+            format!("a config is a mapping with a `model:` key, found {}", root.type_name()),
+        );
         return None;
     }
     let mut allowed = vec!["model"];
     allowed.extend(OTHER_SECTIONS);
     cx.unknown_keys(root, &allowed, "", "the config");
     let Some((_, model)) = root.get_entry("model") else {
-        let misspelled = root.as_map().unwrap_or_default().iter().any(|(k, _)| zoo_spec::diag::closest(&k.key_text(), ["model"]).is_some());
+        let misspelled = root
+            .as_map()
+            .unwrap_or_default()
+            .iter()
+            .any(|(k, _)| zoo_spec::diag::closest(&k.key_text(), ["model"]).is_some());
         if !misspelled {
             cx.error(root.span, "", "missing `model:`");
         }
         return None;
     };
     if model.as_map().is_none() {
-        cx.error(model.span, "model", format!("`model` must be a mapping, found {}", model.type_name()));
+        cx.error(
+            model.span,
+            "model",
+            format!("`model` must be a mapping, found {}", model.type_name()),
+        );
         return None;
     }
     cx.unknown_keys(model, MODEL_KEYS, "model", "model");
@@ -103,7 +137,11 @@ fn model_document(cx: &mut Cx, root: &Node) -> Option<ModelConfig> {
                 None
             }
             None => {
-                cx.error(n.span, "model.task", format!("`task` must be a string, found {}", n.type_name()));
+                cx.error(
+                    n.span,
+                    "model.task",
+                    format!("`task` must be a string, found {}", n.type_name()),
+                );
                 None
             }
         },
@@ -117,7 +155,11 @@ fn model_document(cx: &mut Cx, root: &Node) -> Option<ModelConfig> {
             Value::Str(s) => s.clone(),
             Value::Int(i) => i.to_string(),
             _ => {
-                cx.error(n.span, "model.name", format!("`name` must be a string, found {}", n.type_name()));
+                cx.error(
+                    n.span,
+                    "model.name",
+                    format!("`name` must be a string, found {}", n.type_name()),
+                );
                 String::new()
             }
         },
@@ -143,7 +185,11 @@ fn model_document(cx: &mut Cx, root: &Node) -> Option<ModelConfig> {
     if freeze_backbone {
         if let Some(Architecture::Full(_)) = &architecture {
             let n = model.get_entry("freeze_backbone").unwrap().0;
-            cx.push(Diagnostic::warning(n.span, "model.freeze_backbone", "a full model has no separate backbone; `freeze_backbone` is ignored"));
+            cx.push(Diagnostic::warning(
+                n.span,
+                "model.freeze_backbone",
+                "a full model has no separate backbone; `freeze_backbone` is ignored",
+            ));
         }
     }
     let postprocessor = match model.get("postprocessor") {
@@ -151,7 +197,11 @@ fn model_document(cx: &mut Cx, root: &Node) -> Option<ModelConfig> {
         Some(p) if p.is_null() => J::Null,
         Some(p) => {
             if p.as_map().is_none() {
-                cx.error(p.span, "model.postprocessor", format!("`postprocessor` must be a mapping or null, found {}", p.type_name()));
+                cx.error(
+                    p.span,
+                    "model.postprocessor",
+                    format!("`postprocessor` must be a mapping or null, found {}", p.type_name()),
+                );
             } else {
                 cx.unknown_keys(p, &["params"], "model.postprocessor", "postprocessor");
             }
@@ -159,13 +209,24 @@ fn model_document(cx: &mut Cx, root: &Node) -> Option<ModelConfig> {
         }
     };
     let losses = losses(cx, model, task.as_deref());
-    Some(ModelConfig { task: task?, name, checkpoint, freeze_backbone, architecture: architecture?, postprocessor, losses })
+    Some(ModelConfig {
+        task: task?,
+        name,
+        checkpoint,
+        freeze_backbone,
+        architecture: architecture?,
+        postprocessor,
+        losses,
+    })
 }
 
 fn checkpoint(cx: &mut Cx, model: &Node) -> Checkpoint {
     let mut ck = Checkpoint::default();
     let fx = cx.opt_str(model.get("fx_model_checkpoint"), "model.fx_model_checkpoint");
-    let resume = cx.opt_str(model.get("resume_optimizer_checkpoint"), "model.resume_optimizer_checkpoint");
+    let resume = cx.opt_str(
+        model.get("resume_optimizer_checkpoint"),
+        "model.resume_optimizer_checkpoint",
+    );
     match model.get_entry("checkpoint") {
         None => {}
         Some((_, n)) if n.is_null() => {}
@@ -176,13 +237,21 @@ fn checkpoint(cx: &mut Cx, model: &Node) -> Checkpoint {
             ck.load_head = true;
         }
         Some((_, n)) if n.as_map().is_some() => {
-            cx.unknown_keys(n, &["use_pretrained", "load_head", "path", "optimizer_path"], "model.checkpoint", "checkpoint");
+            cx.unknown_keys(
+                n,
+                &["use_pretrained", "load_head", "path", "optimizer_path"],
+                "model.checkpoint",
+                "checkpoint",
+            );
             ck.use_pretrained = cx.bool_or(n.get("use_pretrained"), "model.checkpoint.use_pretrained", true);
             ck.load_head = cx.bool_or(n.get("load_head"), "model.checkpoint.load_head", false);
             ck.path = cx.opt_str(n.get("path"), "model.checkpoint.path");
             ck.optimizer_path = cx.opt_str(n.get("optimizer_path"), "model.checkpoint.optimizer_path");
             if let Some(p) = &ck.path {
-                let ext = std::path::Path::new(p).extension().and_then(|e| e.to_str()).unwrap_or("");
+                let ext = std::path::Path::new(p)
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or("");
                 match ext {
                     "pt" => {
                         ck.fx_model_path = ck.path.take();
@@ -191,22 +260,37 @@ fn checkpoint(cx: &mut Cx, model: &Node) -> Checkpoint {
                     _ => {
                         let v = n.get("path").unwrap();
                         cx.push(
-                            Diagnostic::error(v.span, "model.checkpoint.path", format!("unsupported checkpoint format `{p}`"))
-                                .with_help("expected a .safetensors or .pth state dict, or a .pt torch.fx model"),
+                            Diagnostic::error(
+                                v.span,
+                                "model.checkpoint.path",
+                                format!("unsupported checkpoint format `{p}`"),
+                            )
+                            .with_help("expected a .safetensors or .pth state dict, or a .pt torch.fx model"),
                         );
                     }
                 }
             }
         }
         Some((_, n)) => {
-            cx.error(n.span, "model.checkpoint", format!("`checkpoint` must be a path, a mapping or null, found {}", n.type_name()));
+            cx.error(
+                n.span,
+                "model.checkpoint",
+                format!(
+                    "`checkpoint` must be a path, a mapping or null, found {}",
+                    n.type_name()
+                ),
+            );
         }
     }
     if fx.is_some() && (ck.path.is_some() || ck.fx_model_path.is_some()) {
         let (k, _) = model.get_entry("fx_model_checkpoint").unwrap();
         cx.push(
-            Diagnostic::error(k.span, "model.fx_model_checkpoint", "`fx_model_checkpoint` and `checkpoint` are exclusive")
-                .with_help("set one of them"),
+            Diagnostic::error(
+                k.span,
+                "model.fx_model_checkpoint",
+                "`fx_model_checkpoint` and `checkpoint` are exclusive",
+            )
+            .with_help("set one of them"),
         );
     }
     if fx.is_some() {
@@ -225,7 +309,11 @@ fn checkpoint(cx: &mut Cx, model: &Node) -> Checkpoint {
 fn architecture(cx: &mut Cx, a: &Node, task: &str) -> Option<Architecture> {
     const PATH: &str = "model.architecture";
     if a.as_map().is_none() {
-        cx.error(a.span, PATH, format!("`architecture` must be a mapping, found {}", a.type_name()));
+        cx.error(
+            a.span,
+            PATH,
+            format!("`architecture` must be a mapping, found {}", a.type_name()),
+        );
         return None;
     }
     cx.unknown_keys(a, &["full", "backbone", "neck", "head"], PATH, "architecture");
@@ -236,8 +324,12 @@ fn architecture(cx: &mut Cx, a: &Node, task: &str) -> Option<Architecture> {
             if let Some((k, v)) = a.get_entry(part) {
                 if !v.is_null() {
                     cx.push(
-                        Diagnostic::error(k.span, format!("{PATH}.{part}"), format!("`{part}` cannot be combined with a full model"))
-                            .with_help("a full model (`architecture.full.name`) replaces backbone, neck and head"),
+                        Diagnostic::error(
+                            k.span,
+                            format!("{PATH}.{part}"),
+                            format!("`{part}` cannot be combined with a full model"),
+                        )
+                        .with_help("a full model (`architecture.full.name`) replaces backbone, neck and head"),
                     );
                 }
             }
@@ -246,9 +338,18 @@ fn architecture(cx: &mut Cx, a: &Node, task: &str) -> Option<Architecture> {
     }
     if let Some(f) = full {
         if f.as_map().is_none() {
-            cx.error(f.span, format!("{PATH}.full"), format!("`full` must be null or a mapping, found {}", f.type_name()));
+            cx.error(
+                f.span,
+                format!("{PATH}.full"),
+                format!("`full` must be null or a mapping, found {}", f.type_name()),
+            );
         } else {
-            cx.unknown_keys(f, &["name"], &format!("{PATH}.full"), "full (without a name it only may hold `name: ~`)");
+            cx.unknown_keys(
+                f,
+                &["name"],
+                &format!("{PATH}.full"),
+                "full (without a name it only may hold `name: ~`)",
+            );
         }
     }
     let backbone = match a.get_entry("backbone") {
@@ -288,19 +389,43 @@ fn full_model(cx: &mut Cx, f: &Node, task: &str) -> Option<Component> {
         let names = registry::names("full");
         let help = zoo_spec::diag::closest(name, names.iter().copied())
             .map(|c| format!("did you mean `{c}`?"))
-            .unwrap_or_else(|| if names.is_empty() { "no full models are in the zoo yet".into() } else { format!("expected one of {}", names.join(", ")) });
-        cx.push(Diagnostic::error(name_node.span, format!("{path}.name"), format!("unknown full model `{name}`")).with_help(help));
+            .unwrap_or_else(|| {
+                if names.is_empty() {
+                    "no full models are in the zoo yet".into()
+                } else {
+                    format!("expected one of {}", names.join(", "))
+                }
+            });
+        cx.push(
+            Diagnostic::error(
+                name_node.span,
+                format!("{path}.name"),
+                format!("unknown full model `{name}`"),
+            )
+            .with_help(help),
+        );
         return None;
     };
     task_supported(cx, desc, name_node, task, path);
     let mut allowed: Vec<&str> = desc.params.iter().map(|p| p.name.as_str()).collect();
     allowed.push("name");
-    cx.unknown_keys(f, &allowed, path, &format!("{name} (its fields sit directly under `full`)"));
+    cx.unknown_keys(
+        f,
+        &allowed,
+        path,
+        &format!("{name} (its fields sit directly under `full`)"),
+    );
     let mut m = serde_json::Map::new();
     for p in &desc.params {
         match f.get(&p.name) {
             Some(v) => {
-                if let Some(j) = typed(cx, v, &zoo_spec::registry::parse_ty(&p.ty), &format!("{path}.{}", p.name), Some(p)) {
+                if let Some(j) = typed(
+                    cx,
+                    v,
+                    &zoo_spec::registry::parse_ty(&p.ty),
+                    &format!("{path}.{}", p.name),
+                    Some(p),
+                ) {
                     m.insert(p.name.clone(), j);
                 }
             }
@@ -310,21 +435,35 @@ fn full_model(cx: &mut Cx, f: &Node, task: &str) -> Option<Component> {
             }
         }
     }
-    Some(Component { name: name.to_string(), params: J::Object(m) })
+    Some(Component {
+        name: name.to_string(),
+        params: J::Object(m),
+    })
 }
 
 fn task_supported(cx: &mut Cx, desc: &registry::ComponentDesc, at: &Node, task: &str, path: &str) {
     if !task.is_empty() && !desc.tasks.iter().any(|t| t == task) {
         cx.push(
-            Diagnostic::error(at.span, format!("{path}.name"), format!("{} `{}` does not support the task `{task}`", desc.kind, desc.name))
-                .with_help(format!("`{}` supports: {}", desc.name, desc.tasks.join(", "))),
+            Diagnostic::error(
+                at.span,
+                format!("{path}.name"),
+                format!("{} `{}` does not support the task `{task}`", desc.kind, desc.name),
+            )
+            .with_help(format!("`{}` supports: {}", desc.name, desc.tasks.join(", "))),
         );
     }
 }
 
 fn component(cx: &mut Cx, n: &Node, kind: &str, task: &str, path: &str) -> Option<Component> {
     if n.as_map().is_none() {
-        cx.error(n.span, path, format!("`{kind}` must be a mapping with `name` and `params`, found {}", n.type_name()));
+        cx.error(
+            n.span,
+            path,
+            format!(
+                "`{kind}` must be a mapping with `name` and `params`, found {}",
+                n.type_name()
+            ),
+        );
         return None;
     }
     let mut allowed = vec!["name", "params"];
@@ -337,38 +476,72 @@ fn component(cx: &mut Cx, n: &Node, kind: &str, task: &str, path: &str) -> Optio
         return None;
     };
     let Some(name) = name_node.as_str() else {
-        cx.error(name_node.span, format!("{path}.name"), format!("the {kind} name must be a string, found {}", name_node.type_name()));
+        cx.error(
+            name_node.span,
+            format!("{path}.name"),
+            format!("the {kind} name must be a string, found {}", name_node.type_name()),
+        );
         return None;
     };
     // NetsPresso looks backbone and head names up lower-cased (necks are case-sensitive).
-    let lookup = if kind == "neck" { name.to_string() } else { name.to_lowercase() };
+    let lookup = if kind == "neck" {
+        name.to_string()
+    } else {
+        name.to_lowercase()
+    };
     let Some(desc) = registry::find(kind, &lookup) else {
         let names = registry::names(kind);
         let help = zoo_spec::diag::closest(name, names.iter().copied())
             .map(|c| format!("did you mean `{c}`?"))
-            .unwrap_or_else(|| if names.is_empty() { format!("no {kind}s are in the zoo yet") } else { format!("expected one of {}", names.join(", ")) });
-        cx.push(Diagnostic::error(name_node.span, format!("{path}.name"), format!("unknown {kind} `{name}`")).with_help(help));
+            .unwrap_or_else(|| {
+                if names.is_empty() {
+                    format!("no {kind}s are in the zoo yet")
+                } else {
+                    format!("expected one of {}", names.join(", "))
+                }
+            });
+        cx.push(
+            Diagnostic::error(
+                name_node.span,
+                format!("{path}.name"),
+                format!("unknown {kind} `{name}`"),
+            )
+            .with_help(help),
+        );
         return None;
     };
     task_supported(cx, desc, name_node, task, path);
     let params = component_params(cx, desc, n, path)?;
-    Some(Component { name: desc.name.clone(), params })
+    Some(Component {
+        name: desc.name.clone(),
+        params,
+    })
 }
 
 fn losses(cx: &mut Cx, model: &Node, task: Option<&str>) -> Vec<Loss> {
-    let Some(list) = model.get("losses") else { return Vec::new() };
+    let Some(list) = model.get("losses") else {
+        return Vec::new();
+    };
     if list.is_null() {
         return Vec::new();
     }
     let Some(items) = list.as_seq() else {
-        cx.error(list.span, "model.losses", format!("`losses` must be a list, found {}", list.type_name()));
+        cx.error(
+            list.span,
+            "model.losses",
+            format!("`losses` must be a list, found {}", list.type_name()),
+        );
         return Vec::new();
     };
     let mut out: Vec<Loss> = Vec::new();
     for (i, it) in items.iter().enumerate() {
         let path = format!("model.losses[{i}]");
         if it.as_map().is_none() {
-            cx.error(it.span, &path, format!("a loss must be a mapping with `criterion`, found {}", it.type_name()));
+            cx.error(
+                it.span,
+                &path,
+                format!("a loss must be a mapping with `criterion`, found {}", it.type_name()),
+            );
             continue;
         }
         let Some(cn) = it.get("criterion") else {
@@ -379,20 +552,43 @@ fn losses(cx: &mut Cx, model: &Node, task: Option<&str>) -> Vec<Loss> {
             let text = cn.as_str().unwrap_or("");
             let help = zoo_spec::diag::closest(text, CRITERIA.iter().map(|c| c.name))
                 .map(|c| format!("did you mean `{c}`?"))
-                .unwrap_or_else(|| format!("expected one of {}", CRITERIA.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")));
-            cx.push(Diagnostic::error(cn.span, format!("{path}.criterion"), format!("unknown loss criterion `{text}`")).with_help(help));
+                .unwrap_or_else(|| {
+                    format!(
+                        "expected one of {}",
+                        CRITERIA.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                    )
+                });
+            cx.push(
+                Diagnostic::error(
+                    cn.span,
+                    format!("{path}.criterion"),
+                    format!("unknown loss criterion `{text}`"),
+                )
+                .with_help(help),
+            );
             continue;
         };
         if let Some(t) = task {
             if !c.tasks.contains(&t) {
                 cx.push(
-                    Diagnostic::error(cn.span, format!("{path}.criterion"), format!("loss `{}` does not fit the task `{t}`", c.name))
-                        .with_help(format!("`{}` is a loss for {}", c.name, c.tasks.join(", "))),
+                    Diagnostic::error(
+                        cn.span,
+                        format!("{path}.criterion"),
+                        format!("loss `{}` does not fit the task `{t}`", c.name),
+                    )
+                    .with_help(format!("`{}` is a loss for {}", c.name, c.tasks.join(", "))),
                 );
             }
         }
         if out.iter().any(|l| l.criterion == c.name) {
-            cx.push(Diagnostic::error(cn.span, format!("{path}.criterion"), format!("loss `{}` is listed twice; NetsPresso would keep only the last one", c.name)));
+            cx.push(Diagnostic::error(
+                cn.span,
+                format!("{path}.criterion"),
+                format!(
+                    "loss `{}` is listed twice; NetsPresso would keep only the last one",
+                    c.name
+                ),
+            ));
         }
         let mut allowed: Vec<&str> = c.fields.iter().map(|f| f.0).collect();
         allowed.push("criterion");
@@ -404,7 +600,11 @@ fn losses(cx: &mut Cx, model: &Node, task: Option<&str>) -> Vec<Loss> {
             match *ty {
                 "map" => {
                     if v.as_map().is_none() && !v.is_null() {
-                        cx.error(v.span, &fpath, format!("`{fname}` must be a mapping, found {}", v.type_name()));
+                        cx.error(
+                            v.span,
+                            &fpath,
+                            format!("`{fname}` must be a mapping, found {}", v.type_name()),
+                        );
                     }
                 }
                 "list<list<float>>" => {
@@ -423,7 +623,11 @@ fn losses(cx: &mut Cx, model: &Node, task: Option<&str>) -> Vec<Loss> {
             o.remove("criterion");
             o.remove("weight");
         }
-        out.push(Loss { criterion: c.name.to_string(), weight, fields });
+        out.push(Loss {
+            criterion: c.name.to_string(),
+            weight,
+            fields,
+        });
     }
     out
 }

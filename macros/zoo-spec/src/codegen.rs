@@ -8,8 +8,8 @@
 
 use crate::diag::SpecError;
 use crate::expr::Stmt;
-use crate::lower::{bind_loop_vars, coerce, lower, lower_expect, render_call, Binding, Records, Scope};
-use crate::primitives::{primitives, Prim, PARAM_OP};
+use crate::lower::{Binding, Records, Scope, bind_loop_vars, coerce, lower, lower_expect, render_call};
+use crate::primitives::{PARAM_OP, Prim, primitives};
 use crate::spec::{Child, ChildForm, Kind, ListItem, ParamDecl, Spec, SrcExpr};
 use crate::types::{Sig, Ty};
 use crate::yaml::{Node, Value};
@@ -46,7 +46,11 @@ const KEYWORDS: &[&str] = &[
 
 /// A Rust identifier for a spec name (keywords get a trailing underscore).
 pub fn ident(name: &str) -> String {
-    if KEYWORDS.contains(&name) { format!("{name}_") } else { name.to_string() }
+    if KEYWORDS.contains(&name) {
+        format!("{name}_")
+    } else {
+        name.to_string()
+    }
 }
 
 /// A local variable name that cannot clash with generated temporaries or `device`.
@@ -65,7 +69,10 @@ pub fn literal(n: &Node, ty: &Ty) -> String {
         (Value::Bool(b), _) => b.to_string(),
         (Value::Str(s), _) => format!("String::from({s:?})"),
         (Value::Seq(items), Ty::List(t)) => {
-            format!("vec![{}]", items.iter().map(|i| literal(i, t)).collect::<Vec<_>>().join(", "))
+            format!(
+                "vec![{}]",
+                items.iter().map(|i| literal(i, t)).collect::<Vec<_>>().join(", ")
+            )
         }
         _ => "Default::default()".into(),
     }
@@ -95,7 +102,13 @@ pub struct Gen<'a> {
 
 impl<'a> Gen<'a> {
     pub fn new(shared_blocks: &'a HashMap<String, BlockInfo>) -> Self {
-        Gen { out: String::new(), errors: Vec::new(), records: Records::new(), shared_blocks, prims: primitives() }
+        Gen {
+            out: String::new(),
+            errors: Vec::new(),
+            records: Records::new(),
+            shared_blocks,
+            prims: primitives(),
+        }
     }
 
     fn err_expr(&mut self, spec: &Spec, e: &SrcExpr, start: usize, end: usize, message: String) {
@@ -106,7 +119,11 @@ impl<'a> Gen<'a> {
     pub fn component(&mut self, spec: &Spec, prefix: &str, local_blocks: &HashMap<String, BlockInfo>) {
         let mut blocks = local_blocks.clone();
         for b in &spec.blocks {
-            let info = BlockInfo { rust: format!("{prefix}{}", camel(&b.name)), params: b.params.clone(), sig: b.signature };
+            let info = BlockInfo {
+                rust: format!("{prefix}{}", camel(&b.name)),
+                params: b.params.clone(),
+                sig: b.signature,
+            };
             blocks.insert(b.name.clone(), info);
         }
         for b in &spec.blocks {
@@ -121,7 +138,11 @@ impl<'a> Gen<'a> {
             self.records.insert(name.clone(), fields);
             let mut s = String::new();
             writeln!(s, "/// One item of `stage_params` of `{}`.", spec.name).unwrap();
-            writeln!(s, "#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]").unwrap();
+            writeln!(
+                s,
+                "#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]"
+            )
+            .unwrap();
             writeln!(s, "#[serde(deny_unknown_fields)]\npub struct {name} {{").unwrap();
             for f in &sp.fields {
                 param_field(&mut s, f);
@@ -133,8 +154,22 @@ impl<'a> Gen<'a> {
 
         // Typed parameters.
         let mut s = String::new();
-        writeln!(s, "/// Parameters of `{}`{}.", spec.name, if spec.summary.is_empty() { String::new() } else { format!(": {}", spec.summary) }).unwrap();
-        writeln!(s, "#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]").unwrap();
+        writeln!(
+            s,
+            "/// Parameters of `{}`{}.",
+            spec.name,
+            if spec.summary.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", spec.summary)
+            }
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]"
+        )
+        .unwrap();
         writeln!(s, "#[serde(deny_unknown_fields)]\npub struct {prefix}Params {{").unwrap();
         for p in &spec.params {
             param_field(&mut s, p);
@@ -170,7 +205,8 @@ impl<'a> Gen<'a> {
         }
         for (name, span, e) in &spec.lets {
             if scope.lookup(name).is_some() && fields.iter().any(|(f, _)| f == name) {
-                self.errors.push(spec.src.error(*span, format!("`{name}` is already defined")));
+                self.errors
+                    .push(spec.src.error(*span, format!("`{name}` is already defined")));
                 continue;
             }
             match lower(&e.expr, &mut scope) {
@@ -216,7 +252,10 @@ impl<'a> Gen<'a> {
         )
         .unwrap();
         st.push_str(&body);
-        let inits: Vec<String> = fields.iter().map(|(n, _)| format!("{}: {}", ident(n), local(n))).collect();
+        let inits: Vec<String> = fields
+            .iter()
+            .map(|(n, _)| format!("{}: {}", ident(n), local(n)))
+            .collect();
         writeln!(st, "Ok(Self {{ {} }})\n    }}\n}}", inits.join(", ")).unwrap();
         self.out.push_str(&st);
 
@@ -235,7 +274,9 @@ impl<'a> Gen<'a> {
                     _ => {
                         self.errors.push(spec.src.error(
                             *span,
-                            format!("unknown output `{name}`; expected feature_dim, intermediate_features_dim or strides"),
+                            format!(
+                                "unknown output `{name}`; expected feature_dim, intermediate_features_dim or strides"
+                            ),
                         ));
                         continue;
                     }
@@ -265,14 +306,19 @@ impl<'a> Gen<'a> {
         }
         for (name, child) in &spec.children {
             let tyname = format!("{prefix}{}", camel(name));
-            let Some(co) = self.child(spec, &tyname, child, &mut iscope, &blocks) else { continue };
+            let Some(co) = self.child(spec, &tyname, child, &mut iscope, &blocks) else {
+                continue;
+            };
             writeln!(ibody, "let {} = {};", local(name), co.init).unwrap();
             struct_fields.push((name.clone(), co.ty.clone()));
             match (co.param_rank, co.call) {
                 (Some(rank), _) => {
                     // An optional param is used under the same condition that created it.
                     let access = if co.optional {
-                        format!("self.{}.as_ref().expect(\"`{name}` is used where its `if` is false\").val()", ident(name))
+                        format!(
+                            "self.{}.as_ref().expect(\"`{name}` is used where its `if` is false\").val()",
+                            ident(name)
+                        )
                     } else {
                         format!("self.{}.val()", ident(name))
                     };
@@ -280,20 +326,40 @@ impl<'a> Gen<'a> {
                 }
                 (None, Some(call)) => fscope.bind(
                     name,
-                    Binding::Module { recv: format!("self.{}", ident(name)), call, sig: co.sig, optional: co.optional, elem: co.elem },
+                    Binding::Module {
+                        recv: format!("self.{}", ident(name)),
+                        call,
+                        sig: co.sig,
+                        optional: co.optional,
+                        elem: co.elem,
+                    },
                 ),
                 (None, None) => {}
             }
         }
         let mut m = String::new();
-        writeln!(m, "/// The `{}` module{}.", spec.name, if spec.summary.is_empty() { String::new() } else { format!(": {}", spec.summary) }).unwrap();
+        writeln!(
+            m,
+            "/// The `{}` module{}.",
+            spec.name,
+            if spec.summary.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", spec.summary)
+            }
+        )
+        .unwrap();
         writeln!(m, "#[derive(burn::module::Module, Debug)]\npub struct {prefix} {{").unwrap();
         for (n, t) in &struct_fields {
             writeln!(m, "    pub {}: {t},", ident(n)).unwrap();
         }
         writeln!(m, "    #[module(skip)]\n    pub settings: {prefix}Settings,\n}}").unwrap();
         writeln!(m, "impl {prefix} {{").unwrap();
-        writeln!(m, "    #[allow(unused_variables, unused_parens, unused_mut, clippy::all)]").unwrap();
+        writeln!(
+            m,
+            "    #[allow(unused_variables, unused_parens, unused_mut, clippy::all)]"
+        )
+        .unwrap();
         writeln!(
             m,
             "    pub fn init(params: &{prefix}Params, ctx: &crate::rt::Context, device: &burn::tensor::Device) -> Result<Self, crate::rt::BuildError> {{"
@@ -301,8 +367,16 @@ impl<'a> Gen<'a> {
         .unwrap();
         writeln!(m, "let settings = {prefix}Settings::resolve(params, ctx)?;").unwrap();
         m.push_str(&ibody);
-        let finits: Vec<String> = struct_fields.iter().map(|(n, _)| format!("{}: {}", ident(n), local(n))).collect();
-        writeln!(m, "Ok(Self {{ {} settings }})\n    }}", finits.iter().map(|f| format!("{f}, ")).collect::<String>()).unwrap();
+        let finits: Vec<String> = struct_fields
+            .iter()
+            .map(|(n, _)| format!("{}: {}", ident(n), local(n)))
+            .collect();
+        writeln!(
+            m,
+            "Ok(Self {{ {} settings }})\n    }}",
+            finits.iter().map(|f| format!("{f}, ")).collect::<String>()
+        )
+        .unwrap();
 
         // Forward program.
         let fwd = self.forward(spec, &mut fscope);
@@ -318,7 +392,10 @@ impl<'a> Gen<'a> {
             Kind::Head | Kind::Block => match spec.signature {
                 Sig::Fixed(a, b) => (format!("Tensor<{a}>"), format!("Tensor<{b}>")),
                 Sig::Poly => {
-                    self.errors.push(spec.src.error(spec.forward_span, "a spec's signature must have fixed ranks"));
+                    self.errors.push(
+                        spec.src
+                            .error(spec.forward_span, "a spec's signature must have fixed ranks"),
+                    );
                     return String::new();
                 }
             },
@@ -337,18 +414,36 @@ impl<'a> Gen<'a> {
         let mut returned = false;
         for (stmt, se) in &spec.forward {
             if returned {
-                self.err_expr(spec, se, 0, se.text.len(), "unreachable: this statement follows `return`".into());
+                self.err_expr(
+                    spec,
+                    se,
+                    0,
+                    se.text.len(),
+                    "unreachable: this statement follows `return`".into(),
+                );
                 break;
             }
             match stmt {
                 Stmt::Assign { targets, value } => {
                     if targets.len() != 1 {
-                        self.err_expr(spec, se, targets[0].1, targets.last().unwrap().2, "only one name can be assigned".into());
+                        self.err_expr(
+                            spec,
+                            se,
+                            targets[0].1,
+                            targets.last().unwrap().2,
+                            "only one name can be assigned".into(),
+                        );
                         continue;
                     }
                     let (name, a, b) = &targets[0];
                     if matches!(scope.lookup(name), Some(Binding::Module { .. })) {
-                        self.err_expr(spec, se, *a, *b, format!("`{name}` is a child module and cannot be reassigned"));
+                        self.err_expr(
+                            spec,
+                            se,
+                            *a,
+                            *b,
+                            format!("`{name}` is a child module and cannot be reassigned"),
+                        );
                         continue;
                     }
                     match lower(value, scope) {
@@ -371,7 +466,8 @@ impl<'a> Gen<'a> {
         }
         scope.pop();
         if !returned {
-            self.errors.push(spec.src.error(spec.forward_span, "the forward program never returns"));
+            self.errors
+                .push(spec.src.error(spec.forward_span, "the forward program never returns"));
         }
         format!(
             "    #[allow(unused_variables, unused_parens, clippy::all)]\n    pub fn forward(&self, input: {in_ty}) -> {ret} {{\n{body}\n    }}\n"
@@ -383,7 +479,11 @@ impl<'a> Gen<'a> {
         match spec.kind {
             Kind::Backbone | Kind::Full => {
                 let crate::expr::ExprKind::Record(fields) = &e.kind else {
-                    return Err((e.start, e.end, "a backbone returns `{last_feature: ..., intermediate_features: ...}`".into()));
+                    return Err((
+                        e.start,
+                        e.end,
+                        "a backbone returns `{last_feature: ..., intermediate_features: ...}`".into(),
+                    ));
                 };
                 let mut last = "None".to_string();
                 let mut inter = "Vec::new()".to_string();
@@ -392,17 +492,43 @@ impl<'a> Gen<'a> {
                     match (name.as_str(), &ty) {
                         ("last_feature", Ty::Tensor(2)) => last = format!("Some({code})"),
                         ("intermediate_features", Ty::TensorList(4)) => inter = code,
-                        ("last_feature", _) => return Err((v.start, v.end, format!("`last_feature` must be a rank-2 tensor [batch, channels], found {ty}"))),
-                        ("intermediate_features", _) => return Err((v.start, v.end, format!("`intermediate_features` must be a list of rank-4 tensors, found {ty}"))),
-                        _ => return Err((v.start, v.end, format!("unknown output `{name}`; a backbone returns last_feature and intermediate_features"))),
+                        ("last_feature", _) => {
+                            return Err((
+                                v.start,
+                                v.end,
+                                format!("`last_feature` must be a rank-2 tensor [batch, channels], found {ty}"),
+                            ));
+                        }
+                        ("intermediate_features", _) => {
+                            return Err((
+                                v.start,
+                                v.end,
+                                format!("`intermediate_features` must be a list of rank-4 tensors, found {ty}"),
+                            ));
+                        }
+                        _ => {
+                            return Err((
+                                v.start,
+                                v.end,
+                                format!(
+                                    "unknown output `{name}`; a backbone returns last_feature and intermediate_features"
+                                ),
+                            ));
+                        }
                     }
                 }
-                Ok(format!("crate::rt::BackboneOutput {{ last_feature: {last}, intermediate_features: {inter} }}"))
+                Ok(format!(
+                    "crate::rt::BackboneOutput {{ last_feature: {last}, intermediate_features: {inter} }}"
+                ))
             }
             Kind::Neck => {
                 let (code, ty) = lower(e, scope).map_err(le)?;
                 if ty != Ty::TensorList(4) {
-                    return Err((e.start, e.end, format!("a neck returns a list of rank-4 tensors, found {ty}")));
+                    return Err((
+                        e.start,
+                        e.end,
+                        format!("a neck returns a list of rank-4 tensors, found {ty}"),
+                    ));
                 }
                 Ok(code)
             }
@@ -413,7 +539,11 @@ impl<'a> Gen<'a> {
                     Sig::Poly => 4,
                 };
                 if ty != Ty::Tensor(want) {
-                    return Err((e.start, e.end, format!("the signature says this returns tensor{want}, found {ty}")));
+                    return Err((
+                        e.start,
+                        e.end,
+                        format!("the signature says this returns tensor{want}, found {ty}"),
+                    ));
                 }
                 Ok(code)
             }
@@ -467,7 +597,8 @@ impl<'a> Gen<'a> {
                     let mut names: Vec<&str> = self.prims.iter().map(|p| p.name).collect();
                     names.push(PARAM_OP);
                     let hint = crate::diag::did_you_mean(op, names.iter().copied());
-                    self.errors.push(spec.src.error(*op_span, format!("unknown op `{op}`{hint}")));
+                    self.errors
+                        .push(spec.src.error(*op_span, format!("unknown op `{op}`{hint}")));
                     return None;
                 };
                 let (rust_type, ctor, sig) = (self.prims[prim].rust_type, self.prims[prim].ctor, self.prims[prim].sig);
@@ -479,7 +610,10 @@ impl<'a> Gen<'a> {
                     .collect();
                 let codes = self.call_args(spec, op, *op_span, &decls, args, scope)?;
                 Some(ChildOut {
-                    init: format!("{ctor}({}device){q}", codes.iter().map(|c| format!("{c}, ")).collect::<String>()),
+                    init: format!(
+                        "{ctor}({}device){q}",
+                        codes.iter().map(|c| format!("{c}, ")).collect::<String>()
+                    ),
                     ty: rust_type.to_string(),
                     call: Some("{m}.forward({x})".into()),
                     sig,
@@ -488,20 +622,39 @@ impl<'a> Gen<'a> {
                     optional: false,
                 })
             }
-            ChildForm::Block { block, block_span, args } => {
+            ChildForm::Block {
+                block,
+                block_span,
+                args,
+            } => {
                 let Some(info) = blocks.get(block).or_else(|| self.shared_blocks.get(block)).cloned() else {
-                    let names: Vec<&str> = blocks.keys().chain(self.shared_blocks.keys()).map(String::as_str).collect();
+                    let names: Vec<&str> = blocks
+                        .keys()
+                        .chain(self.shared_blocks.keys())
+                        .map(String::as_str)
+                        .collect();
                     let hint = crate::diag::did_you_mean(block, names.iter().copied());
-                    self.errors.push(spec.src.error(*block_span, format!("unknown block `{block}`{hint}")));
+                    self.errors
+                        .push(spec.src.error(*block_span, format!("unknown block `{block}`{hint}")));
                     return None;
                 };
                 let decls: Vec<(String, Ty, Option<String>)> = info
                     .params
                     .iter()
-                    .map(|p| (p.name.clone(), p.ty.clone(), p.default.as_ref().map(|d| literal(d, &p.ty))))
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            p.ty.clone(),
+                            p.default.as_ref().map(|d| literal(d, &p.ty)),
+                        )
+                    })
                     .collect();
                 let codes = self.call_args(spec, block, *block_span, &decls, args, scope)?;
-                let fields: Vec<String> = decls.iter().zip(&codes).map(|((n, _, _), c)| format!("{}: {c}", ident(n))).collect();
+                let fields: Vec<String> = decls
+                    .iter()
+                    .zip(&codes)
+                    .map(|((n, _, _), c)| format!("{}: {c}", ident(n)))
+                    .collect();
                 Some(ChildOut {
                     init: format!(
                         "{}::init(&{}Params {{ {} }}, &crate::rt::Context::default(), device)?",
@@ -525,22 +678,43 @@ impl<'a> Gen<'a> {
                 for (name, c) in items {
                     let co = self.child(spec, &format!("{tyname}{}", camel(name)), c, scope, blocks)?;
                     let Some(call) = &co.call else {
-                        self.errors.push(spec.src.error(c.span, "a `param` cannot be part of a `seq`"));
+                        self.errors
+                            .push(spec.src.error(c.span, "a `param` cannot be part of a `seq`"));
                         return None;
                     };
                     sig = self.compose(spec, c, sig, co.sig, co.optional)?;
                     let applied = render_call(call, "__m", "x");
                     if co.optional {
-                        writeln!(fwd, "let x = match &self.{} {{ Some(__m) => {applied}, None => x }};", ident(name)).unwrap();
+                        writeln!(
+                            fwd,
+                            "let x = match &self.{} {{ Some(__m) => {applied}, None => x }};",
+                            ident(name)
+                        )
+                        .unwrap();
                     } else {
-                        writeln!(fwd, "let x = {};", render_call(call, &format!("self.{}", ident(name)), "x")).unwrap();
+                        writeln!(
+                            fwd,
+                            "let x = {};",
+                            render_call(call, &format!("self.{}", ident(name)), "x")
+                        )
+                        .unwrap();
                     }
                     fields.push(format!("    pub {}: {},", ident(name), co.ty));
                     init_fields.push(format!("{}: {}", ident(name), co.init));
                 }
                 let mut s = String::new();
-                writeln!(s, "#[derive(burn::module::Module, Debug)]\npub struct {tyname} {{\n{}\n}}", fields.join("\n")).unwrap();
-                writeln!(s, "impl {tyname} {{\n{}\nlet x = input;\n{fwd}x\n}}\n}}", fwd_header(sig)).unwrap();
+                writeln!(
+                    s,
+                    "#[derive(burn::module::Module, Debug)]\npub struct {tyname} {{\n{}\n}}",
+                    fields.join("\n")
+                )
+                .unwrap();
+                writeln!(
+                    s,
+                    "impl {tyname} {{\n{}\nlet x = input;\n{fwd}x\n}}\n}}",
+                    fwd_header(sig)
+                )
+                .unwrap();
                 self.out.push_str(&s);
                 Some(ChildOut {
                     init: format!("{tyname} {{ {} }}", init_fields.join(", ")),
@@ -561,7 +735,13 @@ impl<'a> Gen<'a> {
                     }
                 };
                 let Ty::List(item) = ti else {
-                    self.err_expr(spec, iter, 0, iter.text.len(), format!("`for` iterates over a list, found {ti}"));
+                    self.err_expr(
+                        spec,
+                        iter,
+                        0,
+                        iter.text.len(),
+                        format!("`for` iterates over a list, found {ti}"),
+                    );
                     return None;
                 };
                 scope.push();
@@ -578,13 +758,23 @@ impl<'a> Gen<'a> {
                 scope.pop();
                 let co = co?;
                 let Some(call) = co.call.clone() else {
-                    self.errors.push(spec.src.error(each.span, "a `for` cannot repeat a `param`"));
+                    self.errors
+                        .push(spec.src.error(each.span, "a `for` cannot repeat a `param`"));
                     return None;
                 };
-                self.list_out(spec, ch, tyname, &co.ty, &call, co.sig, co.optional, format!(
-                    "{{ let mut __out = Vec::new(); for {it} in {ri} {{ {bind} __out.push({}); }} __out }}",
-                    co.init
-                ))
+                self.list_out(
+                    spec,
+                    ch,
+                    tyname,
+                    &co.ty,
+                    &call,
+                    co.sig,
+                    co.optional,
+                    format!(
+                        "{{ let mut __out = Vec::new(); for {it} in {ri} {{ {bind} __out.push({}); }} __out }}",
+                        co.init
+                    ),
+                )
             }
             ChildForm::List(items) => {
                 let enum_name = format!("{tyname}Item");
@@ -595,7 +785,16 @@ impl<'a> Gen<'a> {
                     match item {
                         ListItem::One(c) => {
                             let k = variants.len();
-                            let co = self.child(spec, &format!("{tyname}{k}"), &Child { cond: None, ..c.clone() }, scope, blocks)?;
+                            let co = self.child(
+                                spec,
+                                &format!("{tyname}{k}"),
+                                &Child {
+                                    cond: None,
+                                    ..c.clone()
+                                },
+                                scope,
+                                blocks,
+                            )?;
                             let call = co.call.clone()?;
                             sig = Some(self.join(spec, c, sig, co.sig)?);
                             let v = format!("V{k}");
@@ -604,7 +803,13 @@ impl<'a> Gen<'a> {
                                 Some(cond) => match lower(&cond.expr, scope) {
                                     Ok((code, Ty::Bool)) => write!(init, "if {code} {{ {push} }} ").unwrap(),
                                     Ok((_, t)) => {
-                                        self.err_expr(spec, cond, 0, cond.text.len(), format!("`if` must be a bool, found {t}"));
+                                        self.err_expr(
+                                            spec,
+                                            cond,
+                                            0,
+                                            cond.text.len(),
+                                            format!("`if` must be a bool, found {t}"),
+                                        );
                                         return None;
                                     }
                                     Err(le) => {
@@ -625,7 +830,8 @@ impl<'a> Gen<'a> {
                                 }
                             };
                             let Ty::List(itemty) = ti else {
-                                self.errors.push(spec.src.error(*span, format!("`for` iterates over a list, found {ti}")));
+                                self.errors
+                                    .push(spec.src.error(*span, format!("`for` iterates over a list, found {ti}")));
                                 return None;
                             };
                             scope.push();
@@ -635,11 +841,23 @@ impl<'a> Gen<'a> {
                             let mut ok = bind.is_some();
                             for c in each {
                                 let k = variants.len();
-                                let Some(co) = self.child(spec, &format!("{tyname}{k}"), &Child { cond: None, ..c.clone() }, scope, blocks) else {
+                                let Some(co) = self.child(
+                                    spec,
+                                    &format!("{tyname}{k}"),
+                                    &Child {
+                                        cond: None,
+                                        ..c.clone()
+                                    },
+                                    scope,
+                                    blocks,
+                                ) else {
                                     ok = false;
                                     continue;
                                 };
-                                let Some(call) = co.call.clone() else { ok = false; continue };
+                                let Some(call) = co.call.clone() else {
+                                    ok = false;
+                                    continue;
+                                };
                                 match self.join(spec, c, sig, co.sig) {
                                     Some(s) => sig = Some(s),
                                     None => ok = false,
@@ -691,7 +909,13 @@ impl<'a> Gen<'a> {
                     }
                 };
                 if t != Ty::Str {
-                    self.err_expr(spec, on, 0, on.text.len(), format!("`switch` needs a string, found {t}"));
+                    self.err_expr(
+                        spec,
+                        on,
+                        0,
+                        on.text.len(),
+                        format!("`switch` needs a string, found {t}"),
+                    );
                     return None;
                 }
                 let mut sig: Option<Sig> = None;
@@ -757,7 +981,11 @@ impl<'a> Gen<'a> {
             }
         };
         let fname = format!("{}_forward", snake(tyname));
-        let elem_ty_full = if elem_optional { format!("Option<{elem_ty}>") } else { elem_ty.to_string() };
+        let elem_ty_full = if elem_optional {
+            format!("Option<{elem_ty}>")
+        } else {
+            elem_ty.to_string()
+        };
         let step = render_call(elem_call, "__m", "x");
         let apply = if elem_optional {
             format!("x = match __e {{ Some(__m) => crate::trace::call_at(__k, || {step}), None => x }};")
@@ -780,13 +1008,23 @@ impl<'a> Gen<'a> {
             ty: format!("Vec<{elem_ty_full}>"),
             call: Some(format!("{fname}(&{{m}}, {{x}})")),
             sig,
-            elem: if elem_optional { None } else { Some((elem_call.to_string(), elem_sig)) },
+            elem: if elem_optional {
+                None
+            } else {
+                Some((elem_call.to_string(), elem_sig))
+            },
             param_rank: None,
             optional: false,
         })
     }
 
-    fn param_child(&mut self, spec: &Spec, args: &[(String, crate::yaml::Span, SrcExpr)], op_span: crate::yaml::Span, scope: &mut Scope) -> Option<ChildOut> {
+    fn param_child(
+        &mut self,
+        spec: &Spec,
+        args: &[(String, crate::yaml::Span, SrcExpr)],
+        op_span: crate::yaml::Span,
+        scope: &mut Scope,
+    ) -> Option<ChildOut> {
         let decls = vec![
             ("shape".to_string(), Ty::list(Ty::Int), None),
             ("init".to_string(), Ty::Str, Some("String::from(\"zeros\")".to_string())),
@@ -796,13 +1034,19 @@ impl<'a> Gen<'a> {
         let rank = match shape.map(|(_, _, e)| &e.expr.kind) {
             Some(crate::expr::ExprKind::List(items)) => items.len(),
             _ => {
-                self.errors.push(spec.src.error(op_span, "`param` needs `shape` written as a list, e.g. `[1, 1, channels]`"));
+                self.errors.push(spec.src.error(
+                    op_span,
+                    "`param` needs `shape` written as a list, e.g. `[1, 1, channels]`",
+                ));
                 return None;
             }
         };
         let codes = self.call_args(spec, PARAM_OP, op_span, &decls, args, scope)?;
         Some(ChildOut {
-            init: format!("crate::primitives::param::<{rank}>({}, {}, {}, device)?", codes[0], codes[1], codes[2]),
+            init: format!(
+                "crate::primitives::param::<{rank}>({}, {}, {}, device)?",
+                codes[0], codes[1], codes[2]
+            ),
             ty: format!("burn::module::Param<Tensor<{rank}>>"),
             call: None,
             sig: Sig::Poly,
@@ -826,7 +1070,10 @@ impl<'a> Gen<'a> {
         for (name, span, _) in args {
             if !decls.iter().any(|(d, _, _)| d == name) {
                 let hint = crate::diag::did_you_mean(name, decls.iter().map(|(d, _, _)| d.as_str()));
-                self.errors.push(spec.src.error(*span, format!("`{what}` has no argument `{name}`{hint}")));
+                self.errors.push(
+                    spec.src
+                        .error(*span, format!("`{what}` has no argument `{name}`{hint}")),
+                );
                 ok = false;
             }
         }
@@ -836,7 +1083,13 @@ impl<'a> Gen<'a> {
                 Some((_, _, e)) => match lower(&e.expr, scope) {
                     Ok((code, t)) if t.fits(ty) => codes.push(coerce(&code, &t, ty)),
                     Ok((_, t)) => {
-                        self.err_expr(spec, e, 0, e.text.len(), format!("argument `{name}` of `{what}` must be {ty}, found {t}"));
+                        self.err_expr(
+                            spec,
+                            e,
+                            0,
+                            e.text.len(),
+                            format!("argument `{name}` of `{what}` must be {ty}, found {t}"),
+                        );
                         ok = false;
                     }
                     Err(le) => {
@@ -847,7 +1100,8 @@ impl<'a> Gen<'a> {
                 None => match default {
                     Some(d) => codes.push(d.clone()),
                     None => {
-                        self.errors.push(spec.src.error(at, format!("`{what}` needs its argument `{name}`")));
+                        self.errors
+                            .push(spec.src.error(at, format!("`{what}` needs its argument `{name}`")));
                         ok = false;
                     }
                 },
@@ -858,7 +1112,10 @@ impl<'a> Gen<'a> {
 
     fn compose(&mut self, spec: &Spec, c: &Child, acc: Sig, next: Sig, optional: bool) -> Option<Sig> {
         if optional && matches!(next, Sig::Fixed(a, b) if a != b) {
-            self.errors.push(spec.src.error(c.span, "an optional child in a sequence must keep the tensor rank"));
+            self.errors.push(
+                spec.src
+                    .error(c.span, "an optional child in a sequence must keep the tensor rank"),
+            );
             return None;
         }
         match acc.then(next) {
@@ -886,8 +1143,12 @@ impl<'a> Gen<'a> {
 
 fn fwd_header(sig: Sig) -> String {
     match sig {
-        Sig::Poly => "#[allow(clippy::all)]\npub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {".into(),
-        Sig::Fixed(a, b) => format!("#[allow(clippy::all)]\npub fn forward(&self, input: Tensor<{a}>) -> Tensor<{b}> {{"),
+        Sig::Poly => {
+            "#[allow(clippy::all)]\npub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {".into()
+        }
+        Sig::Fixed(a, b) => {
+            format!("#[allow(clippy::all)]\npub fn forward(&self, input: Tensor<{a}>) -> Tensor<{b}> {{")
+        }
     }
 }
 

@@ -13,7 +13,10 @@ pub struct Src {
 
 impl Src {
     pub fn new(path: impl Into<String>, text: impl Into<Arc<str>>) -> Src {
-        Src { path: path.into(), text: text.into() }
+        Src {
+            path: path.into(),
+            text: text.into(),
+        }
     }
 
     /// The text of a 1-based line.
@@ -29,7 +32,11 @@ impl Src {
     }
 
     pub fn error(&self, span: Span, message: impl Into<String>) -> SpecError {
-        SpecError { path: self.path.clone(), span, message: message.into() }
+        SpecError {
+            path: self.path.clone(),
+            span,
+            message: message.into(),
+        }
     }
 }
 
@@ -43,7 +50,11 @@ pub struct SpecError {
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.path, self.span.start.line, self.span.start.col, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path, self.span.start.line, self.span.start.col, self.message
+        )
     }
 }
 
@@ -51,7 +62,9 @@ impl std::error::Error for SpecError {}
 
 /// The closest candidate to `name`, if close enough: `"; did you mean `x`?"`.
 pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    closest(name, candidates).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default()
+    closest(name, candidates)
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
 }
 
 /// The closest candidate to `name` by Jaro-Winkler similarity (≥ 0.8) or a shared prefix.

@@ -39,8 +39,8 @@ impl fmt::Display for ExprError {
 }
 
 const SYMBOLS: &[&str] = &[
-    "??", "==", "!=", "<=", ">=", "//", "**", "(", ")", "[", "]", "{", "}", ",", ":", ".", "+", "-", "*",
-    "/", "%", "<", ">", "?", "=",
+    "??", "==", "!=", "<=", ">=", "//", "**", "(", ")", "[", "]", "{", "}", ",", ":", ".", "+", "-", "*", "/", "%",
+    "<", ">", "?", "=",
 ];
 
 pub fn lex(text: &str) -> Result<Vec<Token>, ExprError> {
@@ -98,7 +98,11 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ExprError> {
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                 i += 1;
             }
-            out.push(Token { tok: Tok::Ident(text[start..i].to_string()), start, end: i });
+            out.push(Token {
+                tok: Tok::Ident(text[start..i].to_string()),
+                start,
+                end: i,
+            });
             continue;
         }
         if c == '\'' || c == '"' {
@@ -116,20 +120,32 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ExprError> {
                 s.push(ch);
                 i += ch.len_utf8();
             }
-            out.push(Token { tok: Tok::Str(s), start, end: i });
+            out.push(Token {
+                tok: Tok::Str(s),
+                start,
+                end: i,
+            });
             continue;
         }
         let Some(sym) = SYMBOLS.iter().find(|s| text[i..].starts_with(**s)) else {
             return Err(err(&format!("unexpected character `{c}`"), i, i + c.len_utf8()));
         };
         i += sym.len();
-        out.push(Token { tok: Tok::Sym(sym), start, end: i });
+        out.push(Token {
+            tok: Tok::Sym(sym),
+            start,
+            end: i,
+        });
     }
     Ok(out)
 }
 
 fn err(message: &str, start: usize, end: usize) -> ExprError {
-    ExprError { message: message.to_string(), start, end }
+    ExprError {
+        message: message.to_string(),
+        start,
+        end,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,7 +224,12 @@ pub enum ExprKind {
     Index(Box<Expr>, Vec<Subscript>),
     Field(Box<Expr>, String),
     /// `[elem for var in iter if cond]`
-    Comprehension { elem: Box<Expr>, vars: Vec<String>, iter: Box<Expr>, cond: Option<Box<Expr>> },
+    Comprehension {
+        elem: Box<Expr>,
+        vars: Vec<String>,
+        iter: Box<Expr>,
+        cond: Option<Box<Expr>>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -274,7 +295,11 @@ impl<'a> P<'a> {
             self.expect_sym(":")?;
             let b = self.expr()?;
             let end = b.end;
-            return Ok(Expr { kind: ExprKind::Ternary(Box::new(cond), Box::new(a), Box::new(b)), start, end });
+            return Ok(Expr {
+                kind: ExprKind::Ternary(Box::new(cond), Box::new(a), Box::new(b)),
+                start,
+                end,
+            });
         }
         Ok(cond)
     }
@@ -287,12 +312,20 @@ impl<'a> P<'a> {
         let mut lhs = next(self)?;
         'outer: loop {
             for (sym, op) in ops {
-                let hit = if sym.chars().all(|c| c.is_ascii_alphabetic()) { self.at_kw(sym) } else { self.at_sym(sym) };
+                let hit = if sym.chars().all(|c| c.is_ascii_alphabetic()) {
+                    self.at_kw(sym)
+                } else {
+                    self.at_sym(sym)
+                };
                 if hit {
                     self.i += 1;
                     let rhs = next(self)?;
                     let (start, end) = (lhs.start, rhs.end);
-                    lhs = Expr { kind: ExprKind::Binary(*op, Box::new(lhs), Box::new(rhs)), start, end };
+                    lhs = Expr {
+                        kind: ExprKind::Binary(*op, Box::new(lhs), Box::new(rhs)),
+                        start,
+                        end,
+                    };
                     continue 'outer;
                 }
             }
@@ -315,7 +348,11 @@ impl<'a> P<'a> {
             self.i += 1;
             let e = self.not()?;
             let end = e.end;
-            return Ok(Expr { kind: ExprKind::Unary("not", Box::new(e)), start, end });
+            return Ok(Expr {
+                kind: ExprKind::Unary("not", Box::new(e)),
+                start,
+                end,
+            });
         }
         self.cmp()
     }
@@ -334,14 +371,22 @@ impl<'a> P<'a> {
                 self.i += 1;
                 let rhs = self.add()?;
                 let (start, end) = (lhs.start, rhs.end);
-                return Ok(Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), start, end });
+                return Ok(Expr {
+                    kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                    start,
+                    end,
+                });
             }
         }
         if self.at_kw("in") {
             self.i += 1;
             let rhs = self.add()?;
             let (start, end) = (lhs.start, rhs.end);
-            return Ok(Expr { kind: ExprKind::Binary(BinOp::In, Box::new(lhs), Box::new(rhs)), start, end });
+            return Ok(Expr {
+                kind: ExprKind::Binary(BinOp::In, Box::new(lhs), Box::new(rhs)),
+                start,
+                end,
+            });
         }
         Ok(lhs)
     }
@@ -350,7 +395,12 @@ impl<'a> P<'a> {
     }
     fn mul(&mut self) -> Result<Expr, ExprError> {
         self.binary_level(
-            &[("*", BinOp::Mul), ("//", BinOp::FloorDiv), ("/", BinOp::Div), ("%", BinOp::Mod)],
+            &[
+                ("*", BinOp::Mul),
+                ("//", BinOp::FloorDiv),
+                ("/", BinOp::Div),
+                ("%", BinOp::Mod),
+            ],
             Self::unary,
         )
     }
@@ -360,7 +410,11 @@ impl<'a> P<'a> {
             self.i += 1;
             let e = self.unary()?;
             let end = e.end;
-            return Ok(Expr { kind: ExprKind::Unary("-", Box::new(e)), start, end });
+            return Ok(Expr {
+                kind: ExprKind::Unary("-", Box::new(e)),
+                start,
+                end,
+            });
         }
         self.power()
     }
@@ -370,7 +424,11 @@ impl<'a> P<'a> {
             self.i += 1;
             let exp = self.unary()?;
             let (start, end) = (base.start, exp.end);
-            return Ok(Expr { kind: ExprKind::Binary(BinOp::Pow, Box::new(base), Box::new(exp)), start, end });
+            return Ok(Expr {
+                kind: ExprKind::Binary(BinOp::Pow, Box::new(base), Box::new(exp)),
+                start,
+                end,
+            });
         }
         Ok(base)
     }
@@ -397,15 +455,27 @@ impl<'a> P<'a> {
                     }
                 }
                 self.i += 1;
-                e = Expr { kind: ExprKind::Call(Box::new(e), args), start, end: self.prev_end() };
+                e = Expr {
+                    kind: ExprKind::Call(Box::new(e), args),
+                    start,
+                    end: self.prev_end(),
+                };
             } else if self.at_sym("[") {
                 self.i += 1;
                 let mut subs = Vec::new();
                 loop {
-                    let lo = if self.at_sym(":") || self.at_sym(",") || self.at_sym("]") { None } else { Some(self.expr()?) };
+                    let lo = if self.at_sym(":") || self.at_sym(",") || self.at_sym("]") {
+                        None
+                    } else {
+                        Some(self.expr()?)
+                    };
                     if self.at_sym(":") {
                         self.i += 1;
-                        let hi = if self.at_sym(",") || self.at_sym("]") { None } else { Some(self.expr()?) };
+                        let hi = if self.at_sym(",") || self.at_sym("]") {
+                            None
+                        } else {
+                            Some(self.expr()?)
+                        };
                         subs.push(Subscript::Slice(lo, hi));
                     } else {
                         match lo {
@@ -420,7 +490,11 @@ impl<'a> P<'a> {
                     self.expect_sym("]")?;
                     break;
                 }
-                e = Expr { kind: ExprKind::Index(Box::new(e), subs), start, end: self.prev_end() };
+                e = Expr {
+                    kind: ExprKind::Index(Box::new(e), subs),
+                    start,
+                    end: self.prev_end(),
+                };
             } else if self.at_sym(".") {
                 self.i += 1;
                 let field = match self.peek() {
@@ -429,7 +503,11 @@ impl<'a> P<'a> {
                     _ => return Err(self.unexpected("expected a field name")),
                 };
                 self.i += 1;
-                e = Expr { kind: ExprKind::Field(Box::new(e), field), start, end: self.prev_end() };
+                e = Expr {
+                    kind: ExprKind::Field(Box::new(e), field),
+                    start,
+                    end: self.prev_end(),
+                };
             } else {
                 return Ok(e);
             }
@@ -479,7 +557,11 @@ impl<'a> P<'a> {
                 self.i += 1;
                 if self.at_sym("]") {
                     self.i += 1;
-                    return Ok(Expr { kind: ExprKind::List(vec![]), start, end: self.prev_end() });
+                    return Ok(Expr {
+                        kind: ExprKind::List(vec![]),
+                        start,
+                        end: self.prev_end(),
+                    });
                 }
                 let first = self.expr()?;
                 if self.at_kw("for") {
@@ -502,7 +584,12 @@ impl<'a> P<'a> {
                     };
                     self.expect_sym("]")?;
                     return Ok(Expr {
-                        kind: ExprKind::Comprehension { elem: Box::new(first), vars, iter: Box::new(iter), cond },
+                        kind: ExprKind::Comprehension {
+                            elem: Box::new(first),
+                            vars,
+                            iter: Box::new(iter),
+                            cond,
+                        },
                         start,
                         end: self.prev_end(),
                     });
@@ -516,7 +603,11 @@ impl<'a> P<'a> {
                     items.push(self.expr()?);
                 }
                 self.expect_sym("]")?;
-                Ok(Expr { kind: ExprKind::List(items), start, end: self.prev_end() })
+                Ok(Expr {
+                    kind: ExprKind::List(items),
+                    start,
+                    end: self.prev_end(),
+                })
             }
             Tok::Sym("{") => {
                 self.i += 1;
@@ -530,7 +621,11 @@ impl<'a> P<'a> {
                     }
                 }
                 self.i += 1;
-                Ok(Expr { kind: ExprKind::Record(fields), start, end: self.prev_end() })
+                Ok(Expr {
+                    kind: ExprKind::Record(fields),
+                    start,
+                    end: self.prev_end(),
+                })
             }
             _ => Err(self.unexpected("expected an expression")),
         }
@@ -538,7 +633,10 @@ impl<'a> P<'a> {
 }
 
 fn is_keyword(s: &str) -> bool {
-    matches!(s, "and" | "or" | "not" | "in" | "for" | "if" | "true" | "false" | "null")
+    matches!(
+        s,
+        "and" | "or" | "not" | "in" | "for" | "if" | "true" | "false" | "null"
+    )
 }
 
 fn describe(t: &Tok) -> String {
@@ -554,7 +652,11 @@ fn describe(t: &Tok) -> String {
 /// Parses a complete expression.
 pub fn parse(text: &str) -> Result<Expr, ExprError> {
     let toks = lex(text)?;
-    let mut p = P { toks: &toks, i: 0, len: text.len() };
+    let mut p = P {
+        toks: &toks,
+        i: 0,
+        len: text.len(),
+    };
     let e = p.expr()?;
     if p.i < toks.len() {
         return Err(p.unexpected("expected the end of the expression"));
@@ -565,14 +667,21 @@ pub fn parse(text: &str) -> Result<Expr, ExprError> {
 /// A statement of a forward program: `name = expr`, `a, b = expr` or `return expr`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
-    Assign { targets: Vec<(String, usize, usize)>, value: Expr },
+    Assign {
+        targets: Vec<(String, usize, usize)>,
+        value: Expr,
+    },
     Return(Expr),
 }
 
 /// Parses one statement line.
 pub fn parse_stmt(text: &str) -> Result<Stmt, ExprError> {
     let toks = lex(text)?;
-    let mut p = P { toks: &toks, i: 0, len: text.len() };
+    let mut p = P {
+        toks: &toks,
+        i: 0,
+        len: text.len(),
+    };
     let stmt = if p.at_kw("return") {
         p.i += 1;
         Stmt::Return(p.expr()?)
@@ -589,7 +698,10 @@ pub fn parse_stmt(text: &str) -> Result<Stmt, ExprError> {
             break;
         }
         p.expect_sym("=")?;
-        Stmt::Assign { targets, value: p.expr()? }
+        Stmt::Assign {
+            targets,
+            value: p.expr()?,
+        }
     };
     if p.i < toks.len() {
         return Err(p.unexpected("expected the end of the statement"));

@@ -18,7 +18,7 @@ pub mod tensor_ops;
 pub mod types;
 pub mod yaml;
 
-use codegen::{camel, BlockInfo, Gen};
+use codegen::{BlockInfo, Gen, camel};
 use diag::{SpecError, Src};
 use registry::ComponentDesc;
 use spec::{Kind, Spec};
@@ -59,11 +59,19 @@ pub fn compile_dir(root: &Path, display_base: &Path) -> Result<Compiled, Vec<Spe
     let files = discover(root);
     let mut sources = Vec::new();
     for f in &files {
-        let shown = f.strip_prefix(display_base).unwrap_or(f).to_string_lossy().replace('\\', "/");
+        let shown = f
+            .strip_prefix(display_base)
+            .unwrap_or(f)
+            .to_string_lossy()
+            .replace('\\', "/");
         match std::fs::read_to_string(f) {
             Ok(text) => sources.push(Src::new(shown, text)),
             Err(e) => {
-                return Err(vec![SpecError { path: shown, span: Default::default(), message: format!("cannot read: {e}") }]);
+                return Err(vec![SpecError {
+                    path: shown,
+                    span: Default::default(),
+                    message: format!("cannot read: {e}"),
+                }]);
             }
         }
     }
@@ -89,11 +97,18 @@ pub fn compile_sources(sources: &[Src]) -> Result<Compiled, Vec<SpecError>> {
         if !folder.is_empty() && folder != s.kind.folder() && s.src.path.contains('/') {
             errors.push(s.src.error(
                 s.name_span,
-                format!("a {} spec belongs in `{}/`, not `{folder}/`", s.kind.as_str(), s.kind.folder()),
+                format!(
+                    "a {} spec belongs in `{}/`, not `{folder}/`",
+                    s.kind.as_str(),
+                    s.kind.folder()
+                ),
             ));
         }
         if let Some(prev) = seen.insert((s.name.clone(), s.kind.as_str()), s.src.path.clone()) {
-            errors.push(s.src.error(s.name_span, format!("another {} is named `{}` ({prev})", s.kind.as_str(), s.name)));
+            errors.push(s.src.error(
+                s.name_span,
+                format!("another {} is named `{}` ({prev})", s.kind.as_str(), s.name),
+            ));
         }
     }
     if !errors.is_empty() {
@@ -104,7 +119,11 @@ pub fn compile_sources(sources: &[Src]) -> Result<Compiled, Vec<SpecError>> {
     for s in specs.iter().filter(|s| s.kind == Kind::Block) {
         shared.insert(
             s.name.clone(),
-            BlockInfo { rust: format!("crate::generated::blocks::{}", camel(&s.name)), params: s.params.clone(), sig: s.signature },
+            BlockInfo {
+                rust: format!("crate::generated::blocks::{}", camel(&s.name)),
+                params: s.params.clone(),
+                sig: s.signature,
+            },
         );
     }
 
@@ -121,7 +140,10 @@ pub fn compile_sources(sources: &[Src]) -> Result<Compiled, Vec<SpecError>> {
             errors.append(&mut g.errors);
             records = g.records;
             writeln!(module, "// ---- from {} ----\n{}", s.src.path, g.out).unwrap();
-            components.push(registry::describe(s, &format!("crate::generated::{}::{prefix}", kind.folder())));
+            components.push(registry::describe(
+                s,
+                &format!("crate::generated::{}::{prefix}", kind.folder()),
+            ));
         }
         writeln!(
             rust,
@@ -143,7 +165,12 @@ pub fn compile_sources(sources: &[Src]) -> Result<Compiled, Vec<SpecError>> {
         Err(e) => {
             // A bug in the compiler, not in a spec: show the offending generated line.
             let line = e.span().start().line;
-            let context: String = rust.lines().skip(line.saturating_sub(3)).take(5).collect::<Vec<_>>().join("\n");
+            let context: String = rust
+                .lines()
+                .skip(line.saturating_sub(3))
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n");
             return Err(vec![SpecError {
                 path: "<generated>".into(),
                 span: Default::default(),
@@ -151,31 +178,59 @@ pub fn compile_sources(sources: &[Src]) -> Result<Compiled, Vec<SpecError>> {
             }]);
         }
     };
-    Ok(Compiled { rust: formatted, components, files: Vec::new() })
+    Ok(Compiled {
+        rust: formatted,
+        components,
+        files: Vec::new(),
+    })
 }
 
 /// Runs each block's `example` (conformance tests); blocks without one are listed as such.
 fn block_examples(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String {
     let mut s = String::new();
     let blocks: Vec<&ComponentDesc> = components.iter().filter(|c| c.kind == "block").collect();
-    writeln!(s, "/// Runs a block's spec `example`: returns the input and output shapes.").unwrap();
+    writeln!(
+        s,
+        "/// Runs a block's spec `example`: returns the input and output shapes."
+    )
+    .unwrap();
     writeln!(s, "pub fn run_block_example(name: &str, device: &burn::tensor::Device) -> Result<(Vec<usize>, Vec<usize>), crate::rt::BuildError> {{ match name {{").unwrap();
     for b in &blocks {
         let ex = &b.example;
         if ex.is_null() {
-            writeln!(s, "{:?} => Err(crate::rt::BuildError::new(\"block `{}` has no `example` in its spec\")),", b.name, b.name).unwrap();
+            writeln!(
+                s,
+                "{:?} => Err(crate::rt::BuildError::new(\"block `{}` has no `example` in its spec\")),",
+                b.name, b.name
+            )
+            .unwrap();
             continue;
         }
-        let input: Vec<usize> = ex.get("input").and_then(|i| i.as_array()).map(|a| a.iter().filter_map(|v| v.as_u64().map(|x| x as usize)).collect()).unwrap_or_default();
-        let rank = match b.signature.split_once("->").map(|(a, _)| a.trim().trim_start_matches("tensor").parse::<usize>()) {
+        let input: Vec<usize> = ex
+            .get("input")
+            .and_then(|i| i.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_u64().map(|x| x as usize)).collect())
+            .unwrap_or_default();
+        let rank = match b
+            .signature
+            .split_once("->")
+            .map(|(a, _)| a.trim().trim_start_matches("tensor").parse::<usize>())
+        {
             Some(Ok(r)) => r,
             _ => 4,
         };
         if input.len() != rank {
-            errors.push(SpecError { path: b.file.clone(), span: Default::default(), message: format!("`example.input` of block `{}` must be a shape of rank {rank}", b.name) });
+            errors.push(SpecError {
+                path: b.file.clone(),
+                span: Default::default(),
+                message: format!("`example.input` of block `{}` must be a shape of rank {rank}", b.name),
+            });
             continue;
         }
-        let params = ex.get("params").cloned().unwrap_or(serde_json::Value::Object(Default::default()));
+        let params = ex
+            .get("params")
+            .cloned()
+            .unwrap_or(serde_json::Value::Object(Default::default()));
         let mut full = serde_json::Map::new();
         for p in &b.params {
             match params.get(&p.name) {
@@ -193,7 +248,11 @@ fn block_examples(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> 
         )
         .unwrap();
     }
-    writeln!(s, "_ => Err(crate::rt::BuildError::new(format!(\"unknown block `{{name}}`\"))) }} }}").unwrap();
+    writeln!(
+        s,
+        "_ => Err(crate::rt::BuildError::new(format!(\"unknown block `{{name}}`\"))) }} }}"
+    )
+    .unwrap();
     s
 }
 
@@ -210,17 +269,48 @@ fn dispatch(components: &[ComponentDesc]) -> String {
     writeln!(s, "}}\nimpl AnyBackbone {{").unwrap();
     writeln!(s, "pub fn init(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context, device: &burn::tensor::Device) -> Result<Self, crate::rt::BuildError> {{ match name {{").unwrap();
     for c in of(components, "backbone") {
-        writeln!(s, "{:?} => Ok(Self::{}({}::init(&crate::rt::from_json::<{}Params>(params)?, ctx, device)?)),", c.name, camel(&c.name), c.rust, c.rust).unwrap();
+        writeln!(
+            s,
+            "{:?} => Ok(Self::{}({}::init(&crate::rt::from_json::<{}Params>(params)?, ctx, device)?)),",
+            c.name,
+            camel(&c.name),
+            c.rust,
+            c.rust
+        )
+        .unwrap();
     }
-    writeln!(s, "_ => Err(crate::rt::BuildError::new(format!(\"unknown backbone `{{name}}`\"))) }} }}").unwrap();
+    writeln!(
+        s,
+        "_ => Err(crate::rt::BuildError::new(format!(\"unknown backbone `{{name}}`\"))) }} }}"
+    )
+    .unwrap();
     writeln!(s, "pub fn outputs(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<crate::rt::Outputs, crate::rt::BuildError> {{ match name {{").unwrap();
     for c in of(components, "backbone") {
-        writeln!(s, "{:?} => {}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx)?.outputs(),", c.name, c.rust, c.rust).unwrap();
+        writeln!(
+            s,
+            "{:?} => {}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx)?.outputs(),",
+            c.name, c.rust, c.rust
+        )
+        .unwrap();
     }
-    writeln!(s, "_ => Err(crate::rt::BuildError::new(format!(\"unknown backbone `{{name}}`\"))) }} }}").unwrap();
-    writeln!(s, "pub fn forward(&self, x: burn::tensor::Tensor<4>) -> crate::rt::BackboneOutput {{ match self {{").unwrap();
+    writeln!(
+        s,
+        "_ => Err(crate::rt::BuildError::new(format!(\"unknown backbone `{{name}}`\"))) }} }}"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "pub fn forward(&self, x: burn::tensor::Tensor<4>) -> crate::rt::BackboneOutput {{ match self {{"
+    )
+    .unwrap();
     for c in of(components, "backbone") {
-        writeln!(s, "Self::{}(m) => crate::trace::call({:?}, || m.forward(x)),", camel(&c.name), "backbone").unwrap();
+        writeln!(
+            s,
+            "Self::{}(m) => crate::trace::call({:?}, || m.forward(x)),",
+            camel(&c.name),
+            "backbone"
+        )
+        .unwrap();
     }
     writeln!(s, "}} }} }}").unwrap();
 
@@ -231,24 +321,59 @@ fn dispatch(components: &[ComponentDesc]) -> String {
     writeln!(s, "}}\nimpl AnyHead {{").unwrap();
     writeln!(s, "pub fn init(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context, device: &burn::tensor::Device) -> Result<Self, crate::rt::BuildError> {{ match name {{").unwrap();
     for c in of(components, "head") {
-        writeln!(s, "{:?} => Ok(Self::{}({}::init(&crate::rt::from_json::<{}Params>(params)?, ctx, device)?)),", c.name, camel(&c.name), c.rust, c.rust).unwrap();
+        writeln!(
+            s,
+            "{:?} => Ok(Self::{}({}::init(&crate::rt::from_json::<{}Params>(params)?, ctx, device)?)),",
+            c.name,
+            camel(&c.name),
+            c.rust,
+            c.rust
+        )
+        .unwrap();
     }
-    writeln!(s, "_ => Err(crate::rt::BuildError::new(format!(\"unknown head `{{name}}`\"))) }} }}").unwrap();
+    writeln!(
+        s,
+        "_ => Err(crate::rt::BuildError::new(format!(\"unknown head `{{name}}`\"))) }} }}"
+    )
+    .unwrap();
     writeln!(s, "pub fn check(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<(), crate::rt::BuildError> {{ match name {{").unwrap();
     for c in of(components, "head") {
-        writeln!(s, "{:?} => {}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx).map(|_| ()),", c.name, c.rust, c.rust).unwrap();
+        writeln!(
+            s,
+            "{:?} => {}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx).map(|_| ()),",
+            c.name, c.rust, c.rust
+        )
+        .unwrap();
     }
-    writeln!(s, "_ => Err(crate::rt::BuildError::new(format!(\"unknown head `{{name}}`\"))) }} }}").unwrap();
-    writeln!(s, "pub fn forward(&self, features: crate::rt::BackboneOutput) -> crate::rt::Pred {{ match self {{").unwrap();
+    writeln!(
+        s,
+        "_ => Err(crate::rt::BuildError::new(format!(\"unknown head `{{name}}`\"))) }} }}"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "pub fn forward(&self, features: crate::rt::BackboneOutput) -> crate::rt::Pred {{ match self {{"
+    )
+    .unwrap();
     for c in of(components, "head") {
         let call = match c.signature.as_str() {
             "tensor2 -> tensor2" => "crate::rt::Pred::Rank2(m.forward(features.last_feature.expect(\"a classification backbone returns last_feature\")))".to_string(),
             _ => "unimplemented!(\"head input\")".to_string(),
         };
-        writeln!(s, "Self::{}(m) => crate::trace::call(\"head\", || {call}),", camel(&c.name)).unwrap();
+        writeln!(
+            s,
+            "Self::{}(m) => crate::trace::call(\"head\", || {call}),",
+            camel(&c.name)
+        )
+        .unwrap();
     }
     writeln!(s, "}} }} }}").unwrap();
 
-    writeln!(s, "/// Registry descriptors of every component, as JSON.\npub const REGISTRY_JSON: &str = {:?};", serde_json::to_string(components).unwrap()).unwrap();
+    writeln!(
+        s,
+        "/// Registry descriptors of every component, as JSON.\npub const REGISTRY_JSON: &str = {:?};",
+        serde_json::to_string(components).unwrap()
+    )
+    .unwrap();
     s
 }

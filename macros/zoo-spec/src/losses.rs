@@ -9,13 +9,20 @@ pub struct Criterion {
     pub doc: &'static str,
 }
 
-const WEIGHT: (&str, &str, &str) = ("weight", "float?", "Multiplier of this loss in the total loss (null = 1.0).");
+const WEIGHT: (&str, &str, &str) = (
+    "weight",
+    "float?",
+    "Multiplier of this loss in the total loss (null = 1.0).",
+);
 
 pub const CRITERIA: &[Criterion] = &[
     Criterion {
         name: "cross_entropy",
         tasks: &["classification"],
-        fields: &[WEIGHT, ("label_smoothing", "float", "Label smoothing factor in [0, 1].")],
+        fields: &[
+            WEIGHT,
+            ("label_smoothing", "float", "Label smoothing factor in [0, 1]."),
+        ],
         doc: "Cross-entropy over class logits.",
     },
     Criterion {
@@ -23,7 +30,11 @@ pub const CRITERIA: &[Criterion] = &[
         tasks: &["segmentation"],
         fields: &[
             WEIGHT,
-            ("ignore_index", "int", "Label value excluded from the loss (255 in NetsPresso's configs)."),
+            (
+                "ignore_index",
+                "int",
+                "Label value excluded from the loss (255 in NetsPresso's configs).",
+            ),
             ("label_smoothing", "float", "Label smoothing factor in [0, 1]."),
         ],
         doc: "Per-pixel cross-entropy.",
@@ -37,7 +48,10 @@ pub const CRITERIA: &[Criterion] = &[
     Criterion {
         name: "yolox_loss",
         tasks: &["detection"],
-        fields: &[WEIGHT, ("l1_activate_epoch", "int?", "Epoch from which the L1 box loss is on.")],
+        fields: &[
+            WEIGHT,
+            ("l1_activate_epoch", "int?", "Epoch from which the L1 box loss is on."),
+        ],
         doc: "YOLOX loss.",
     },
     Criterion {
@@ -60,14 +74,23 @@ pub const CRITERIA: &[Criterion] = &[
         ],
         doc: "YOLOv9 loss.",
     },
-    Criterion { name: "retinanet_loss", tasks: &["detection"], fields: &[WEIGHT], doc: "RetinaNet focal + L1 loss." },
+    Criterion {
+        name: "retinanet_loss",
+        tasks: &["detection"],
+        fields: &[WEIGHT],
+        doc: "RetinaNet focal + L1 loss.",
+    },
     Criterion {
         name: "detr_loss",
         tasks: &["detection"],
         fields: &[
             WEIGHT,
             ("weight_dict", "map", "Weights of the partial losses."),
-            ("losses", "list<str>", "Partial losses: labels, boxes, cardinality, focal, vfl."),
+            (
+                "losses",
+                "list<str>",
+                "Partial losses: labels, boxes, cardinality, focal, vfl.",
+            ),
             ("alpha", "float", "Focal alpha."),
             ("gamma", "float", "Focal gamma."),
             ("matcher", "map", "Hungarian matcher settings."),
@@ -77,10 +100,19 @@ pub const CRITERIA: &[Criterion] = &[
     Criterion {
         name: "focal_loss",
         tasks: &["detection"],
-        fields: &[WEIGHT, ("alpha", "float", "Focal alpha."), ("gamma", "float", "Focal gamma.")],
+        fields: &[
+            WEIGHT,
+            ("alpha", "float", "Focal alpha."),
+            ("gamma", "float", "Focal gamma."),
+        ],
         doc: "Sigmoid focal loss.",
     },
-    Criterion { name: "rtmcc_loss", tasks: &["pose_estimation"], fields: &[WEIGHT], doc: "RTMCC SimCC loss." },
+    Criterion {
+        name: "rtmcc_loss",
+        tasks: &["pose_estimation"],
+        fields: &[WEIGHT],
+        doc: "RTMCC SimCC loss.",
+    },
 ];
 
 pub fn criterion(name: &str) -> Option<&'static Criterion> {

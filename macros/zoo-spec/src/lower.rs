@@ -18,7 +18,11 @@ pub struct LowerError {
 }
 
 fn fail<T>(e: &Expr, message: impl Into<String>) -> Result<T, LowerError> {
-    Err(LowerError { message: message.into(), start: e.start, end: e.end })
+    Err(LowerError {
+        message: message.into(),
+        start: e.start,
+        end: e.end,
+    })
 }
 
 /// What a name refers to.
@@ -29,7 +33,13 @@ pub enum Binding {
     /// A child module, callable in forward programs. `call` renders one application with
     /// `{m}` (the module, a place or reference) and `{x}` (the input); list children also
     /// have the call of one element, for `scan`.
-    Module { recv: String, call: String, sig: Sig, optional: bool, elem: Option<(String, Sig)> },
+    Module {
+        recv: String,
+        call: String,
+        sig: Sig,
+        optional: bool,
+        elem: Option<(String, Sig)>,
+    },
 }
 
 /// Record types by Rust name: their fields in order.
@@ -45,7 +55,12 @@ pub struct Scope<'a> {
 
 impl<'a> Scope<'a> {
     pub fn new(records: &'a Records, forward: bool) -> Self {
-        Scope { frames: vec![Vec::new()], records, forward, counter: 0 }
+        Scope {
+            frames: vec![Vec::new()],
+            records,
+            forward,
+            counter: 0,
+        }
     }
 
     pub fn bind(&mut self, name: &str, b: Binding) {
@@ -65,11 +80,19 @@ impl<'a> Scope<'a> {
     }
 
     pub fn lookup(&self, name: &str) -> Option<&Binding> {
-        self.frames.iter().rev().flat_map(|f| f.iter().rev()).find(|(n, _)| n == name).map(|(_, b)| b)
+        self.frames
+            .iter()
+            .rev()
+            .flat_map(|f| f.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b)
     }
 
     pub fn names(&self) -> Vec<String> {
-        self.frames.iter().flat_map(|f| f.iter().map(|(n, _)| n.clone())).collect()
+        self.frames
+            .iter()
+            .flat_map(|f| f.iter().map(|(n, _)| n.clone()))
+            .collect()
     }
 
     pub fn fresh(&mut self, stem: &str) -> String {
@@ -78,7 +101,11 @@ impl<'a> Scope<'a> {
     }
 
     fn q(&self) -> &'static str {
-        if self.forward { ".expect(\"checked at init\")" } else { "?" }
+        if self.forward {
+            ".expect(\"checked at init\")"
+        } else {
+            "?"
+        }
     }
 }
 
@@ -130,7 +157,11 @@ pub fn lower(e: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
         ExprKind::Str(t) => Ok((format!("String::from({t:?})"), Ty::Str)),
         ExprKind::Name(n) => match s.lookup(n) {
             Some(Binding::Value { rust, ty }) => {
-                let r = if copy_type(ty) { rust.clone() } else { format!("{rust}.clone()") };
+                let r = if copy_type(ty) {
+                    rust.clone()
+                } else {
+                    format!("{rust}.clone()")
+                };
                 Ok((r, ty.clone()))
             }
             Some(Binding::Module { .. }) => fail(e, format!("`{n}` is a module; call it, e.g. `{n}(x)`")),
@@ -185,7 +216,14 @@ pub fn lower(e: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
             let Some(t) = Ty::unify(&ta, &tb) else {
                 return fail(e, format!("the branches have different types ({ta} and {tb})"));
             };
-            Ok((format!("(if {rc} {{ {} }} else {{ {} }})", coerce(&ra, &ta, &t), coerce(&rb, &tb, &t)), t))
+            Ok((
+                format!(
+                    "(if {rc} {{ {} }} else {{ {} }})",
+                    coerce(&ra, &ta, &t),
+                    coerce(&rb, &tb, &t)
+                ),
+                t,
+            ))
         }
         ExprKind::Field(base, field) => {
             let (r, t) = lower_place(base, s)?;
@@ -195,7 +233,14 @@ pub fn lower(e: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
                     match fields.iter().find(|(f, _)| f == field) {
                         Some((f, ft)) => {
                             let access = format!("{r}.{}", crate::codegen::ident(f));
-                            Ok((if copy_type(ft) { access } else { format!("{access}.clone()") }, ft.clone()))
+                            Ok((
+                                if copy_type(ft) {
+                                    access
+                                } else {
+                                    format!("{access}.clone()")
+                                },
+                                ft.clone(),
+                            ))
                         }
                         None => {
                             let names: Vec<String> = fields.iter().map(|(f, _)| f.clone()).collect();
@@ -206,7 +251,14 @@ pub fn lower(e: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
                 Ty::Tuple(ts) => match field.parse::<usize>() {
                     Ok(i) if i < ts.len() => {
                         let access = format!("{r}.{i}");
-                        Ok((if copy_type(&ts[i]) { access } else { format!("{access}.clone()") }, ts[i].clone()))
+                        Ok((
+                            if copy_type(&ts[i]) {
+                                access
+                            } else {
+                                format!("{access}.clone()")
+                            },
+                            ts[i].clone(),
+                        ))
                     }
                     _ => fail(e, format!("a tuple of {} items has no field `{field}`", ts.len())),
                 },
@@ -255,23 +307,26 @@ pub fn lower(e: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
 }
 
 /// Binds loop variables for one element `it` of a list of `item`s; returns the binding code.
-pub fn bind_loop_vars(
-    at: &Expr,
-    vars: &[String],
-    item: &Ty,
-    it: &str,
-    s: &mut Scope,
-) -> Result<String, LowerError> {
+pub fn bind_loop_vars(at: &Expr, vars: &[String], item: &Ty, it: &str, s: &mut Scope) -> Result<String, LowerError> {
     if vars.len() == 1 {
         let v = crate::codegen::local(&vars[0]);
         s.bind_value(&vars[0], v.clone(), item.clone());
         return Ok(format!("let {v} = {it};"));
     }
     let Ty::Tuple(ts) = item else {
-        return fail(at, format!("{} loop variables need tuples (enumerate/zip), found {item}", vars.len()));
+        return fail(
+            at,
+            format!(
+                "{} loop variables need tuples (enumerate/zip), found {item}",
+                vars.len()
+            ),
+        );
     };
     if ts.len() != vars.len() {
-        return fail(at, format!("{} loop variables for tuples of {} items", vars.len(), ts.len()));
+        return fail(
+            at,
+            format!("{} loop variables for tuples of {} items", vars.len(), ts.len()),
+        );
     }
     let names: Vec<String> = vars.iter().map(|v| crate::codegen::local(v)).collect();
     for (v, (n, t)) in vars.iter().zip(names.iter().zip(ts)) {
@@ -284,17 +339,29 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
     if op == BinOp::Coalesce {
         if let ExprKind::Call(callee, args) = &a.kind {
             if let ExprKind::Name(n) = &callee.kind {
-                if let Some(Binding::Module { recv, call, sig, optional: true, .. }) = s.lookup(n).cloned() {
+                if let Some(Binding::Module {
+                    recv,
+                    call,
+                    sig,
+                    optional: true,
+                    ..
+                }) = s.lookup(n).cloned()
+                {
                     let (rx, out) = module_input(a, n, sig, args, s)?;
                     let (rb, tb) = lower(b, s)?;
                     if tb != Ty::Tensor(out) {
-                        return fail(b, format!("the fallback must be a tensor of rank {out} like `{n}(...)`, found {tb}"));
+                        return fail(
+                            b,
+                            format!("the fallback must be a tensor of rank {out} like `{n}(...)`, found {tb}"),
+                        );
                     }
                     let x = s.fresh("x");
                     let m = s.fresh("m");
                     let applied = render_call(&call, &m, &x);
                     return Ok((
-                        format!("{{ let {x} = {rx}; match &{recv} {{ Some({m}) => crate::trace::call({n:?}, || {applied}), None => {rb} }} }}"),
+                        format!(
+                            "{{ let {x} = {rx}; match &{recv} {{ Some({m}) => crate::trace::call({n:?}, || {applied}), None => {rb} }} }}"
+                        ),
                         Ty::Tensor(out),
                     ));
                 }
@@ -314,7 +381,11 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
         };
         let v = s.fresh("v");
         return Ok((
-            format!("(match {ra} {{ Some({v}) => {}, None => {} }})", coerce(&v, &inner, &t), coerce(&rb, &tb, &t)),
+            format!(
+                "(match {ra} {{ Some({v}) => {}, None => {} }})",
+                coerce(&v, &inner, &t),
+                coerce(&rb, &tb, &t)
+            ),
             t,
         ));
     }
@@ -350,16 +421,21 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
             let Some(t) = Ty::unify(&ta, &tb) else {
                 return fail(e, format!("cannot concatenate {ta} and {tb}"));
             };
-            Ok((format!("crate::rt::concat({}, {})", coerce(&ra, &ta, &t), coerce(&rb, &tb, &t)), t))
+            Ok((
+                format!("crate::rt::concat({}, {})", coerce(&ra, &ta, &t), coerce(&rb, &tb, &t)),
+                t,
+            ))
         }
         Add | Sub | Mul | Div => match (&ta, &tb) {
             (Ty::Tensor(x), Ty::Tensor(y)) if x == y => Ok((format!("({ra} {} {rb})", op.symbol()), ta.clone())),
-            (Ty::Tensor(_), t) if num(t) => {
-                Ok((format!("({ra} {} ({}) as f32)", op.symbol(), coerce(&rb, t, &Ty::Float)), ta.clone()))
-            }
-            (t, Ty::Tensor(_)) if num(t) && matches!(op, Add | Mul) => {
-                Ok((format!("({rb} {} ({}) as f32)", op.symbol(), coerce(&ra, t, &Ty::Float)), tb.clone()))
-            }
+            (Ty::Tensor(_), t) if num(t) => Ok((
+                format!("({ra} {} ({}) as f32)", op.symbol(), coerce(&rb, t, &Ty::Float)),
+                ta.clone(),
+            )),
+            (t, Ty::Tensor(_)) if num(t) && matches!(op, Add | Mul) => Ok((
+                format!("({rb} {} ({}) as f32)", op.symbol(), coerce(&ra, t, &Ty::Float)),
+                tb.clone(),
+            )),
             _ => fail(e, format!("`{}` cannot combine {ta} and {tb}", op.symbol())),
         },
         Eq | Ne => {
@@ -369,7 +445,12 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
                 (Ty::Null, Ty::Opt(_)) => format!("{neg}({rb}).is_none()"),
                 (Ty::Null, Ty::Null) => (op == Eq).to_string(),
                 (x, y) if num(x) && num(y) && x != y => {
-                    format!("({} {} {})", coerce(&ra, x, &Ty::Float), op.symbol(), coerce(&rb, y, &Ty::Float))
+                    format!(
+                        "({} {} {})",
+                        coerce(&ra, x, &Ty::Float),
+                        op.symbol(),
+                        coerce(&rb, y, &Ty::Float)
+                    )
                 }
                 (x, y) => match Ty::unify(x, y) {
                     Some(t) if !matches!(t, Ty::Tensor(_) | Ty::TensorList(_)) => {
@@ -418,7 +499,11 @@ fn lower_place(e: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
 
 fn lower_index(e: &Expr, base: &Expr, subs: &[Subscript], s: &mut Scope) -> Result<(String, Ty), LowerError> {
     let (rb, tb) = lower_place(base, s)?;
-    let rb = if matches!(&tb, Ty::Tensor(_)) && matches!(&base.kind, ExprKind::Name(_)) { format!("{rb}.clone()") } else { rb };
+    let rb = if matches!(&tb, Ty::Tensor(_)) && matches!(&base.kind, ExprKind::Name(_)) {
+        format!("{rb}.clone()")
+    } else {
+        rb
+    };
     let q = s.q();
     match &tb {
         Ty::List(_) | Ty::TensorList(_) if subs.len() == 1 => {
@@ -432,7 +517,9 @@ fn lower_index(e: &Expr, base: &Expr, subs: &[Subscript], s: &mut Scope) -> Resu
                     let (ri, ti) = lower(i, s)?;
                     match ti {
                         Ty::Int => Ok((format!("crate::rt::at(&{rb}, {ri}){q}"), elem)),
-                        Ty::List(ref t) if **t == Ty::Int => Ok((format!("crate::rt::pick(&{rb}, &{ri}){q}"), tb.clone())),
+                        Ty::List(ref t) if **t == Ty::Int => {
+                            Ok((format!("crate::rt::pick(&{rb}, &{ri}){q}"), tb.clone()))
+                        }
                         _ => fail(i, format!("a list index must be an int or a list of ints, found {ti}")),
                     }
                 }
@@ -480,7 +567,10 @@ fn lower_index(e: &Expr, base: &Expr, subs: &[Subscript], s: &mut Scope) -> Resu
             }
             let out = rank - dropped;
             Ok((
-                format!("crate::rt::index_tensor::<{rank}, {out}>({rb}, &[{}])", parts.join(", ")),
+                format!(
+                    "crate::rt::index_tensor::<{rank}, {out}>({rb}, &[{}])",
+                    parts.join(", ")
+                ),
                 Ty::Tensor(out),
             ))
         }
@@ -517,7 +607,12 @@ fn bind_args<'e>(
             }
             Some(n) => match params.iter().position(|p| p == n) {
                 Some(k) => out[k] = Some(&a.value),
-                None => return fail(&a.value, format!("`{fname}` has no argument `{n}`; it takes {}", params.join(", "))),
+                None => {
+                    return fail(
+                        &a.value,
+                        format!("`{fname}` has no argument `{n}`; it takes {}", params.join(", ")),
+                    );
+                }
             },
         }
     }
@@ -540,7 +635,11 @@ fn module_input(e: &Expr, fname: &str, sig: Sig, args: &[Arg], s: &mut Scope) ->
     let Ty::Tensor(r) = tx else {
         return fail(&args[0].value, format!("module `{fname}` takes a tensor, found {tx}"));
     };
-    let out = sig.apply(r).map_err(|m| LowerError { message: format!("`{fname}` {m}"), start: e.start, end: e.end })?;
+    let out = sig.apply(r).map_err(|m| LowerError {
+        message: format!("`{fname}` {m}"),
+        start: e.start,
+        end: e.end,
+    })?;
     Ok((rx, out))
 }
 
@@ -548,21 +647,36 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
     let ExprKind::Name(fname) = &callee.kind else {
         return fail(callee, "only named functions and modules can be called");
     };
-    if let Some(Binding::Module { recv, call, sig, optional, .. }) = s.lookup(fname).cloned() {
+    if let Some(Binding::Module {
+        recv,
+        call,
+        sig,
+        optional,
+        ..
+    }) = s.lookup(fname).cloned()
+    {
         let (rx, out) = module_input(e, fname, sig, args, s)?;
         if optional {
             return fail(
                 e,
-                format!("`{fname}` is optional (it has an `if`): write `{fname}(x) ?? fallback` to say what happens without it"),
+                format!(
+                    "`{fname}` is optional (it has an `if`): write `{fname}(x) ?? fallback` to say what happens without it"
+                ),
             );
         }
         let applied = render_call(&call, &recv, "__x");
-        return Ok((format!("{{ let __x = {rx}; crate::trace::call({fname:?}, || {applied}) }}"), Ty::Tensor(out)));
+        return Ok((
+            format!("{{ let __x = {rx}; crate::trace::call({fname:?}, || {applied}) }}"),
+            Ty::Tensor(out),
+        ));
     }
     let lowered = |s: &mut Scope, k: usize| -> Result<(String, Ty), LowerError> { lower(&args[k].value, s) };
     let need = |n: usize| -> Result<(), LowerError> {
         if args.len() != n {
-            fail(e, format!("`{fname}` takes {n} argument{}", if n == 1 { "" } else { "s" }))
+            fail(
+                e,
+                format!("`{fname}` takes {n} argument{}", if n == 1 { "" } else { "s" }),
+            )
         } else {
             Ok(())
         }
@@ -588,7 +702,9 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
         "enumerate" => {
             need(1)?;
             let (r, t) = lowered(s, 0)?;
-            let Ty::List(item) = t else { return fail(e, format!("`enumerate` needs a list, found {t}")) };
+            let Ty::List(item) = t else {
+                return fail(e, format!("`enumerate` needs a list, found {t}"));
+            };
             Ok((
                 format!("({r}).into_iter().enumerate().map(|(__i, __x)| (__i as i64, __x)).collect::<Vec<_>>()"),
                 Ty::list(Ty::Tuple(vec![Ty::Int, *item])),
@@ -602,12 +718,18 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
             let mut tys = Vec::new();
             for a in args {
                 let (r, t) = lower(&a.value, s)?;
-                let Ty::List(item) = t else { return fail(&a.value, format!("`zip` needs lists, found {t}")) };
+                let Ty::List(item) = t else {
+                    return fail(&a.value, format!("`zip` needs lists, found {t}"));
+                };
                 parts.push(r);
                 tys.push(*item);
             }
             let n = parts.len();
-            let lets: Vec<String> = parts.iter().enumerate().map(|(k, p)| format!("let __z{k} = {p};")).collect();
+            let lets: Vec<String> = parts
+                .iter()
+                .enumerate()
+                .map(|(k, p)| format!("let __z{k} = {p};"))
+                .collect();
             let lens: Vec<String> = (0..n).map(|k| format!("__z{k}.len()")).collect();
             let items: Vec<String> = (0..n).map(|k| format!("__z{k}[__k].clone()")).collect();
             Ok((
@@ -625,8 +747,13 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
                 let (r, t) = lowered(s, 0)?;
                 return match t {
                     Ty::List(ref i) if **i == Ty::Int => Ok((format!("crate::rt::{fname}_list(&{r}){q}"), Ty::Int)),
-                    Ty::List(ref i) if **i == Ty::Float => Ok((format!("crate::rt::{fname}_listf(&{r}){q}"), Ty::Float)),
-                    _ => fail(e, format!("`{fname}` of one argument needs a list of numbers, found {t}")),
+                    Ty::List(ref i) if **i == Ty::Float => {
+                        Ok((format!("crate::rt::{fname}_listf(&{r}){q}"), Ty::Float))
+                    }
+                    _ => fail(
+                        e,
+                        format!("`{fname}` of one argument needs a list of numbers, found {t}"),
+                    ),
                 };
             }
             if args.len() != 2 {
@@ -641,7 +768,11 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
                 Ok((format!("({ra}).{fname}({rb})"), Ty::Int))
             } else {
                 Ok((
-                    format!("({}).{fname}({})", coerce(&ra, &ta, &Ty::Float), coerce(&rb, &tb, &Ty::Float)),
+                    format!(
+                        "({}).{fname}({})",
+                        coerce(&ra, &ta, &Ty::Float),
+                        coerce(&rb, &tb, &Ty::Float)
+                    ),
                     Ty::Float,
                 ))
             }
@@ -703,12 +834,17 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
                 Some(x) => format!("Some({})", int_plain(x, s)?),
                 None => "None".into(),
             };
-            Ok((format!("crate::rt::make_divisible({}, {d}, {m})", coerce(&rv, &tv, &Ty::Float)), Ty::Int))
+            Ok((
+                format!("crate::rt::make_divisible({}, {d}, {m})", coerce(&rv, &tv, &Ty::Float)),
+                Ty::Int,
+            ))
         }
         "unwrap" => {
             need(1)?;
             let (r, t) = lowered(s, 0)?;
-            let Ty::Opt(inner) = t else { return fail(e, format!("`unwrap` needs an optional value, found {t}")) };
+            let Ty::Opt(inner) = t else {
+                return fail(e, format!("`unwrap` needs an optional value, found {t}"));
+            };
             let what = match &args[0].value.kind {
                 ExprKind::Name(n) => n.clone(),
                 _ => "value".to_string(),
@@ -744,5 +880,9 @@ pub fn lower_expect(x: &Expr, s: &mut Scope, want: &Ty) -> Result<String, LowerE
 }
 
 pub fn error_at(e: &Expr, message: impl Into<String>) -> LowerError {
-    LowerError { message: message.into(), start: e.start, end: e.end }
+    LowerError {
+        message: message.into(),
+        start: e.start,
+        end: e.end,
+    }
 }

@@ -68,7 +68,11 @@ pub fn param_desc(p: &ParamDecl) -> ParamDesc {
         name: p.name.clone(),
         ty: p.ty.to_string(),
         required: p.default.is_none(),
-        default: p.default.as_ref().map(|d| d.to_json()).unwrap_or(serde_json::Value::Null),
+        default: p
+            .default
+            .as_ref()
+            .map(|d| d.to_json())
+            .unwrap_or(serde_json::Value::Null),
         choices: p.choices.clone(),
         min: p.min,
         max: p.max,
@@ -92,10 +96,21 @@ pub fn describe(spec: &Spec, rust: &str) -> ComponentDesc {
             parallel: sp.parallel.clone(),
         }),
         ignored_params: spec.ignored_params.clone(),
-        presets: spec.presets.iter().map(|p| PresetDesc { name: p.name.clone(), body: p.body.to_json() }).collect(),
+        presets: spec
+            .presets
+            .iter()
+            .map(|p| PresetDesc {
+                name: p.name.clone(),
+                body: p.body.to_json(),
+            })
+            .collect(),
         rust: rust.to_string(),
         signature: spec.signature.to_string(),
-        example: spec.example.as_ref().map(|e| e.to_json()).unwrap_or(serde_json::Value::Null),
+        example: spec
+            .example
+            .as_ref()
+            .map(|e| e.to_json())
+            .unwrap_or(serde_json::Value::Null),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::losses::CRITERIA;
 use crate::registry::{ComponentDesc, ParamDesc};
 use crate::spec::TASKS;
 use crate::types::Ty;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 fn ty_schema(ty: &Ty) -> Value {
     match ty {
@@ -77,7 +77,10 @@ fn params_object(title: &str, params: &[ParamDesc], ignored: &[String], nullable
         props.insert(p.name.clone(), param_schema(p));
     }
     for i in ignored {
-        props.insert(i.clone(), json!({"markdownDescription": "Accepted for compatibility and ignored."}));
+        props.insert(
+            i.clone(),
+            json!({"markdownDescription": "Accepted for compatibility and ignored."}),
+        );
     }
     let required: Vec<&str> = params.iter().filter(|p| p.required).map(|p| p.name.as_str()).collect();
     let mut s = json!({
@@ -105,7 +108,10 @@ fn slot(title: &str, comps: &[&ComponentDesc], defs: &mut Map<String, Value>, fl
         };
     }
     let names: Vec<&str> = comps.iter().map(|c| c.name.as_str()).collect();
-    let docs: Vec<String> = comps.iter().map(|c| format!("**{}** — {} (tasks: {})", c.name, c.summary, c.tasks.join(", "))).collect();
+    let docs: Vec<String> = comps
+        .iter()
+        .map(|c| format!("**{}** — {} (tasks: {})", c.name, c.summary, c.tasks.join(", ")))
+        .collect();
     let mut rules = Vec::new();
     for c in comps {
         let def = format!("{}Params", crate::codegen::camel(&c.name));
@@ -125,7 +131,10 @@ fn slot(title: &str, comps: &[&ComponentDesc], defs: &mut Map<String, Value>, fl
         match &c.stage_params {
             Some(sp) => {
                 let sdef = format!("{}StageParams", crate::codegen::camel(&c.name));
-                defs.insert(sdef.clone(), params_object(&format!("{} stage", c.name), &sp.fields, &[], false));
+                defs.insert(
+                    sdef.clone(),
+                    params_object(&format!("{} stage", c.name), &sp.fields, &[], false),
+                );
                 then_props.insert(
                     "stage_params".into(),
                     json!({"type": "array", "minItems": sp.min_items, "items": {"$ref": format!("#/definitions/{sdef}")}, "markdownDescription": sp.doc}),
@@ -133,7 +142,10 @@ fn slot(title: &str, comps: &[&ComponentDesc], defs: &mut Map<String, Value>, fl
             }
             None => {
                 if c.kind == "backbone" {
-                    then_props.insert("stage_params".into(), json!({"type": "null", "markdownDescription": format!("`{}` takes no stage_params.", c.name)}));
+                    then_props.insert(
+                        "stage_params".into(),
+                        json!({"type": "null", "markdownDescription": format!("`{}` takes no stage_params.", c.name)}),
+                    );
                 }
             }
         }
@@ -145,9 +157,15 @@ fn slot(title: &str, comps: &[&ComponentDesc], defs: &mut Map<String, Value>, fl
         json!({"type": if flat { json!(["string", "null"]) } else { json!("string") }, "enum": names, "markdownEnumDescriptions": docs, "markdownDescription": format!("Which {title} to use.")}),
     );
     if !flat {
-        props.insert("params".into(), json!({"markdownDescription": "Parameters of the chosen component."}));
+        props.insert(
+            "params".into(),
+            json!({"markdownDescription": "Parameters of the chosen component."}),
+        );
         if title == "backbone" {
-            props.insert("stage_params".into(), json!({"markdownDescription": "Per-stage parameters of the chosen backbone."}));
+            props.insert(
+                "stage_params".into(),
+                json!({"markdownDescription": "Per-stage parameters of the chosen backbone."}),
+            );
         }
     }
     let mut s = json!({
@@ -182,7 +200,9 @@ pub fn model_schema(components: &[ComponentDesc]) -> Value {
         for (name, ty, doc) in c.fields {
             let s = match *ty {
                 "map" => json!({"type": "object", "markdownDescription": doc}),
-                "list<list<float>>" => json!({"type": "array", "items": {"type": "array", "items": {"type": "number"}}, "markdownDescription": doc}),
+                "list<list<float>>" => {
+                    json!({"type": "array", "items": {"type": "array", "items": {"type": "number"}}, "markdownDescription": doc})
+                }
                 t => {
                     let mut s = ty_schema(&Ty::parse_decl(t).unwrap_or(Ty::Str));
                     s["markdownDescription"] = json!(doc);
@@ -197,7 +217,10 @@ pub fn model_schema(components: &[ComponentDesc]) -> Value {
         }));
     }
     let criteria: Vec<&str> = CRITERIA.iter().map(|c| c.name).collect();
-    let criteria_docs: Vec<String> = CRITERIA.iter().map(|c| format!("{} (tasks: {})", c.doc, c.tasks.join(", "))).collect();
+    let criteria_docs: Vec<String> = CRITERIA
+        .iter()
+        .map(|c| format!("{} (tasks: {})", c.doc, c.tasks.join(", ")))
+        .collect();
     defs.insert(
         "Loss".into(),
         json!({
@@ -272,7 +295,11 @@ pub fn model_schema(components: &[ComponentDesc]) -> Value {
 
 /// The schema of spec files themselves.
 pub fn spec_schema() -> Value {
-    let ops: Vec<&str> = crate::primitives::primitives().iter().map(|p| p.name).chain([crate::primitives::PARAM_OP]).collect();
+    let ops: Vec<&str> = crate::primitives::primitives()
+        .iter()
+        .map(|p| p.name)
+        .chain([crate::primitives::PARAM_OP])
+        .collect();
     let param = json!({
         "anyOf": [
             {"type": "string", "markdownDescription": "A type: int, float, bool, str, list<T>, T?"},

@@ -55,8 +55,14 @@ impl SrcExpr {
     pub fn span(&self, start: usize, end: usize) -> Span {
         let col = |off: usize| self.base.col + self.text[..off.min(self.text.len())].chars().count();
         Span {
-            start: Pos { line: self.base.line, col: col(start) },
-            end: Pos { line: self.base.line, col: col(end.max(start + 1)) },
+            start: Pos {
+                line: self.base.line,
+                col: col(start),
+            },
+            end: Pos {
+                line: self.base.line,
+                col: col(end.max(start + 1)),
+            },
         }
     }
 }
@@ -104,15 +110,27 @@ pub struct Child {
 #[derive(Debug, Clone)]
 pub enum ChildForm {
     /// A primitive op with its arguments.
-    Op { op: String, op_span: Span, args: Vec<(String, Span, SrcExpr)> },
+    Op {
+        op: String,
+        op_span: Span,
+        args: Vec<(String, Span, SrcExpr)>,
+    },
     /// An instance of a block spec.
-    Block { block: String, block_span: Span, args: Vec<(String, Span, SrcExpr)> },
+    Block {
+        block: String,
+        block_span: Span,
+        args: Vec<(String, Span, SrcExpr)>,
+    },
     /// Named children applied in order.
     Seq(Vec<(String, Child)>),
     /// Indexed children applied in order; absent items take no index.
     List(Vec<ListItem>),
     /// One child per element of a list.
-    For { vars: Vec<String>, iter: SrcExpr, each: Box<Child> },
+    For {
+        vars: Vec<String>,
+        iter: SrcExpr,
+        each: Box<Child>,
+    },
     /// One of several children, by the value of a string expression.
     Switch { on: SrcExpr, cases: Vec<(String, Child)> },
 }
@@ -121,7 +139,12 @@ pub enum ChildForm {
 pub enum ListItem {
     One(Child),
     /// Items repeated per element of a list and spliced into the enclosing list.
-    Splice { vars: Vec<String>, iter: SrcExpr, each: Vec<Child>, span: Span },
+    Splice {
+        vars: Vec<String>,
+        iter: SrcExpr,
+        each: Vec<Child>,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -169,7 +192,10 @@ impl Cx<'_> {
 
     fn keys(&mut self, node: &Node, allowed: &[&str], what: &str) -> bool {
         let Some(map) = node.as_map() else {
-            self.err(node.span, format!("{what} must be a mapping, found {}", node.type_name()));
+            self.err(
+                node.span,
+                format!("{what} must be a mapping, found {}", node.type_name()),
+            );
             return false;
         };
         for (k, _) in map {
@@ -186,7 +212,10 @@ impl Cx<'_> {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
             _ => {
-                self.err(node.span, format!("{what} must be a string, found {}", node.type_name()));
+                self.err(
+                    node.span,
+                    format!("{what} must be a string, found {}", node.type_name()),
+                );
                 None
             }
         }
@@ -205,11 +234,22 @@ impl Cx<'_> {
                 return None;
             }
         };
-        let base = Pos { line: node.span.start.line, col: node.span.start.col + usize::from(quoted) };
+        let base = Pos {
+            line: node.span.start.line,
+            col: node.span.start.col + usize::from(quoted),
+        };
         match expr::parse(&text) {
             Ok(expr) => Some(SrcExpr { text, expr, base }),
             Err(e) => {
-                let se = SrcExpr { text: text.clone(), expr: Expr { kind: expr::ExprKind::Null, start: 0, end: 0 }, base };
+                let se = SrcExpr {
+                    text: text.clone(),
+                    expr: Expr {
+                        kind: expr::ExprKind::Null,
+                        start: 0,
+                        end: 0,
+                    },
+                    base,
+                };
                 self.err(se.span(e.start, e.end), e.message);
                 None
             }
@@ -222,14 +262,36 @@ pub fn parse_spec(src: &Src) -> Result<Spec, Vec<SpecError>> {
         Ok(n) => n,
         Err(e) => return Err(vec![src.error(e.span, e.message)]),
     };
-    let mut cx = Cx { src, errors: Vec::new() };
+    let mut cx = Cx {
+        src,
+        errors: Vec::new(),
+    };
     let spec = parse_body(&mut cx, &root, None);
-    if cx.errors.is_empty() { Ok(spec.expect("a spec without errors")) } else { Err(cx.errors) }
+    if cx.errors.is_empty() {
+        Ok(spec.expect("a spec without errors"))
+    } else {
+        Err(cx.errors)
+    }
 }
 
 const TOP_KEYS: &[&str] = &[
-    "name", "kind", "summary", "reference", "tasks", "params", "stage_params", "ignored_params", "let", "checks",
-    "children", "blocks", "signature", "forward", "outputs", "presets", "example",
+    "name",
+    "kind",
+    "summary",
+    "reference",
+    "tasks",
+    "params",
+    "stage_params",
+    "ignored_params",
+    "let",
+    "checks",
+    "children",
+    "blocks",
+    "signature",
+    "forward",
+    "outputs",
+    "presets",
+    "example",
 ];
 
 fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Option<Spec> {
@@ -246,8 +308,15 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
             }
         },
     };
-    if !name.is_empty() && !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-        cx.err(name_span, format!("`{name}` is not a valid name: use lowercase letters, digits and `_`"));
+    if !name.is_empty()
+        && !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        cx.err(
+            name_span,
+            format!("`{name}` is not a valid name: use lowercase letters, digits and `_`"),
+        );
     }
     let kind = match (local_name, root.get("kind")) {
         (Some(_), None) => Kind::Block,
@@ -267,7 +336,11 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
             Kind::Block
         }
     };
-    let text = |cx: &mut Cx, key: &str| root.get(key).and_then(|v| cx.string(v, &format!("`{key}`"))).unwrap_or_default();
+    let text = |cx: &mut Cx, key: &str| {
+        root.get(key)
+            .and_then(|v| cx.string(v, &format!("`{key}`")))
+            .unwrap_or_default()
+    };
     let summary = text(cx, "summary");
     let reference = text(cx, "reference");
     if kind != Kind::Block && local_name.is_none() && summary.is_empty() {
@@ -282,8 +355,14 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
                     match it.as_str() {
                         Some(s) if TASKS.contains(&s) => tasks.push(s.to_string()),
                         _ => {
-                            let hint = it.as_str().map(|s| crate::diag::did_you_mean(s, TASKS.iter().copied())).unwrap_or_default();
-                            cx.err(it.span, format!("unknown task; expected one of {}{hint}", TASKS.join(", ")));
+                            let hint = it
+                                .as_str()
+                                .map(|s| crate::diag::did_you_mean(s, TASKS.iter().copied()))
+                                .unwrap_or_default();
+                            cx.err(
+                                it.span,
+                                format!("unknown task; expected one of {}{hint}", TASKS.join(", ")),
+                            );
                         }
                     }
                 }
@@ -300,10 +379,13 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
     };
     let stage_params = root.get("stage_params").and_then(|n| parse_stage_params(cx, n));
     let ignored_params = match root.get("ignored_params") {
-        Some(n) => n.as_seq().map(|s| s.iter().filter_map(|x| cx.string(x, "an ignored param")).collect()).unwrap_or_else(|| {
-            cx.err(n.span, "`ignored_params` must be a list of names");
-            Vec::new()
-        }),
+        Some(n) => n
+            .as_seq()
+            .map(|s| s.iter().filter_map(|x| cx.string(x, "an ignored param")).collect())
+            .unwrap_or_else(|| {
+                cx.err(n.span, "`ignored_params` must be a list of names");
+                Vec::new()
+            }),
         None => Vec::new(),
     };
 
@@ -402,7 +484,11 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
     let mut presets = Vec::new();
     if let Some(p) = root.get("presets") {
         for (k, v) in p.as_map().unwrap_or_default() {
-            presets.push(Preset { name: k.key_text(), span: k.span, body: v.clone() });
+            presets.push(Preset {
+                name: k.key_text(),
+                span: k.span,
+                body: v.clone(),
+            });
         }
     }
 
@@ -457,12 +543,28 @@ fn parse_forward(cx: &mut Cx, node: &Node, text: &str) -> Vec<(Stmt, SrcExpr)> {
         // Locate the statement in the file to report exact columns.
         let base = if block_scalar == Some(true) {
             let file_line = node.span.start.line + 1 + i;
-            let col = cx.src.line(file_line).and_then(|l| l.find(trimmed)).map(|c| c + 1).unwrap_or(1);
+            let col = cx
+                .src
+                .line(file_line)
+                .and_then(|l| l.find(trimmed))
+                .map(|c| c + 1)
+                .unwrap_or(1);
             Pos { line: file_line, col }
         } else {
-            Pos { line: node.span.start.line, col: node.span.start.col }
+            Pos {
+                line: node.span.start.line,
+                col: node.span.start.col,
+            }
         };
-        let se = SrcExpr { text: trimmed.to_string(), expr: Expr { kind: expr::ExprKind::Null, start: 0, end: 0 }, base };
+        let se = SrcExpr {
+            text: trimmed.to_string(),
+            expr: Expr {
+                kind: expr::ExprKind::Null,
+                start: 0,
+                end: 0,
+            },
+            base,
+        };
         match expr::parse_stmt(trimmed) {
             Ok(stmt) => out.push((stmt, se)),
             Err(e) => cx.err(se.span(e.start, e.end), e.message),
@@ -516,7 +618,10 @@ fn parse_param(cx: &mut Cx, key: &Node, v: &Node) -> Option<ParamDecl> {
             t
         }
         _ => {
-            cx.err(v.span, "a parameter is declared with a type (`int`) or a mapping (`{type: int, default: 1}`)");
+            cx.err(
+                v.span,
+                "a parameter is declared with a type (`int`) or a mapping (`{type: int, default: 1}`)",
+            );
             return None;
         }
     };
@@ -587,13 +692,19 @@ fn parse_stage_params(cx: &mut Cx, node: &Node) -> Option<StageParams> {
         .unwrap_or_default();
     for p in &parallel {
         if !fields.iter().any(|f| &f.name == p) {
-            cx.err(node.get("parallel").unwrap().span, format!("`parallel` names `{p}`, which is not a field"));
+            cx.err(
+                node.get("parallel").unwrap().span,
+                format!("`parallel` names `{p}`, which is not a field"),
+            );
         }
     }
     let min_items = match node.get("min_items").map(|n| &n.value) {
         Some(Value::Int(i)) if *i >= 0 => *i as usize,
         Some(_) => {
-            cx.err(node.get("min_items").unwrap().span, "`min_items` must be a non-negative integer");
+            cx.err(
+                node.get("min_items").unwrap().span,
+                "`min_items` must be a non-negative integer",
+            );
             0
         }
         None => 1,
@@ -622,13 +733,34 @@ fn parse_loop(cx: &mut Cx, node: &Node) -> Option<(Vec<String>, SrcExpr)> {
     }
     let offset = text.len() - iter.len();
     let quoted = cx.src.is_quoted(node.span);
-    let base = Pos { line: node.span.start.line, col: node.span.start.col + usize::from(quoted) };
+    let base = Pos {
+        line: node.span.start.line,
+        col: node.span.start.col + usize::from(quoted),
+    };
     let prefix_cols = text[..offset].chars().count();
-    let base = Pos { line: base.line, col: base.col + prefix_cols };
+    let base = Pos {
+        line: base.line,
+        col: base.col + prefix_cols,
+    };
     match expr::parse(iter) {
-        Ok(expr) => Some((vars, SrcExpr { text: iter.to_string(), expr, base })),
+        Ok(expr) => Some((
+            vars,
+            SrcExpr {
+                text: iter.to_string(),
+                expr,
+                base,
+            },
+        )),
         Err(e) => {
-            let se = SrcExpr { text: iter.to_string(), expr: Expr { kind: expr::ExprKind::Null, start: 0, end: 0 }, base };
+            let se = SrcExpr {
+                text: iter.to_string(),
+                expr: Expr {
+                    kind: expr::ExprKind::Null,
+                    start: 0,
+                    end: 0,
+                },
+                base,
+            };
             cx.err(se.span(e.start, e.end), e.message);
             None
         }
@@ -639,14 +771,20 @@ const FORMS: &[&str] = &["op", "block", "seq", "list", "for", "switch"];
 
 fn parse_child(cx: &mut Cx, node: &Node) -> Option<Child> {
     let Some(map) = node.as_map() else {
-        cx.err(node.span, "a child must be a mapping with one of `op`, `block`, `seq`, `list`, `for`, `switch`");
+        cx.err(
+            node.span,
+            "a child must be a mapping with one of `op`, `block`, `seq`, `list`, `for`, `switch`",
+        );
         return None;
     };
     let cond = node.get("if").and_then(|c| cx.expr(c));
     let form_keys: Vec<&str> = FORMS.iter().copied().filter(|f| node.get(f).is_some()).collect();
     if form_keys.len() != 1 {
         let msg = if form_keys.is_empty() {
-            let hint = map.first().map(|(k, _)| crate::diag::did_you_mean(&k.key_text(), FORMS.iter().copied())).unwrap_or_default();
+            let hint = map
+                .first()
+                .map(|(k, _)| crate::diag::did_you_mean(&k.key_text(), FORMS.iter().copied()))
+                .unwrap_or_default();
             format!("a child needs exactly one of `op`, `block`, `seq`, `list`, `for`, `switch`{hint}")
         } else {
             format!("a child has only one form, found {}", form_keys.join(" and "))
@@ -664,12 +802,20 @@ fn parse_child(cx: &mut Cx, node: &Node) -> Option<Child> {
         "op" => {
             let op_node = node.get("op").unwrap();
             let op = cx.string(op_node, "`op`")?;
-            ChildForm::Op { op, op_span: op_node.span, args: args_of(cx, &["op", "if"]) }
+            ChildForm::Op {
+                op,
+                op_span: op_node.span,
+                args: args_of(cx, &["op", "if"]),
+            }
         }
         "block" => {
             let b = node.get("block").unwrap();
             let block = cx.string(b, "`block`")?;
-            ChildForm::Block { block, block_span: b.span, args: args_of(cx, &["block", "if"]) }
+            ChildForm::Block {
+                block,
+                block_span: b.span,
+                args: args_of(cx, &["block", "if"]),
+            }
         }
         "seq" => {
             cx.keys(node, &["seq", "if"], "a `seq` child");
@@ -678,7 +824,12 @@ fn parse_child(cx: &mut Cx, node: &Node) -> Option<Child> {
                 cx.err(seq.span, "`seq` must be a mapping of names to children");
                 return None;
             };
-            ChildForm::Seq(items.iter().filter_map(|(k, v)| parse_child(cx, v).map(|c| (k.key_text(), c))).collect())
+            ChildForm::Seq(
+                items
+                    .iter()
+                    .filter_map(|(k, v)| parse_child(cx, v).map(|c| (k.key_text(), c)))
+                    .collect(),
+            )
         }
         "list" => {
             cx.keys(node, &["list", "if"], "a `list` child");
@@ -691,10 +842,23 @@ fn parse_child(cx: &mut Cx, node: &Node) -> Option<Child> {
             for it in items {
                 if it.get("for").is_some() && it.get("each").is_some() && it.get("each").unwrap().as_seq().is_some() {
                     cx.keys(it, &["for", "each"], "a spliced `for` item");
-                    let Some((vars, iter)) = parse_loop(cx, it.get("for").unwrap()) else { continue };
-                    let each: Vec<Child> =
-                        it.get("each").unwrap().as_seq().unwrap().iter().filter_map(|c| parse_child(cx, c)).collect();
-                    out.push(ListItem::Splice { vars, iter, each, span: it.span });
+                    let Some((vars, iter)) = parse_loop(cx, it.get("for").unwrap()) else {
+                        continue;
+                    };
+                    let each: Vec<Child> = it
+                        .get("each")
+                        .unwrap()
+                        .as_seq()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|c| parse_child(cx, c))
+                        .collect();
+                    out.push(ListItem::Splice {
+                        vars,
+                        iter,
+                        each,
+                        span: it.span,
+                    });
                 } else if let Some(c) = parse_child(cx, it) {
                     out.push(ListItem::One(c));
                 }
@@ -709,19 +873,33 @@ fn parse_child(cx: &mut Cx, node: &Node) -> Option<Child> {
                 return None;
             };
             let each = parse_child(cx, each)?;
-            ChildForm::For { vars, iter, each: Box::new(each) }
+            ChildForm::For {
+                vars,
+                iter,
+                each: Box::new(each),
+            }
         }
         "switch" => {
             cx.keys(node, &["switch", "cases", "if"], "a `switch` child");
             let on = cx.expr(node.get("switch").unwrap())?;
             let Some(cases) = node.get("cases").and_then(|c| c.as_map()) else {
-                cx.err(node.span, "a `switch` child needs `cases`, a mapping of values to children");
+                cx.err(
+                    node.span,
+                    "a `switch` child needs `cases`, a mapping of values to children",
+                );
                 return None;
             };
-            let cases = cases.iter().filter_map(|(k, v)| parse_child(cx, v).map(|c| (k.key_text(), c))).collect();
+            let cases = cases
+                .iter()
+                .filter_map(|(k, v)| parse_child(cx, v).map(|c| (k.key_text(), c)))
+                .collect();
             ChildForm::Switch { on, cases }
         }
         _ => unreachable!(),
     };
-    Some(Child { span: node.span, cond, form })
+    Some(Child {
+        span: node.span,
+        cond,
+        form,
+    })
 }

@@ -4,13 +4,24 @@
 //! directly with burn's tensor API; specs compose them by name.
 
 use crate::expr::{Arg, Expr, ExprKind};
-use crate::lower::{error_at, int_plain, lower, Binding, LowerError, Scope};
+use crate::lower::{Binding, LowerError, Scope, error_at, int_plain, lower};
 use crate::types::Ty;
 
 /// Names of the tensor functions, for messages and did-you-mean.
 pub const TENSOR_FUNCTIONS: &[&str] = &[
-    "scan", "global_avg_pool", "spatial_mean", "flatten", "transpose", "cat", "mean", "expand_batch", "attention", "sigmoid",
-    "hard_sigmoid", "relu", "softmax",
+    "scan",
+    "global_avg_pool",
+    "spatial_mean",
+    "flatten",
+    "transpose",
+    "cat",
+    "mean",
+    "expand_batch",
+    "attention",
+    "sigmoid",
+    "hard_sigmoid",
+    "relu",
+    "softmax",
 ];
 
 fn tensor(e: &Expr, s: &mut Scope) -> Result<(String, usize), LowerError> {
@@ -33,14 +44,21 @@ fn dim(e: &Expr, rank: usize) -> Result<usize, LowerError> {
     };
     let d = if v < 0 { rank as i64 + v } else { v };
     if d < 0 || d >= rank as i64 {
-        return Err(error_at(e, format!("dimension {v} is out of range for a tensor of rank {rank}")));
+        return Err(error_at(
+            e,
+            format!("dimension {v} is out of range for a tensor of rank {rank}"),
+        ));
     }
     Ok(d as usize)
 }
 
 fn arity(e: &Expr, name: &str, args: &[Arg], lo: usize, hi: usize) -> Result<(), LowerError> {
     if args.len() < lo || args.len() > hi {
-        let n = if lo == hi { lo.to_string() } else { format!("{lo} to {hi}") };
+        let n = if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo} to {hi}")
+        };
         return Err(error_at(e, format!("`{name}` takes {n} arguments")));
     }
     Ok(())
@@ -49,8 +67,25 @@ fn arity(e: &Expr, name: &str, args: &[Arg], lo: usize, hi: usize) -> Result<(),
 pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> Result<(String, Ty), LowerError> {
     if !s.forward || !TENSOR_FUNCTIONS.contains(&name) {
         let mut known: Vec<String> = vec![
-            "len", "range", "enumerate", "zip", "min", "max", "sum", "prod", "any", "all", "abs", "round", "ceil",
-            "floor", "int", "float", "make_divisible", "unwrap", "lower",
+            "len",
+            "range",
+            "enumerate",
+            "zip",
+            "min",
+            "max",
+            "sum",
+            "prod",
+            "any",
+            "all",
+            "abs",
+            "round",
+            "ceil",
+            "floor",
+            "int",
+            "float",
+            "make_divisible",
+            "unwrap",
+            "lower",
         ]
         .into_iter()
         .map(String::from)
@@ -65,21 +100,39 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             .max_by(|a, b| a.0.partial_cmp(&b.0).unwrap())
             .map(|(_, c)| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
-        let place = if TENSOR_FUNCTIONS.contains(&name) { " outside a forward program" } else { "" };
+        let place = if TENSOR_FUNCTIONS.contains(&name) {
+            " outside a forward program"
+        } else {
+            ""
+        };
         return Err(error_at(e, format!("unknown function `{name}`{place}{hint}")));
     }
     match name {
         "scan" => {
             arity(e, name, args, 2, 2)?;
             let ExprKind::Name(m) = &args[0].value.kind else {
-                return Err(error_at(&args[0].value, "`scan` takes a list module first, e.g. `scan(stages, x)`"));
+                return Err(error_at(
+                    &args[0].value,
+                    "`scan` takes a list module first, e.g. `scan(stages, x)`",
+                ));
             };
-            let Some(Binding::Module { recv, elem: Some((elem_call, sig)), optional: false, .. }) = s.lookup(m).cloned() else {
-                return Err(error_at(&args[0].value, format!("`{m}` is not a list of modules (a `for` or `list` child)")));
+            let Some(Binding::Module {
+                recv,
+                elem: Some((elem_call, sig)),
+                optional: false,
+                ..
+            }) = s.lookup(m).cloned()
+            else {
+                return Err(error_at(
+                    &args[0].value,
+                    format!("`{m}` is not a list of modules (a `for` or `list` child)"),
+                ));
             };
             let step = crate::lower::render_call(&elem_call, "__m", "__h");
             let (rx, r) = tensor(&args[1].value, s)?;
-            let out = sig.apply(r).map_err(|m| error_at(e, format!("elements of `scan` {m}")))?;
+            let out = sig
+                .apply(r)
+                .map_err(|m| error_at(e, format!("elements of `scan` {m}")))?;
             if out != r {
                 return Err(error_at(e, "`scan` needs elements that keep the tensor rank"));
             }
@@ -94,7 +147,10 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             arity(e, name, args, 1, 1)?;
             let (x, r) = tensor(&args[0].value, s)?;
             if r != 4 {
-                return Err(error_at(e, format!("`global_avg_pool` needs a rank-4 tensor, found rank {r}")));
+                return Err(error_at(
+                    e,
+                    format!("`global_avg_pool` needs a rank-4 tensor, found rank {r}"),
+                ));
             }
             Ok((format!("crate::rt::global_avg_pool({x})"), Ty::Tensor(2)))
         }
@@ -102,7 +158,10 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             arity(e, name, args, 1, 1)?;
             let (x, r) = tensor(&args[0].value, s)?;
             if r != 4 {
-                return Err(error_at(e, format!("`spatial_mean` needs a rank-4 tensor, found rank {r}")));
+                return Err(error_at(
+                    e,
+                    format!("`spatial_mean` needs a rank-4 tensor, found rank {r}"),
+                ));
             }
             Ok((format!("({x}).mean_dim(3).mean_dim(2)"), Ty::Tensor(4)))
         }
@@ -131,7 +190,10 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             arity(e, name, args, 2, 2)?;
             let (l, t) = lower(&args[0].value, s)?;
             let Ty::TensorList(r) = t else {
-                return Err(error_at(&args[0].value, format!("`cat` needs a list of tensors, found {t}")));
+                return Err(error_at(
+                    &args[0].value,
+                    format!("`cat` needs a list of tensors, found {t}"),
+                ));
             };
             let d = dim(&args[1].value, r)?;
             Ok((format!("Tensor::cat({l}, {d})"), Ty::Tensor(r)))
@@ -143,7 +205,10 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
                 return Err(error_at(e, "`mean` over a dimension needs rank >= 2"));
             }
             let d = dim(&args[1].value, r)?;
-            Ok((format!("({x}).mean_dim({d}).squeeze_dim::<{}>({d})", r - 1), Ty::Tensor(r - 1)))
+            Ok((
+                format!("({x}).mean_dim({d}).squeeze_dim::<{}>({d})", r - 1),
+                Ty::Tensor(r - 1),
+            ))
         }
         "expand_batch" => {
             arity(e, name, args, 2, 2)?;
@@ -157,7 +222,10 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             let (k, rk) = tensor(&args[1].value, s)?;
             let (v, rv) = tensor(&args[2].value, s)?;
             if (rq, rk, rv) != (3, 3, 3) {
-                return Err(error_at(e, "`attention` takes query, key and value of rank 3 ([batch, tokens, channels])"));
+                return Err(error_at(
+                    e,
+                    "`attention` takes query, key and value of rank 3 ([batch, tokens, channels])",
+                ));
             }
             let heads = int_plain(&args[3].value, s)?;
             Ok((format!("crate::rt::attention({q}, {k}, {v}, {heads})"), Ty::Tensor(3)))

@@ -158,9 +158,9 @@ impl Sig {
         match (self, next) {
             (Sig::Poly, s) | (s, Sig::Poly) => Ok(s),
             (Sig::Fixed(a, b), Sig::Fixed(c, d)) if b == c => Ok(Sig::Fixed(a, d)),
-            (Sig::Fixed(_, b), Sig::Fixed(c, _)) => {
-                Err(format!("a module returning rank {b} is followed by one expecting rank {c}"))
-            }
+            (Sig::Fixed(_, b), Sig::Fixed(c, _)) => Err(format!(
+                "a module returning rank {b} is followed by one expecting rank {c}"
+            )),
         }
     }
 

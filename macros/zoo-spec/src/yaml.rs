@@ -31,7 +31,10 @@ pub struct Span {
 impl Span {
     pub fn point(line: usize, col: usize) -> Span {
         let p = Pos { line, col };
-        Span { start: p, end: Pos { line, col: col + 1 } }
+        Span {
+            start: p,
+            end: Pos { line, col: col + 1 },
+        }
     }
 }
 
@@ -173,11 +176,17 @@ impl fmt::Display for YamlError {
 impl std::error::Error for YamlError {}
 
 fn pos(m: &saphyr_parser::Marker) -> Pos {
-    Pos { line: m.line(), col: m.col() + 1 }
+    Pos {
+        line: m.line(),
+        col: m.col() + 1,
+    }
 }
 
 fn span_of(s: &saphyr_parser::Span) -> Span {
-    Span { start: pos(&s.start), end: pos(&s.end) }
+    Span {
+        start: pos(&s.start),
+        end: pos(&s.end),
+    }
 }
 
 /// Resolves a plain scalar the way YAML 1.2's core schema does, plus the float forms OmegaConf
@@ -209,7 +218,9 @@ pub fn resolve_plain(s: &str) -> Value {
         }
     }
     let looks_numeric = digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
         && digits.chars().any(|c| c.is_ascii_digit());
     if looks_numeric {
         if let Ok(f) = s.parse::<f64>() {
@@ -220,8 +231,17 @@ pub fn resolve_plain(s: &str) -> Value {
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, span: Span, anchor: usize },
-    Map { entries: Vec<(Node, Node)>, pending_key: Option<Node>, span: Span, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        span: Span,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        pending_key: Option<Node>,
+        span: Span,
+        anchor: usize,
+    },
 }
 
 /// Parses a single-document YAML text into a [`Node`]. An empty document is `Null`.
@@ -235,7 +255,10 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
     for item in Parser::new_from_str(text) {
         let (event, sp) = item.map_err(|e| YamlError {
             message: e.info().to_string(),
-            span: Span { start: pos(e.marker()), end: pos(e.marker()) },
+            span: Span {
+                start: pos(e.marker()),
+                end: pos(e.marker()),
+            },
         })?;
         let span = span_of(&sp);
         let node = match event {
@@ -262,31 +285,71 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                     return Err(too_many(span));
                 }
                 if matches!(event, Event::SequenceStart(..)) {
-                    stack.push(Frame::Seq { items: Vec::new(), span, anchor });
+                    stack.push(Frame::Seq {
+                        items: Vec::new(),
+                        span,
+                        anchor,
+                    });
                 } else {
-                    stack.push(Frame::Map { entries: Vec::new(), pending_key: None, span, anchor });
+                    stack.push(Frame::Map {
+                        entries: Vec::new(),
+                        pending_key: None,
+                        span,
+                        anchor,
+                    });
                 }
                 continue;
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq { items, span: start, anchor }) => {
-                    let node = Node::new(Value::Seq(items), Span { start: start.start, end: span.end });
+                Some(Frame::Seq {
+                    items,
+                    span: start,
+                    anchor,
+                }) => {
+                    let node = Node::new(
+                        Value::Seq(items),
+                        Span {
+                            start: start.start,
+                            end: span.end,
+                        },
+                    );
                     if anchor > 0 {
                         anchors.insert(anchor, node.clone());
                     }
                     node
                 }
-                _ => return Err(YamlError { message: "unbalanced sequence".into(), span }),
+                _ => {
+                    return Err(YamlError {
+                        message: "unbalanced sequence".into(),
+                        span,
+                    });
+                }
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map { entries, span: start, anchor, .. }) => {
-                    let node = Node::new(Value::Map(entries), Span { start: start.start, end: span.end });
+                Some(Frame::Map {
+                    entries,
+                    span: start,
+                    anchor,
+                    ..
+                }) => {
+                    let node = Node::new(
+                        Value::Map(entries),
+                        Span {
+                            start: start.start,
+                            end: span.end,
+                        },
+                    );
                     if anchor > 0 {
                         anchors.insert(anchor, node.clone());
                     }
                     node
                 }
-                _ => return Err(YamlError { message: "unbalanced mapping".into(), span }),
+                _ => {
+                    return Err(YamlError {
+                        message: "unbalanced mapping".into(),
+                        span,
+                    });
+                }
             },
             Event::Scalar(value, style, anchor, _tag) => {
                 nodes += 1;
@@ -306,7 +369,10 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
             }
             Event::Alias(id) => {
                 let Some(target) = anchors.get(&id) else {
-                    return Err(YamlError { message: "alias to an unknown anchor".into(), span });
+                    return Err(YamlError {
+                        message: "alias to an unknown anchor".into(),
+                        span,
+                    });
                 };
                 nodes += target.size();
                 if nodes > MAX_NODES {
@@ -319,7 +385,9 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
         match stack.last_mut() {
             None => root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, pending_key, .. }) => match pending_key.take() {
+            Some(Frame::Map {
+                entries, pending_key, ..
+            }) => match pending_key.take() {
                 None => {
                     if matches!(node.value, Value::Seq(_) | Value::Map(_)) {
                         return Err(YamlError {
@@ -348,9 +416,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
 
 fn too_many(span: Span) -> YamlError {
     YamlError {
-        message: format!(
-            "the document expands to more than {MAX_NODES} nodes (an alias bomb?)"
-        ),
+        message: format!("the document expands to more than {MAX_NODES} nodes (an alias bomb?)"),
         span,
     }
 }
