@@ -106,14 +106,12 @@ pub fn state_dict<M: Module>(module: &M) -> Vec<(String, Vec<usize>)> {
                 .filter(|(_, t)| !t.starts_with("Enum:"))
                 .map(|(n, _)| n.clone())
                 .collect();
-            if norm {
-                if let Some(last) = names.last_mut() {
-                    *last = match last.as_str() {
-                        "gamma" => "weight".into(),
-                        "beta" => "bias".into(),
-                        other => other.into(),
-                    };
-                }
+            if norm && let Some(last) = names.last_mut() {
+                *last = match last.as_str() {
+                    "gamma" => "weight".into(),
+                    "beta" => "bias".into(),
+                    other => other.into(),
+                };
             }
             let mut shape = param.lazy_shape().as_slice().to_vec();
             if parent == "Struct:Linear" && names.last().is_some_and(|n| n == "weight") && shape.len() == 2 {

@@ -89,7 +89,7 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
         "{} ({}, {} classes, input 1x3x{h}x{w})",
         cfg.name, cfg.task, num_classes
     );
-    println!("{:<48} {}", "layer", "output shape");
+    println!("{:<48} output shape", "layer");
     for e in &entries {
         let name = e.path.rsplit('.').next().unwrap_or(&e.path);
         let label = format!("{}{}", "  ".repeat(e.depth), name);
@@ -105,7 +105,7 @@ pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

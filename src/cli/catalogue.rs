@@ -34,12 +34,12 @@ fn channels(c: &ComponentDesc) -> String {
             task: task.into(),
             ..Default::default()
         };
-        if let Ok(o) = AnyBackbone::outputs(&c.name, &params, &ctx) {
-            if let Some(d) = o.feature_dim {
-                let s = d.to_string();
-                if !parts.contains(&s) {
-                    parts.push(s);
-                }
+        if let Ok(o) = AnyBackbone::outputs(&c.name, &params, &ctx)
+            && let Some(d) = o.feature_dim
+        {
+            let s = d.to_string();
+            if !parts.contains(&s) {
+                parts.push(s);
             }
         }
     }
@@ -58,14 +58,14 @@ fn preset_params(body: &serde_json::Value) -> Option<serde_json::Value> {
 }
 
 pub fn list(glob: Option<&str>, task: Option<&str>, kind: Option<Kind>) -> i32 {
-    if let Some(t) = task {
-        if !zoo_spec::spec::TASKS.contains(&t) {
-            eprintln!(
-                "error: unknown task `{t}`; expected one of {}",
-                zoo_spec::spec::TASKS.join(", ")
-            );
-            return USAGE;
-        }
+    if let Some(t) = task
+        && !zoo_spec::spec::TASKS.contains(&t)
+    {
+        eprintln!(
+            "error: unknown task `{t}`; expected one of {}",
+            zoo_spec::spec::TASKS.join(", ")
+        );
+        return USAGE;
     }
     let kind = kind.map(|k| format!("{k:?}").to_lowercase());
     let rows: Vec<&ComponentDesc> = registry::components()

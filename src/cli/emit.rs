@@ -80,12 +80,7 @@ fn block(out: &mut String, v: &Value, indent: usize) {
                     writeln!(out, "{pad}{k}: {}", flow(val)).unwrap();
                 } else {
                     writeln!(out, "{pad}{k}:").unwrap();
-                    let child_indent = if matches!(val, Value::Array(_)) {
-                        indent + 2
-                    } else {
-                        indent + 2
-                    };
-                    block(out, val, child_indent);
+                    block(out, val, indent + 2);
                 }
             }
         }

@@ -11,10 +11,10 @@ use zoo_spec::yaml::{Node, Value};
 pub fn typed(cx: &mut Cx, node: &Node, ty: &Ty, path: &str, decl: Option<&ParamDesc>) -> Option<J> {
     let bad = |cx: &mut Cx, want: &str| {
         let mut msg = format!("expected {want}, found {}", describe(node));
-        if let (Ty::Bool | Ty::Opt(_), Value::Str(s)) = (ty, &node.value) {
-            if matches!(s.as_str(), "yes" | "no" | "on" | "off" | "Yes" | "No" | "On" | "Off") {
-                msg.push_str(" (YAML 1.2 reads yes/no/on/off as strings; write true or false)");
-            }
+        if let (Ty::Bool | Ty::Opt(_), Value::Str(s)) = (ty, &node.value)
+            && matches!(s.as_str(), "yes" | "no" | "on" | "off" | "Yes" | "No" | "On" | "Off")
+        {
+            msg.push_str(" (YAML 1.2 reads yes/no/on/off as strings; write true or false)");
         }
         cx.error(node.span, path, msg);
         None
@@ -38,21 +38,22 @@ pub fn typed(cx: &mut Cx, node: &Node, ty: &Ty, path: &str, decl: Option<&ParamD
         }
         (Ty::Bool, Value::Bool(b)) => Some(J::Bool(*b)),
         (Ty::Str, Value::Str(s)) => {
-            if let Some(d) = decl {
-                if !d.choices.is_empty() && !d.choices.iter().any(|c| c == s) {
-                    let hint = zoo_spec::diag::closest(s, d.choices.iter().map(String::as_str))
-                        .map(|c| format!("did you mean `{c}`?"))
-                        .unwrap_or_else(|| format!("expected one of {}", quote_list(&d.choices)));
-                    cx.push(
-                        crate::diagnostics::Diagnostic::error(
-                            node.span,
-                            path,
-                            format!("`{s}` is not a valid value for `{}`", d.name),
-                        )
-                        .with_help(hint),
-                    );
-                    return None;
-                }
+            if let Some(d) = decl
+                && !d.choices.is_empty()
+                && !d.choices.iter().any(|c| c == s)
+            {
+                let hint = zoo_spec::diag::closest(s, d.choices.iter().map(String::as_str))
+                    .map(|c| format!("did you mean `{c}`?"))
+                    .unwrap_or_else(|| format!("expected one of {}", quote_list(&d.choices)));
+                cx.push(
+                    crate::diagnostics::Diagnostic::error(
+                        node.span,
+                        path,
+                        format!("`{s}` is not a valid value for `{}`", d.name),
+                    )
+                    .with_help(hint),
+                );
+                return None;
             }
             Some(J::String(s.clone()))
         }
@@ -94,23 +95,23 @@ fn quote_list(items: &[String]) -> String {
 
 fn bounds(cx: &mut Cx, node: &Node, v: f64, path: &str, decl: Option<&ParamDesc>) {
     let Some(d) = decl else { return };
-    if let Some(min) = d.min {
-        if v < min {
-            cx.error(
-                node.span,
-                path,
-                format!("`{}` must be at least {min}, found {v}", d.name),
-            );
-        }
+    if let Some(min) = d.min
+        && v < min
+    {
+        cx.error(
+            node.span,
+            path,
+            format!("`{}` must be at least {min}, found {v}", d.name),
+        );
     }
-    if let Some(max) = d.max {
-        if v > max {
-            cx.error(
-                node.span,
-                path,
-                format!("`{}` must be at most {max}, found {v}", d.name),
-            );
-        }
+    if let Some(max) = d.max
+        && v > max
+    {
+        cx.error(
+            node.span,
+            path,
+            format!("`{}` must be at most {max}, found {v}", d.name),
+        );
     }
 }
 

@@ -182,15 +182,13 @@ fn model_document(cx: &mut Cx, root: &Node) -> Option<ModelConfig> {
             None
         }
     };
-    if freeze_backbone {
-        if let Some(Architecture::Full(_)) = &architecture {
-            let n = model.get_entry("freeze_backbone").unwrap().0;
-            cx.push(Diagnostic::warning(
-                n.span,
-                "model.freeze_backbone",
-                "a full model has no separate backbone; `freeze_backbone` is ignored",
-            ));
-        }
+    if freeze_backbone && let Some(Architecture::Full(_)) = &architecture {
+        let n = model.get_entry("freeze_backbone").unwrap().0;
+        cx.push(Diagnostic::warning(
+            n.span,
+            "model.freeze_backbone",
+            "a full model has no separate backbone; `freeze_backbone` is ignored",
+        ));
     }
     let postprocessor = match model.get("postprocessor") {
         None => J::Null,
@@ -321,17 +319,17 @@ fn architecture(cx: &mut Cx, a: &Node, task: &str) -> Option<Architecture> {
     let full_named = full.and_then(|f| f.get("name")).filter(|n| !n.is_null());
     if let (Some(f), Some(_)) = (full, full_named) {
         for part in ["backbone", "neck", "head"] {
-            if let Some((k, v)) = a.get_entry(part) {
-                if !v.is_null() {
-                    cx.push(
-                        Diagnostic::error(
-                            k.span,
-                            format!("{PATH}.{part}"),
-                            format!("`{part}` cannot be combined with a full model"),
-                        )
-                        .with_help("a full model (`architecture.full.name`) replaces backbone, neck and head"),
-                    );
-                }
+            if let Some((k, v)) = a.get_entry(part)
+                && !v.is_null()
+            {
+                cx.push(
+                    Diagnostic::error(
+                        k.span,
+                        format!("{PATH}.{part}"),
+                        format!("`{part}` cannot be combined with a full model"),
+                    )
+                    .with_help("a full model (`architecture.full.name`) replaces backbone, neck and head"),
+                );
             }
         }
         return full_model(cx, f, task).map(Architecture::Full);
@@ -568,17 +566,17 @@ fn losses(cx: &mut Cx, model: &Node, task: Option<&str>) -> Vec<Loss> {
             );
             continue;
         };
-        if let Some(t) = task {
-            if !c.tasks.contains(&t) {
-                cx.push(
-                    Diagnostic::error(
-                        cn.span,
-                        format!("{path}.criterion"),
-                        format!("loss `{}` does not fit the task `{t}`", c.name),
-                    )
-                    .with_help(format!("`{}` is a loss for {}", c.name, c.tasks.join(", "))),
-                );
-            }
+        if let Some(t) = task
+            && !c.tasks.contains(&t)
+        {
+            cx.push(
+                Diagnostic::error(
+                    cn.span,
+                    format!("{path}.criterion"),
+                    format!("loss `{}` does not fit the task `{t}`", c.name),
+                )
+                .with_help(format!("`{}` is a loss for {}", c.name, c.tasks.join(", "))),
+            );
         }
         if out.iter().any(|l| l.criterion == c.name) {
             cx.push(Diagnostic::error(

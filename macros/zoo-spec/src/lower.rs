@@ -336,37 +336,34 @@ pub fn bind_loop_vars(at: &Expr, vars: &[String], item: &Ty, it: &str, s: &mut S
 }
 
 fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
-    if op == BinOp::Coalesce {
-        if let ExprKind::Call(callee, args) = &a.kind {
-            if let ExprKind::Name(n) = &callee.kind {
-                if let Some(Binding::Module {
-                    recv,
-                    call,
-                    sig,
-                    optional: true,
-                    ..
-                }) = s.lookup(n).cloned()
-                {
-                    let (rx, out) = module_input(a, n, sig, args, s)?;
-                    let (rb, tb) = lower(b, s)?;
-                    if tb != Ty::Tensor(out) {
-                        return fail(
-                            b,
-                            format!("the fallback must be a tensor of rank {out} like `{n}(...)`, found {tb}"),
-                        );
-                    }
-                    let x = s.fresh("x");
-                    let m = s.fresh("m");
-                    let applied = render_call(&call, &m, &x);
-                    return Ok((
-                        format!(
-                            "{{ let {x} = {rx}; match &{recv} {{ Some({m}) => crate::trace::call({n:?}, || {applied}), None => {rb} }} }}"
-                        ),
-                        Ty::Tensor(out),
-                    ));
-                }
-            }
+    if op == BinOp::Coalesce
+        && let ExprKind::Call(callee, args) = &a.kind
+        && let ExprKind::Name(n) = &callee.kind
+        && let Some(Binding::Module {
+            recv,
+            call,
+            sig,
+            optional: true,
+            ..
+        }) = s.lookup(n).cloned()
+    {
+        let (rx, out) = module_input(a, n, sig, args, s)?;
+        let (rb, tb) = lower(b, s)?;
+        if tb != Ty::Tensor(out) {
+            return fail(
+                b,
+                format!("the fallback must be a tensor of rank {out} like `{n}(...)`, found {tb}"),
+            );
         }
+        let x = s.fresh("x");
+        let m = s.fresh("m");
+        let applied = render_call(&call, &m, &x);
+        return Ok((
+            format!(
+                "{{ let {x} = {rx}; match &{recv} {{ Some({m}) => crate::trace::call({n:?}, || {applied}), None => {rb} }} }}"
+            ),
+            Ty::Tensor(out),
+        ));
     }
     let (ra, ta) = lower(a, s)?;
     if op == BinOp::Coalesce {
@@ -488,10 +485,10 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
 
 /// Lowers an expression that is only borrowed: a plain name is not cloned.
 fn lower_place(e: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
-    if let ExprKind::Name(n) = &e.kind {
-        if let Some(Binding::Value { rust, ty }) = s.lookup(n) {
-            return Ok((rust.clone(), ty.clone()));
-        }
+    if let ExprKind::Name(n) = &e.kind
+        && let Some(Binding::Value { rust, ty }) = s.lookup(n)
+    {
+        return Ok((rust.clone(), ty.clone()));
     }
     let (r, t) = lower(e, s)?;
     Ok((format!("({r})"), t))

@@ -640,10 +640,10 @@ fn parse_param(cx: &mut Cx, key: &Node, v: &Node) -> Option<ParamDecl> {
         if let Err(m) = check_literal(d, &decl.ty) {
             cx.err(d.span, format!("default of `{}`: {m}", decl.name));
         }
-        if let (Some(s), false) = (d.as_str(), decl.choices.is_empty()) {
-            if !decl.choices.iter().any(|c| c == s) {
-                cx.err(d.span, format!("default `{s}` is not one of the `enum` values"));
-            }
+        if let (Some(s), false) = (d.as_str(), decl.choices.is_empty())
+            && !decl.choices.iter().any(|c| c == s)
+        {
+            cx.err(d.span, format!("default `{s}` is not one of the `enum` values"));
         }
     }
     Some(decl)
