@@ -112,7 +112,10 @@ impl<'a> Gen<'a> {
     }
 
     fn err_expr(&mut self, spec: &Spec, e: &SrcExpr, start: usize, end: usize, message: String) {
-        self.errors.push(spec.src.error(e.span(start, end), message));
+        // An empty message marks a use of a name whose definition already failed.
+        if !message.is_empty() {
+            self.errors.push(spec.src.error(e.span(start, end), message));
+        }
     }
 
     /// Generates everything for one spec (and its local blocks). `prefix` is the Rust type name.
@@ -203,6 +206,8 @@ impl<'a> Gen<'a> {
             scope.bind_value(name, v, ty.clone());
             fields.push((name.to_string(), ty));
         }
+        // Lets that failed to lower: later uses stay silent instead of cascading.
+        let mut failed: Vec<String> = Vec::new();
         for (name, span, e) in &spec.lets {
             if scope.lookup(name).is_some() && fields.iter().any(|(f, _)| f == name) {
                 self.errors
@@ -217,7 +222,11 @@ impl<'a> Gen<'a> {
                     scope.bind_value(name, v, ty.clone());
                     fields.push((name.clone(), ty));
                 }
-                Err(le) => self.err_expr(spec, e, le.start, le.end, le.message),
+                Err(le) => {
+                    self.err_expr(spec, e, le.start, le.end, le.message);
+                    scope.bind(name, Binding::Poisoned);
+                    failed.push(name.clone());
+                }
             }
         }
         for c in &spec.checks {
@@ -262,6 +271,9 @@ impl<'a> Gen<'a> {
         // Outputs (feature dims), evaluated from settings alone.
         if !spec.outputs.is_empty() {
             let mut oscope = Scope::new(&records, false);
+            for f in &failed {
+                oscope.bind(f, Binding::Poisoned);
+            }
             for (n, t) in &fields {
                 oscope.bind_value(n, format!("settings.{}", ident(n)), t.clone());
             }
@@ -293,6 +305,9 @@ impl<'a> Gen<'a> {
 
         // Children and the module struct.
         let mut iscope = Scope::new(&records, false);
+        for f in &failed {
+            iscope.bind(f, Binding::Poisoned);
+        }
         let mut ibody = String::new();
         for (n, t) in &fields {
             let v = local(n);
@@ -301,12 +316,16 @@ impl<'a> Gen<'a> {
         }
         let mut struct_fields = Vec::new();
         let mut fscope = Scope::new(&records, true);
+        for f in &failed {
+            fscope.bind(f, Binding::Poisoned);
+        }
         for (n, t) in &fields {
             fscope.bind_value(n, format!("self.settings.{}", ident(n)), t.clone());
         }
         for (name, child) in &spec.children {
             let tyname = format!("{prefix}{}", camel(name));
             let Some(co) = self.child(spec, &tyname, child, &mut iscope, &blocks) else {
+                fscope.bind(name, Binding::Poisoned);
                 continue;
             };
             writeln!(ibody, "let {} = {};", local(name), co.init).unwrap();
@@ -452,7 +471,10 @@ impl<'a> Gen<'a> {
                             writeln!(body, "let {v} = {code};").unwrap();
                             scope.bind_value(name, v, ty);
                         }
-                        Err(le) => self.err_expr(spec, se, le.start, le.end, le.message),
+                        Err(le) => {
+                            self.err_expr(spec, se, le.start, le.end, le.message);
+                            scope.bind(name, Binding::Poisoned);
+                        }
                     }
                 }
                 Stmt::Return(e) => {

@@ -40,6 +40,8 @@ pub enum Binding {
         optional: bool,
         elem: Option<(String, Sig)>,
     },
+    /// A name whose definition already failed: its uses report nothing more (no cascades).
+    Poisoned,
 }
 
 /// Record types by Rust name: their fields in order.
@@ -165,6 +167,7 @@ pub fn lower(e: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
                 Ok((r, ty.clone()))
             }
             Some(Binding::Module { .. }) => fail(e, format!("`{n}` is a module; call it, e.g. `{n}(x)`")),
+            Some(Binding::Poisoned) => fail(e, ""),
             None => {
                 let hint = did_you_mean(n, &s.names());
                 fail(e, format!("unknown name `{n}`{hint}"))
@@ -644,6 +647,9 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
     let ExprKind::Name(fname) = &callee.kind else {
         return fail(callee, "only named functions and modules can be called");
     };
+    if let Some(Binding::Poisoned) = s.lookup(fname) {
+        return fail(e, "");
+    }
     if let Some(Binding::Module {
         recv,
         call,

@@ -462,9 +462,9 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
 
     let mut forward = Vec::new();
     let mut forward_span = root.span;
-    match root.get("forward") {
-        Some(f) => {
-            forward_span = f.span;
+    match root.get_entry("forward") {
+        Some((k, f)) => {
+            forward_span = k.span;
             if let Some(text) = cx.string(f, "`forward`") {
                 forward = parse_forward(cx, f, &text);
             }

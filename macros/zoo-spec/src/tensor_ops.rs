@@ -116,6 +116,9 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
                     "`scan` takes a list module first, e.g. `scan(stages, x)`",
                 ));
             };
+            if let Some(Binding::Poisoned) = s.lookup(m) {
+                return Err(error_at(e, ""));
+            }
             let Some(Binding::Module {
                 recv,
                 elem: Some((elem_call, sig)),

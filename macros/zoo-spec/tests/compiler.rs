@@ -1,0 +1,142 @@
+//! The spec compiler on in-memory specs: valid specs compile, broken specs fail with
+//! `file:line:col: message`.
+
+use std::path::Path;
+use zoo_spec::diag::Src;
+
+/// The shared blocks of the zoo, so test specs can use them.
+fn blocks() -> Vec<Src> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../zoo/blocks");
+    let mut out = Vec::new();
+    for f in zoo_spec::discover(&dir) {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        out.push(Src::new(
+            format!("zoo/blocks/{name}"),
+            std::fs::read_to_string(&f).unwrap(),
+        ));
+    }
+    out
+}
+
+fn compile(path: &str, text: &str) -> Result<String, Vec<String>> {
+    let mut sources = blocks();
+    sources.push(Src::new(path, text));
+    zoo_spec::compile_sources(&sources)
+        .map(|c| c.rust)
+        .map_err(|e| e.iter().map(|e| e.to_string()).collect())
+}
+
+const MYNET: &str = r#"name: mynet
+kind: backbone
+summary: One line shown by `zoo list`
+tasks: [classification, segmentation]
+params:
+  width: {type: int, default: 32, min: 1, doc: "Channels of the first stage."}
+  act_type: {type: str, enum: [relu, silu], default: relu}
+stage_params:
+  fields:
+    num_blocks: {type: int, min: 1}
+let:
+  widths: "[width * 2 ** i for i, s in enumerate(stage_params)]"
+checks:
+  - {assert: "len(stage_params) <= 4", message: "at most 4 stages", at: stage_params}
+children:
+  stem: {block: conv_layer, in_channels: 3, out_channels: width, kernel_size: 3, stride: 2, act_type: act_type}
+  stages:
+    for: "i, s in enumerate(stage_params)"
+    each:
+      for: "j in range(s.num_blocks)"
+      each: {block: conv_layer, in_channels: "j == 0 ? (i == 0 ? width : widths[i - 1]) : widths[i]", out_channels: "widths[i]", kernel_size: 3, stride: "j == 0 and i > 0 ? 2 : 1"}
+forward: |
+  feats = scan(stages, stem(input))
+  return {last_feature: global_avg_pool(feats[-1]), intermediate_features: feats}
+outputs:
+  feature_dim: "widths[-1]"
+  intermediate_features_dim: widths
+  strides: "[2 ** (i + 1) for i in range(len(widths))]"
+"#;
+
+#[test]
+fn the_readme_example_compiles() {
+    let rust = compile("zoo/backbones/mynet.yaml", MYNET).unwrap();
+    assert!(rust.contains("pub struct Mynet {"));
+    assert!(rust.contains("pub stages: Vec<Vec<crate::generated::blocks::ConvLayer>>"));
+    assert!(rust.contains("pub struct MynetParams {"));
+}
+
+fn error_of(text: &str) -> Vec<String> {
+    compile("zoo/backbones/mynet.yaml", text).expect_err("the spec is broken")
+}
+
+#[test]
+fn unknown_op_is_located_with_a_suggestion() {
+    let e = error_of(&MYNET.replace(
+        "  stem: {block: conv_layer,",
+        "  stem: {op: conv2dd, in: 3, out: 8, kernel: 3}\n  stem2: {block: conv_layer,",
+    ));
+    assert_eq!(
+        e,
+        ["zoo/backbones/mynet.yaml:16:14: unknown op `conv2dd`; did you mean `conv2d`?"]
+    );
+}
+
+#[test]
+fn unknown_name_in_an_expression() {
+    let e = error_of(&MYNET.replace("\"[width * 2 ** i", "\"[widht * 2 ** i"));
+    assert_eq!(
+        e,
+        ["zoo/backbones/mynet.yaml:12:13: unknown name `widht`; did you mean `width`?"]
+    );
+}
+
+#[test]
+fn type_errors_in_let() {
+    let e = error_of(&MYNET.replace("  widths: \"[", "  bad: \"act_type + 1\"\n  widths: \"["));
+    assert_eq!(e, ["zoo/backbones/mynet.yaml:12:9: `+` cannot combine str and int"]);
+}
+
+#[test]
+fn rank_errors_in_forward() {
+    let e = error_of(&MYNET.replace(
+        "global_avg_pool(feats[-1])",
+        "global_avg_pool(global_avg_pool(feats[-1]))",
+    ));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("zoo/backbones/mynet.yaml:23:"), "{e:?}");
+    assert!(
+        e[0].contains("`global_avg_pool` needs a rank-4 tensor, found rank 2"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn unknown_spec_key_and_bad_argument() {
+    let e = error_of(&MYNET.replace("summary:", "sumary: x\nsummary:"));
+    assert_eq!(
+        e,
+        ["zoo/backbones/mynet.yaml:3:1: unknown key `sumary` in a spec; did you mean `summary`?"]
+    );
+    let e = error_of(&MYNET.replace("kernel_size: 3, stride: 2", "kernel_size: 3, strid: 2"));
+    assert_eq!(
+        e,
+        ["zoo/backbones/mynet.yaml:16:82: `conv_layer` has no argument `strid`; did you mean `stride`?"]
+    );
+}
+
+#[test]
+fn a_spec_in_the_wrong_folder() {
+    let e = compile("zoo/heads/mynet.yaml", MYNET).unwrap_err();
+    assert_eq!(
+        e,
+        ["zoo/heads/mynet.yaml:1:7: a backbone spec belongs in `backbones/`, not `heads/`"]
+    );
+}
+
+#[test]
+fn forward_must_return() {
+    let e = error_of(&MYNET.replace(
+        "  return {last_feature: global_avg_pool(feats[-1]), intermediate_features: feats}",
+        "  y = global_avg_pool(feats[-1])",
+    ));
+    assert_eq!(e, ["zoo/backbones/mynet.yaml:22:1: the forward program never returns"]);
+}
