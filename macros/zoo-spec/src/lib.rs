@@ -80,8 +80,40 @@ pub fn compile_dir(root: &Path, display_base: &Path) -> Result<Compiled, Vec<Spe
     Ok(c)
 }
 
-/// Compiles in-memory spec sources.
+/// Where generated code finds its surroundings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Path of the crate with the runtime (`rt`, `primitives`, `trace`): `crate` inside zoo,
+    /// `::zoo` elsewhere.
+    pub runtime: String,
+    /// Path of the generated `blocks` module, as seen from the other generated modules.
+    pub blocks_path: String,
+    /// Blocks compiled elsewhere that specs may use (their Rust lives at `external_blocks_path`).
+    pub external_blocks: Vec<Src>,
+    pub external_blocks_path: String,
+    /// Generate the registry dispatch (`AnyBackbone`, `AnyHead`, block examples); zoo only.
+    pub dispatch: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            runtime: "crate".into(),
+            blocks_path: "crate::generated::blocks".into(),
+            external_blocks: Vec::new(),
+            external_blocks_path: String::new(),
+            dispatch: true,
+        }
+    }
+}
+
+/// Compiles in-memory spec sources for the zoo crate itself.
 pub fn compile_sources(sources: &[Src]) -> Result<Compiled, Vec<SpecError>> {
+    compile_with(sources, &Options::default())
+}
+
+/// Compiles in-memory spec sources with explicit [`Options`].
+pub fn compile_with(sources: &[Src], opts: &Options) -> Result<Compiled, Vec<SpecError>> {
     let mut errors = Vec::new();
     let mut specs: Vec<Spec> = Vec::new();
     for src in sources {
@@ -116,11 +148,24 @@ pub fn compile_sources(sources: &[Src]) -> Result<Compiled, Vec<SpecError>> {
     }
 
     let mut shared: HashMap<String, BlockInfo> = HashMap::new();
+    for src in &opts.external_blocks {
+        if let Ok(s) = spec::parse_spec(src) {
+            let rust = format!("{}::{}", opts.external_blocks_path, camel(&s.name));
+            shared.insert(
+                s.name.clone(),
+                BlockInfo {
+                    rust,
+                    params: s.params.clone(),
+                    sig: s.signature,
+                },
+            );
+        }
+    }
     for s in specs.iter().filter(|s| s.kind == Kind::Block) {
         shared.insert(
             s.name.clone(),
             BlockInfo {
-                rust: format!("crate::generated::blocks::{}", camel(&s.name)),
+                rust: format!("{}::{}", opts.blocks_path, camel(&s.name)),
                 params: s.params.clone(),
                 sig: s.signature,
             },
@@ -155,10 +200,17 @@ pub fn compile_sources(sources: &[Src]) -> Result<Compiled, Vec<SpecError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    rust.push_str(&dispatch(&components));
-    rust.push_str(&block_examples(&components, &mut errors));
-    if !errors.is_empty() {
-        return Err(errors);
+    if opts.dispatch {
+        rust.push_str(&dispatch(&components));
+        rust.push_str(&block_examples(&components, &mut errors));
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+    }
+    if opts.runtime != "crate" {
+        for m in ["rt", "primitives", "trace"] {
+            rust = rust.replace(&format!("crate::{m}::"), &format!("{}::{m}::", opts.runtime));
+        }
     }
     let formatted = match syn::parse_file(&rust) {
         Ok(file) => prettyplease::unparse(&file),
