@@ -383,27 +383,7 @@ fn full_model(cx: &mut Cx, f: &Node, task: &str) -> Option<Component> {
         cx.error(name_node.span, format!("{path}.name"), "`name` must be a string");
         return None;
     };
-    let Some(desc) = registry::find("full", name) else {
-        let names = registry::names("full");
-        let help = zoo_spec::diag::closest(name, names.iter().copied())
-            .map(|c| format!("did you mean `{c}`?"))
-            .unwrap_or_else(|| {
-                if names.is_empty() {
-                    "no full models are in the zoo yet".into()
-                } else {
-                    format!("expected one of {}", names.join(", "))
-                }
-            });
-        cx.push(
-            Diagnostic::error(
-                name_node.span,
-                format!("{path}.name"),
-                format!("unknown full model `{name}`"),
-            )
-            .with_help(help),
-        );
-        return None;
-    };
+    let desc = find_component(cx, "full", name, name_node, path)?;
     task_supported(cx, desc, name_node, task, path);
     let mut allowed: Vec<&str> = desc.params.iter().map(|p| p.name.as_str()).collect();
     allowed.push("name");
@@ -437,6 +417,38 @@ fn full_model(cx: &mut Cx, f: &Node, task: &str) -> Option<Component> {
         name: name.to_string(),
         params: J::Object(m),
     })
+}
+
+/// Looks a component up by name (lower-cased as NetsPresso does, except necks); reports an
+/// unknown name with a suggestion.
+fn find_component(
+    cx: &mut Cx,
+    kind: &str,
+    name: &str,
+    at: &Node,
+    path: &str,
+) -> Option<&'static registry::ComponentDesc> {
+    let lookup = if kind == "neck" {
+        name.to_string()
+    } else {
+        name.to_lowercase()
+    };
+    if let Some(desc) = registry::find(kind, &lookup) {
+        return Some(desc);
+    }
+    let what = if kind == "full" { "full model" } else { kind };
+    let names = registry::names(kind);
+    let help = zoo_spec::diag::closest(name, names.iter().copied())
+        .map(|c| format!("did you mean `{c}`?"))
+        .unwrap_or_else(|| {
+            if names.is_empty() {
+                format!("no {what}s are in the zoo yet")
+            } else {
+                format!("expected one of {}", names.join(", "))
+            }
+        });
+    cx.push(Diagnostic::error(at.span, format!("{path}.name"), format!("unknown {what} `{name}`")).with_help(help));
+    None
 }
 
 fn task_supported(cx: &mut Cx, desc: &registry::ComponentDesc, at: &Node, task: &str, path: &str) {
@@ -481,33 +493,7 @@ fn component(cx: &mut Cx, n: &Node, kind: &str, task: &str, path: &str) -> Optio
         );
         return None;
     };
-    // NetsPresso looks backbone and head names up lower-cased (necks are case-sensitive).
-    let lookup = if kind == "neck" {
-        name.to_string()
-    } else {
-        name.to_lowercase()
-    };
-    let Some(desc) = registry::find(kind, &lookup) else {
-        let names = registry::names(kind);
-        let help = zoo_spec::diag::closest(name, names.iter().copied())
-            .map(|c| format!("did you mean `{c}`?"))
-            .unwrap_or_else(|| {
-                if names.is_empty() {
-                    format!("no {kind}s are in the zoo yet")
-                } else {
-                    format!("expected one of {}", names.join(", "))
-                }
-            });
-        cx.push(
-            Diagnostic::error(
-                name_node.span,
-                format!("{path}.name"),
-                format!("unknown {kind} `{name}`"),
-            )
-            .with_help(help),
-        );
-        return None;
-    };
+    let desc = find_component(cx, kind, name, name_node, path)?;
     task_supported(cx, desc, name_node, task, path);
     let params = component_params(cx, desc, n, path)?;
     Some(Component {

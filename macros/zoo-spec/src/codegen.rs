@@ -157,17 +157,7 @@ impl<'a> Gen<'a> {
 
         // Typed parameters.
         let mut s = String::new();
-        writeln!(
-            s,
-            "/// Parameters of `{}`{}.",
-            spec.name,
-            if spec.summary.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", spec.summary)
-            }
-        )
-        .unwrap();
+        writeln!(s, "/// Parameters of `{}`{}.", spec.name, summary_suffix(spec)).unwrap();
         writeln!(
             s,
             "#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]"
@@ -357,17 +347,7 @@ impl<'a> Gen<'a> {
             }
         }
         let mut m = String::new();
-        writeln!(
-            m,
-            "/// The `{}` module{}.",
-            spec.name,
-            if spec.summary.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", spec.summary)
-            }
-        )
-        .unwrap();
+        writeln!(m, "/// The `{}` module{}.", spec.name, summary_suffix(spec)).unwrap();
         writeln!(m, "#[derive(burn::module::Module, Debug)]\npub struct {prefix} {{").unwrap();
         for (n, t) in &struct_fields {
             writeln!(m, "    pub {}: {t},", ident(n)).unwrap();
@@ -1160,6 +1140,15 @@ impl<'a> Gen<'a> {
                 }
             },
         }
+    }
+}
+
+/// `": summary"` for doc comments, or nothing.
+fn summary_suffix(spec: &Spec) -> String {
+    if spec.summary.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", spec.summary)
     }
 }
 

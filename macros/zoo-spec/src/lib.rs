@@ -201,7 +201,7 @@ pub fn compile_with(sources: &[Src], opts: &Options) -> Result<Compiled, Vec<Spe
         return Err(errors);
     }
     if opts.dispatch {
-        rust.push_str(&dispatch(&components));
+        rust.push_str(&dispatch(&components, &mut errors));
         rust.push_str(&block_examples(&components, &mut errors));
         if !errors.is_empty() {
             return Err(errors);
@@ -308,109 +308,110 @@ fn block_examples(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> 
     s
 }
 
-/// Enums over all backbones / heads and their dispatch by name.
-fn dispatch(components: &[ComponentDesc]) -> String {
-    let mut s = String::new();
-    fn of<'a>(components: &'a [ComponentDesc], kind: &'a str) -> impl Iterator<Item = &'a ComponentDesc> {
-        components.iter().filter(move |c| c.kind == kind)
+/// A method that dispatches on a component name: `match name { "x" => ARM, _ => Err(..) }`.
+fn by_name(s: &mut String, kind: &str, comps: &[&ComponentDesc], header: &str, arm: impl Fn(&ComponentDesc) -> String) {
+    writeln!(s, "{header} {{ match name {{").unwrap();
+    for c in comps {
+        writeln!(s, "{:?} => {},", c.name, arm(c)).unwrap();
     }
-    writeln!(s, "#[derive(burn::module::Module, Debug)]\npub enum AnyBackbone {{").unwrap();
-    for c in of(components, "backbone") {
+    writeln!(
+        s,
+        "_ => Err(crate::rt::BuildError::new(format!(\"unknown {kind} `{{name}}`\"))) }} }}"
+    )
+    .unwrap();
+}
+
+/// An enum over the components of a kind (a burn module) with `init` by name.
+fn any_enum(s: &mut String, kind: &str, comps: &[&ComponentDesc]) -> String {
+    let ty = format!("Any{}", camel(kind));
+    writeln!(s, "#[derive(burn::module::Module, Debug)]\npub enum {ty} {{").unwrap();
+    for c in comps {
         writeln!(s, "    {}({}),", camel(&c.name), c.rust).unwrap();
     }
-    writeln!(s, "}}\nimpl AnyBackbone {{").unwrap();
-    writeln!(s, "pub fn init(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context, device: &burn::tensor::Device) -> Result<Self, crate::rt::BuildError> {{ match name {{").unwrap();
-    for c in of(components, "backbone") {
-        writeln!(
-            s,
-            "{:?} => Ok(Self::{}({}::init(&crate::rt::from_json::<{}Params>(params)?, ctx, device)?)),",
-            c.name,
-            camel(&c.name),
-            c.rust,
-            c.rust
-        )
-        .unwrap();
-    }
-    writeln!(
+    writeln!(s, "}}\nimpl {ty} {{").unwrap();
+    by_name(
         s,
-        "_ => Err(crate::rt::BuildError::new(format!(\"unknown backbone `{{name}}`\"))) }} }}"
-    )
-    .unwrap();
-    writeln!(s, "pub fn outputs(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<crate::rt::Outputs, crate::rt::BuildError> {{ match name {{").unwrap();
-    for c in of(components, "backbone") {
-        writeln!(
-            s,
-            "{:?} => {}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx)?.outputs(),",
-            c.name, c.rust, c.rust
-        )
-        .unwrap();
-    }
-    writeln!(
-        s,
-        "_ => Err(crate::rt::BuildError::new(format!(\"unknown backbone `{{name}}`\"))) }} }}"
-    )
-    .unwrap();
+        kind,
+        comps,
+        "pub fn init(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context, device: &burn::tensor::Device) -> Result<Self, crate::rt::BuildError>",
+        |c| {
+            format!(
+                "Ok(Self::{}({}::init(&crate::rt::from_json::<{}Params>(params)?, ctx, device)?))",
+                camel(&c.name),
+                c.rust,
+                c.rust
+            )
+        },
+    );
+    ty
+}
+
+/// Enums over all backbones / heads and their dispatch by name.
+fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String {
+    let mut s = String::new();
+    let of = |kind: &str| components.iter().filter(|c| c.kind == kind).collect::<Vec<_>>();
+    let backbones = of("backbone");
+    any_enum(&mut s, "backbone", &backbones);
+    by_name(
+        &mut s,
+        "backbone",
+        &backbones,
+        "pub fn outputs(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<crate::rt::Outputs, crate::rt::BuildError>",
+        |c| {
+            format!(
+                "{}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx)?.outputs()",
+                c.rust, c.rust
+            )
+        },
+    );
     writeln!(
         s,
         "pub fn forward(&self, x: burn::tensor::Tensor<4>) -> crate::rt::BackboneOutput {{ match self {{"
     )
     .unwrap();
-    for c in of(components, "backbone") {
+    for c in &backbones {
         writeln!(
             s,
-            "Self::{}(m) => crate::trace::call({:?}, || m.forward(x)),",
-            camel(&c.name),
-            "backbone"
+            "Self::{}(m) => crate::trace::call(\"backbone\", || m.forward(x)),",
+            camel(&c.name)
         )
         .unwrap();
     }
     writeln!(s, "}} }} }}").unwrap();
 
-    writeln!(s, "#[derive(burn::module::Module, Debug)]\npub enum AnyHead {{").unwrap();
-    for c in of(components, "head") {
-        writeln!(s, "    {}({}),", camel(&c.name), c.rust).unwrap();
-    }
-    writeln!(s, "}}\nimpl AnyHead {{").unwrap();
-    writeln!(s, "pub fn init(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context, device: &burn::tensor::Device) -> Result<Self, crate::rt::BuildError> {{ match name {{").unwrap();
-    for c in of(components, "head") {
-        writeln!(
-            s,
-            "{:?} => Ok(Self::{}({}::init(&crate::rt::from_json::<{}Params>(params)?, ctx, device)?)),",
-            c.name,
-            camel(&c.name),
-            c.rust,
-            c.rust
-        )
-        .unwrap();
-    }
-    writeln!(
-        s,
-        "_ => Err(crate::rt::BuildError::new(format!(\"unknown head `{{name}}`\"))) }} }}"
-    )
-    .unwrap();
-    writeln!(s, "pub fn check(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<(), crate::rt::BuildError> {{ match name {{").unwrap();
-    for c in of(components, "head") {
-        writeln!(
-            s,
-            "{:?} => {}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx).map(|_| ()),",
-            c.name, c.rust, c.rust
-        )
-        .unwrap();
-    }
-    writeln!(
-        s,
-        "_ => Err(crate::rt::BuildError::new(format!(\"unknown head `{{name}}`\"))) }} }}"
-    )
-    .unwrap();
+    let heads = of("head");
+    any_enum(&mut s, "head", &heads);
+    by_name(
+        &mut s,
+        "head",
+        &heads,
+        "pub fn check(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<(), crate::rt::BuildError>",
+        |c| {
+            format!(
+                "{}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx).map(|_| ())",
+                c.rust, c.rust
+            )
+        },
+    );
     writeln!(
         s,
         "pub fn forward(&self, features: crate::rt::BackboneOutput) -> crate::rt::Pred {{ match self {{"
     )
     .unwrap();
-    for c in of(components, "head") {
+    for c in &heads {
+        // Which backbone output a head consumes follows from its signature.
         let call = match c.signature.as_str() {
-            "tensor2 -> tensor2" => "crate::rt::Pred::Rank2(m.forward(features.last_feature.expect(\"a classification backbone returns last_feature\")))".to_string(),
-            _ => "unimplemented!(\"head input\")".to_string(),
+            "tensor2 -> tensor2" => {
+                "crate::rt::Pred::Rank2(m.forward(features.last_feature.expect(\"backbones return last_feature\")))"
+            }
+            other => {
+                errors.push(SpecError {
+                    path: c.file.clone(),
+                    span: Default::default(),
+                    message: format!("a head with signature `{other}` is not supported yet (classification heads are `tensor2 -> tensor2`)"),
+                });
+                continue;
+            }
         };
         writeln!(
             s,
@@ -420,7 +421,6 @@ fn dispatch(components: &[ComponentDesc]) -> String {
         .unwrap();
     }
     writeln!(s, "}} }} }}").unwrap();
-
     writeln!(
         s,
         "/// Registry descriptors of every component, as JSON.\npub const REGISTRY_JSON: &str = {:?};",
