@@ -5,6 +5,7 @@
 //! ([`registry`]) → JSON Schemas ([`schema`]). `build.rs` and the proc-macros both call
 //! [`compile_dir`]; errors come back as `file:line:col: message`.
 
+pub mod builtins;
 pub mod codegen;
 pub mod diag;
 pub mod expr;

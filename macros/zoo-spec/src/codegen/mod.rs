@@ -1,0 +1,614 @@
+//! Lowers specs to Rust: typed parameter structs, settings (params + derived values), burn
+//! `Module` structs/enums for every child container, `init` and `forward`.
+//!
+//! Naming: a component `resnet` becomes `Resnet`, `ResnetParams`, `ResnetSettings`; an
+//! anonymous child container `stages` of it becomes `ResnetStages…`. Field names are the
+//! spec's child names, so burn's module paths are the state-dict keys
+//! (`stages.0.0.conv1.block.conv.weight`).
+
+mod children;
+
+use crate::diag::SpecError;
+use crate::expr::Stmt;
+use crate::lower::{Binding, Records, Scope, lower, lower_expect};
+use crate::primitives::{Prim, primitives};
+use crate::spec::{Kind, ParamDecl, Spec, SrcExpr};
+use crate::types::{Sig, Ty};
+use crate::yaml::{Node, Value};
+use std::collections::HashMap;
+use std::fmt::Write;
+
+/// What other specs see of a block: its Rust type, arguments and signature.
+#[derive(Debug, Clone)]
+pub struct BlockInfo {
+    pub rust: String,
+    pub params: Vec<ParamDecl>,
+    pub sig: Sig,
+}
+
+pub fn camel(name: &str) -> String {
+    name.split(['_', '-', '.'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+const KEYWORDS: &[&str] = &[
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
+    "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super",
+    "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box",
+    "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+];
+
+/// A Rust identifier for a spec name (keywords get a trailing underscore).
+pub fn ident(name: &str) -> String {
+    if KEYWORDS.contains(&name) {
+        format!("{name}_")
+    } else {
+        name.to_string()
+    }
+}
+
+/// A local variable name that cannot clash with generated temporaries or `device`.
+pub fn local(name: &str) -> String {
+    format!("v_{name}")
+}
+
+/// Rust code for a YAML literal of a declared type.
+pub fn literal(n: &Node, ty: &Ty) -> String {
+    match (&n.value, ty) {
+        (Value::Null, _) => "None".into(),
+        (_, Ty::Opt(t)) => format!("Some({})", literal(n, t)),
+        (Value::Int(i), Ty::Float) => format!("{:?}f64", *i as f64),
+        (Value::Int(i), _) => format!("{i}i64"),
+        (Value::Float(f), _) => format!("{f:?}f64"),
+        (Value::Bool(b), _) => b.to_string(),
+        (Value::Str(s), _) => format!("String::from({s:?})"),
+        (Value::Seq(items), Ty::List(t)) => {
+            format!(
+                "vec![{}]",
+                items.iter().map(|i| literal(i, t)).collect::<Vec<_>>().join(", ")
+            )
+        }
+        _ => "Default::default()".into(),
+    }
+}
+
+/// What a generated child is, seen from its parent.
+struct ChildOut {
+    init: String,
+    ty: String,
+    /// Call template for one instance (`{m}`, `{x}`); `None` for params.
+    call: Option<String>,
+    sig: Sig,
+    /// For list children: call template and signature of one element.
+    elem: Option<(String, Sig)>,
+    /// For `param` children: the tensor rank.
+    param_rank: Option<usize>,
+    optional: bool,
+}
+
+pub struct Gen<'a> {
+    pub out: String,
+    pub errors: Vec<SpecError>,
+    pub records: Records,
+    pub shared_blocks: &'a HashMap<String, BlockInfo>,
+    prims: Vec<Prim>,
+}
+
+impl<'a> Gen<'a> {
+    pub fn new(shared_blocks: &'a HashMap<String, BlockInfo>) -> Self {
+        Gen {
+            out: String::new(),
+            errors: Vec::new(),
+            records: Records::new(),
+            shared_blocks,
+            prims: primitives(),
+        }
+    }
+
+    fn err_expr(&mut self, spec: &Spec, e: &SrcExpr, start: usize, end: usize, message: String) {
+        // An empty message marks a use of a name whose definition already failed.
+        if !message.is_empty() {
+            self.errors.push(spec.src.error(e.span(start, end), message));
+        }
+    }
+
+    /// Generates everything for one spec (and its local blocks). `prefix` is the Rust type name.
+    pub fn component(&mut self, spec: &Spec, prefix: &str, local_blocks: &HashMap<String, BlockInfo>) {
+        let mut blocks = local_blocks.clone();
+        for b in &spec.blocks {
+            let info = BlockInfo {
+                rust: format!("{prefix}{}", camel(&b.name)),
+                params: b.params.clone(),
+                sig: b.signature,
+            };
+            blocks.insert(b.name.clone(), info);
+        }
+        for b in &spec.blocks {
+            let name = format!("{prefix}{}", camel(&b.name));
+            self.component(b, &name, &blocks);
+        }
+
+        // Record type of stage_params items.
+        let record = spec.stage_params.as_ref().map(|sp| {
+            let name = format!("{prefix}StageParams");
+            let fields: Vec<(String, Ty)> = sp.fields.iter().map(|f| (f.name.clone(), f.ty.clone())).collect();
+            self.records.insert(name.clone(), fields);
+            let mut s = String::new();
+            writeln!(s, "/// One item of `stage_params` of `{}`.", spec.name).unwrap();
+            writeln!(
+                s,
+                "#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]"
+            )
+            .unwrap();
+            writeln!(s, "#[serde(deny_unknown_fields)]\npub struct {name} {{").unwrap();
+            for f in &sp.fields {
+                param_field(&mut s, f);
+            }
+            writeln!(s, "}}").unwrap();
+            self.out.push_str(&s);
+            name
+        });
+
+        // Typed parameters.
+        let mut s = String::new();
+        writeln!(s, "/// Parameters of `{}`{}.", spec.name, summary_suffix(spec)).unwrap();
+        writeln!(
+            s,
+            "#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]"
+        )
+        .unwrap();
+        writeln!(s, "#[serde(deny_unknown_fields)]\npub struct {prefix}Params {{").unwrap();
+        for p in &spec.params {
+            param_field(&mut s, p);
+        }
+        if let Some(r) = &record {
+            writeln!(s, "    #[serde(default)]\n    pub stage_params: Vec<{r}>,").unwrap();
+        }
+        writeln!(s, "}}").unwrap();
+        self.out.push_str(&s);
+
+        // Settings: params, context and derived values, resolved without building modules.
+        let records = self.records.clone();
+        let mut scope = Scope::new(&records, false);
+        let mut fields: Vec<(String, Ty)> = Vec::new();
+        let mut body = String::new();
+        for p in &spec.params {
+            let v = local(&p.name);
+            writeln!(body, "let {v}: {} = params.{}.clone();", p.ty.rust(), ident(&p.name)).unwrap();
+            scope.bind_value(&p.name, v, p.ty.clone());
+            fields.push((p.name.clone(), p.ty.clone()));
+        }
+        if let Some(r) = &record {
+            let v = local("stage_params");
+            writeln!(body, "let {v}: Vec<{r}> = params.stage_params.clone();").unwrap();
+            scope.bind_value("stage_params", v, Ty::list(Ty::Record(r.clone())));
+            fields.push(("stage_params".into(), Ty::list(Ty::Record(r.clone()))));
+        }
+        for (name, ty) in context_bindings(spec.kind) {
+            let v = local(name);
+            writeln!(body, "let {v}: {} = ctx.{name}.clone();", ty.rust()).unwrap();
+            scope.bind_value(name, v, ty.clone());
+            fields.push((name.to_string(), ty));
+        }
+        // Lets that failed to lower: later uses stay silent instead of cascading.
+        let mut failed: Vec<String> = Vec::new();
+        for (name, span, e) in &spec.lets {
+            if scope.lookup(name).is_some() && fields.iter().any(|(f, _)| f == name) {
+                self.errors
+                    .push(spec.src.error(*span, format!("`{name}` is already defined")));
+                continue;
+            }
+            match lower(&e.expr, &mut scope) {
+                Ok((code, ty)) => {
+                    let ty = if ty == Ty::Null { Ty::opt(Ty::Int) } else { ty };
+                    let v = local(name);
+                    writeln!(body, "let {v}: {} = {code};", ty.rust()).unwrap();
+                    scope.bind_value(name, v, ty.clone());
+                    fields.push((name.clone(), ty));
+                }
+                Err(le) => {
+                    self.err_expr(spec, e, le.start, le.end, le.message);
+                    scope.bind(name, Binding::Poisoned);
+                    failed.push(name.clone());
+                }
+            }
+        }
+        for c in &spec.checks {
+            match lower(&c.cond.expr, &mut scope) {
+                Ok((code, Ty::Bool)) => {
+                    writeln!(
+                        body,
+                        "if !({code}) {{ return Err(crate::rt::BuildError::at({:?}, {:?})); }}",
+                        c.at, c.message
+                    )
+                    .unwrap();
+                }
+                Ok((_, t)) => {
+                    let e = &c.cond;
+                    self.err_expr(spec, e, 0, e.text.len(), format!("a check must be a bool, found {t}"))
+                }
+                Err(le) => self.err_expr(spec, &c.cond, le.start, le.end, le.message),
+            }
+        }
+        let mut st = String::new();
+        writeln!(st, "/// `{}` with every derived value resolved.", spec.name).unwrap();
+        writeln!(st, "#[derive(Debug, Clone, PartialEq)]\npub struct {prefix}Settings {{").unwrap();
+        for (n, t) in &fields {
+            writeln!(st, "    pub {}: {},", ident(n), t.rust()).unwrap();
+        }
+        writeln!(st, "}}").unwrap();
+        writeln!(st, "impl {prefix}Settings {{").unwrap();
+        writeln!(st, "    #[allow(unused_variables, unused_parens, clippy::all)]").unwrap();
+        writeln!(
+            st,
+            "    pub fn resolve(params: &{prefix}Params, ctx: &crate::rt::Context) -> Result<Self, crate::rt::BuildError> {{"
+        )
+        .unwrap();
+        st.push_str(&body);
+        let inits: Vec<String> = fields
+            .iter()
+            .map(|(n, _)| format!("{}: {}", ident(n), local(n)))
+            .collect();
+        writeln!(st, "Ok(Self {{ {} }})\n    }}\n}}", inits.join(", ")).unwrap();
+        self.out.push_str(&st);
+
+        // Outputs (feature dims), evaluated from settings alone.
+        if !spec.outputs.is_empty() {
+            let mut oscope = Scope::new(&records, false);
+            for f in &failed {
+                oscope.bind(f, Binding::Poisoned);
+            }
+            for (n, t) in &fields {
+                oscope.bind_value(n, format!("settings.{}", ident(n)), t.clone());
+            }
+            let mut o = String::new();
+            writeln!(o, "impl {prefix}Settings {{\n#[allow(unused_parens, clippy::all)]\npub fn outputs(&self) -> Result<crate::rt::Outputs, crate::rt::BuildError> {{ let settings = self; let mut out = crate::rt::Outputs::default();").unwrap();
+            for (name, span, e) in &spec.outputs {
+                let want = match name.as_str() {
+                    "feature_dim" => Ty::Int,
+                    "intermediate_features_dim" | "strides" => Ty::list(Ty::Int),
+                    _ => {
+                        self.errors.push(spec.src.error(
+                            *span,
+                            format!(
+                                "unknown output `{name}`; expected feature_dim, intermediate_features_dim or strides"
+                            ),
+                        ));
+                        continue;
+                    }
+                };
+                match lower_expect(&e.expr, &mut oscope, &want) {
+                    Ok(code) if want == Ty::Int => writeln!(o, "out.{name} = Some({code});").unwrap(),
+                    Ok(code) => writeln!(o, "out.{name} = {code};").unwrap(),
+                    Err(le) => self.err_expr(spec, e, le.start, le.end, le.message),
+                }
+            }
+            writeln!(o, "Ok(out) }} }}").unwrap();
+            self.out.push_str(&o);
+        }
+
+        // Children and the module struct.
+        let mut iscope = Scope::new(&records, false);
+        for f in &failed {
+            iscope.bind(f, Binding::Poisoned);
+        }
+        let mut ibody = String::new();
+        for (n, t) in &fields {
+            let v = local(n);
+            writeln!(ibody, "let {v}: {} = settings.{}.clone();", t.rust(), ident(n)).unwrap();
+            iscope.bind_value(n, v, t.clone());
+        }
+        let mut struct_fields = Vec::new();
+        let mut fscope = Scope::new(&records, true);
+        for f in &failed {
+            fscope.bind(f, Binding::Poisoned);
+        }
+        for (n, t) in &fields {
+            fscope.bind_value(n, format!("self.settings.{}", ident(n)), t.clone());
+        }
+        for (name, child) in &spec.children {
+            let tyname = format!("{prefix}{}", camel(name));
+            let Some(co) = self.child(spec, &tyname, child, &mut iscope, &blocks) else {
+                fscope.bind(name, Binding::Poisoned);
+                continue;
+            };
+            writeln!(ibody, "let {} = {};", local(name), co.init).unwrap();
+            struct_fields.push((name.clone(), co.ty.clone()));
+            match (co.param_rank, co.call) {
+                (Some(rank), _) => {
+                    // An optional param is used under the same condition that created it.
+                    let access = if co.optional {
+                        format!(
+                            "self.{}.as_ref().expect(\"`{name}` is used where its `if` is false\").val()",
+                            ident(name)
+                        )
+                    } else {
+                        format!("self.{}.val()", ident(name))
+                    };
+                    fscope.bind_value(name, access, Ty::Tensor(rank));
+                }
+                (None, Some(call)) => fscope.bind(
+                    name,
+                    Binding::Module {
+                        recv: format!("self.{}", ident(name)),
+                        call,
+                        sig: co.sig,
+                        optional: co.optional,
+                        elem: co.elem,
+                    },
+                ),
+                (None, None) => {}
+            }
+        }
+        let mut m = String::new();
+        writeln!(m, "/// The `{}` module{}.", spec.name, summary_suffix(spec)).unwrap();
+        writeln!(m, "#[derive(burn::module::Module, Debug)]\npub struct {prefix} {{").unwrap();
+        for (n, t) in &struct_fields {
+            writeln!(m, "    pub {}: {t},", ident(n)).unwrap();
+        }
+        writeln!(m, "    #[module(skip)]\n    pub settings: {prefix}Settings,\n}}").unwrap();
+        writeln!(m, "impl {prefix} {{").unwrap();
+        writeln!(
+            m,
+            "    #[allow(unused_variables, unused_parens, unused_mut, clippy::all)]"
+        )
+        .unwrap();
+        writeln!(
+            m,
+            "    pub fn init(params: &{prefix}Params, ctx: &crate::rt::Context, device: &burn::tensor::Device) -> Result<Self, crate::rt::BuildError> {{"
+        )
+        .unwrap();
+        writeln!(m, "let settings = {prefix}Settings::resolve(params, ctx)?;").unwrap();
+        m.push_str(&ibody);
+        let finits: Vec<String> = struct_fields
+            .iter()
+            .map(|(n, _)| format!("{}: {}", ident(n), local(n)))
+            .collect();
+        writeln!(
+            m,
+            "Ok(Self {{ {} settings }})\n    }}",
+            finits.iter().map(|f| format!("{f}, ")).collect::<String>()
+        )
+        .unwrap();
+
+        // Forward program.
+        let fwd = self.forward(spec, &mut fscope);
+        m.push_str(&fwd);
+        writeln!(m, "}}").unwrap();
+        self.out.push_str(&m);
+    }
+
+    fn forward(&mut self, spec: &Spec, scope: &mut Scope) -> String {
+        let (in_ty, ret) = match spec.kind {
+            Kind::Backbone | Kind::Full => ("Tensor<4>".to_string(), "crate::rt::BackboneOutput".to_string()),
+            Kind::Neck => ("Vec<Tensor<4>>".to_string(), "Vec<Tensor<4>>".to_string()),
+            Kind::Head | Kind::Block => match spec.signature {
+                Sig::Fixed(a, b) => (format!("Tensor<{a}>"), format!("Tensor<{b}>")),
+                Sig::Poly => {
+                    self.errors.push(
+                        spec.src
+                            .error(spec.forward_span, "a spec's signature must have fixed ranks"),
+                    );
+                    return String::new();
+                }
+            },
+        };
+        let in_t = match spec.kind {
+            Kind::Neck => Ty::TensorList(4),
+            Kind::Backbone | Kind::Full => Ty::Tensor(4),
+            _ => match spec.signature {
+                Sig::Fixed(a, _) => Ty::Tensor(a),
+                Sig::Poly => Ty::Tensor(4),
+            },
+        };
+        scope.push();
+        scope.bind_value("input", "input", in_t);
+        let mut body = String::new();
+        let mut returned = false;
+        for (stmt, se) in &spec.forward {
+            if returned {
+                self.err_expr(
+                    spec,
+                    se,
+                    0,
+                    se.text.len(),
+                    "unreachable: this statement follows `return`".into(),
+                );
+                break;
+            }
+            match stmt {
+                Stmt::Assign { targets, value } => {
+                    if targets.len() != 1 {
+                        self.err_expr(
+                            spec,
+                            se,
+                            targets[0].1,
+                            targets.last().unwrap().2,
+                            "only one name can be assigned".into(),
+                        );
+                        continue;
+                    }
+                    let (name, a, b) = &targets[0];
+                    if matches!(scope.lookup(name), Some(Binding::Module { .. })) {
+                        self.err_expr(
+                            spec,
+                            se,
+                            *a,
+                            *b,
+                            format!("`{name}` is a child module and cannot be reassigned"),
+                        );
+                        continue;
+                    }
+                    match lower(value, scope) {
+                        Ok((code, ty)) => {
+                            let v = scope.fresh(&format!("{name}_"));
+                            writeln!(body, "let {v} = {code};").unwrap();
+                            scope.bind_value(name, v, ty);
+                        }
+                        Err(le) => {
+                            self.err_expr(spec, se, le.start, le.end, le.message);
+                            scope.bind(name, Binding::Poisoned);
+                        }
+                    }
+                }
+                Stmt::Return(e) => {
+                    returned = true;
+                    match self.ret(spec, e, scope) {
+                        Ok(code) => writeln!(body, "{code}").unwrap(),
+                        Err((start, end, msg)) => self.err_expr(spec, se, start, end, msg),
+                    }
+                }
+            }
+        }
+        scope.pop();
+        if !returned {
+            self.errors
+                .push(spec.src.error(spec.forward_span, "the forward program never returns"));
+        }
+        format!(
+            "    #[allow(unused_variables, unused_parens, clippy::all)]\n    pub fn forward(&self, input: {in_ty}) -> {ret} {{\n{body}\n    }}\n"
+        )
+    }
+
+    fn ret(&mut self, spec: &Spec, e: &crate::expr::Expr, scope: &mut Scope) -> Result<String, (usize, usize, String)> {
+        let le = |l: crate::lower::LowerError| (l.start, l.end, l.message);
+        match spec.kind {
+            Kind::Backbone | Kind::Full => {
+                let crate::expr::ExprKind::Record(fields) = &e.kind else {
+                    return Err((
+                        e.start,
+                        e.end,
+                        "a backbone returns `{last_feature: ..., intermediate_features: ...}`".into(),
+                    ));
+                };
+                let mut last = "None".to_string();
+                let mut inter = "Vec::new()".to_string();
+                for (name, v) in fields {
+                    let (code, ty) = lower(v, scope).map_err(le)?;
+                    match (name.as_str(), &ty) {
+                        ("last_feature", Ty::Tensor(2)) => last = format!("Some({code})"),
+                        ("intermediate_features", Ty::TensorList(4)) => inter = code,
+                        ("last_feature", _) => {
+                            return Err((
+                                v.start,
+                                v.end,
+                                format!("`last_feature` must be a rank-2 tensor [batch, channels], found {ty}"),
+                            ));
+                        }
+                        ("intermediate_features", _) => {
+                            return Err((
+                                v.start,
+                                v.end,
+                                format!("`intermediate_features` must be a list of rank-4 tensors, found {ty}"),
+                            ));
+                        }
+                        _ => {
+                            return Err((
+                                v.start,
+                                v.end,
+                                format!(
+                                    "unknown output `{name}`; a backbone returns last_feature and intermediate_features"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                Ok(format!(
+                    "crate::rt::BackboneOutput {{ last_feature: {last}, intermediate_features: {inter} }}"
+                ))
+            }
+            Kind::Neck => {
+                let (code, ty) = lower(e, scope).map_err(le)?;
+                if ty != Ty::TensorList(4) {
+                    return Err((
+                        e.start,
+                        e.end,
+                        format!("a neck returns a list of rank-4 tensors, found {ty}"),
+                    ));
+                }
+                Ok(code)
+            }
+            Kind::Head | Kind::Block => {
+                let (code, ty) = lower(e, scope).map_err(le)?;
+                let want = match spec.signature {
+                    Sig::Fixed(_, b) => b,
+                    Sig::Poly => 4,
+                };
+                if ty != Ty::Tensor(want) {
+                    return Err((
+                        e.start,
+                        e.end,
+                        format!("the signature says this returns tensor{want}, found {ty}"),
+                    ));
+                }
+                Ok(code)
+            }
+        }
+    }
+}
+
+/// `": summary"` for doc comments, or nothing.
+fn summary_suffix(spec: &Spec) -> String {
+    if spec.summary.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", spec.summary)
+    }
+}
+
+fn fwd_header(sig: Sig) -> String {
+    match sig {
+        Sig::Poly => {
+            "#[allow(clippy::all)]\npub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {".into()
+        }
+        Sig::Fixed(a, b) => {
+            format!("#[allow(clippy::all)]\npub fn forward(&self, input: Tensor<{a}>) -> Tensor<{b}> {{")
+        }
+    }
+}
+
+pub fn snake(camel: &str) -> String {
+    let mut s = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                s.push('_');
+            }
+            s.push(c.to_ascii_lowercase());
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
+fn param_field(s: &mut String, p: &ParamDecl) {
+    if !p.doc.is_empty() {
+        writeln!(s, "    /// {}", p.doc.replace('\n', " ")).unwrap();
+    }
+    writeln!(s, "    pub {}: {},", ident(&p.name), p.ty.rust()).unwrap();
+}
+
+/// Values a component receives from the model it is part of, by kind.
+pub fn context_bindings(kind: Kind) -> Vec<(&'static str, Ty)> {
+    match kind {
+        Kind::Backbone => vec![("task", Ty::Str)],
+        Kind::Head => vec![
+            ("task", Ty::Str),
+            ("num_classes", Ty::Int),
+            ("feature_dim", Ty::Int),
+            ("intermediate_features_dim", Ty::list(Ty::Int)),
+        ],
+        Kind::Neck => vec![("intermediate_features_dim", Ty::list(Ty::Int))],
+        Kind::Full => vec![("task", Ty::Str), ("num_classes", Ty::Int)],
+        Kind::Block => vec![],
+    }
+}

@@ -1,0 +1,150 @@
+//! Parameter declarations of specs: `params`, `stage_params` and their types and defaults.
+
+use super::{Cx, ParamDecl, StageParams};
+use crate::types::Ty;
+use crate::yaml::{Node, Value};
+
+const PARAM_KEYS: &[&str] = &["type", "default", "enum", "min", "max", "doc"];
+
+pub(super) fn parse_params(cx: &mut Cx, node: &Node) -> Vec<ParamDecl> {
+    let Some(map) = node.as_map() else {
+        cx.err(node.span, "`params` must be a mapping of names to declarations");
+        return Vec::new();
+    };
+    map.iter().filter_map(|(k, v)| parse_param(cx, k, v)).collect()
+}
+
+fn parse_param(cx: &mut Cx, key: &Node, v: &Node) -> Option<ParamDecl> {
+    let name = key.key_text();
+    let mut decl = ParamDecl {
+        name,
+        span: key.span,
+        ty: Ty::Int,
+        default: None,
+        choices: Vec::new(),
+        min: None,
+        max: None,
+        doc: String::new(),
+    };
+    let ty_node = match &v.value {
+        Value::Str(_) => v,
+        Value::Map(_) => {
+            if !cx.keys(v, PARAM_KEYS, "a parameter declaration") {
+                return None;
+            }
+            let Some(t) = v.get("type") else {
+                cx.err(v.span, format!("parameter `{}` needs a `type`", decl.name));
+                return None;
+            };
+            decl.default = v.get("default").cloned();
+            decl.doc = v.get("doc").and_then(|d| cx.string(d, "`doc`")).unwrap_or_default();
+            decl.min = v.get("min").and_then(|m| number(cx, m));
+            decl.max = v.get("max").and_then(|m| number(cx, m));
+            if let Some(e) = v.get("enum") {
+                match e.as_seq() {
+                    Some(items) => decl.choices = items.iter().filter_map(|i| cx.string(i, "an enum value")).collect(),
+                    None => cx.err(e.span, "`enum` must be a list of strings"),
+                }
+            }
+            t
+        }
+        _ => {
+            cx.err(
+                v.span,
+                "a parameter is declared with a type (`int`) or a mapping (`{type: int, default: 1}`)",
+            );
+            return None;
+        }
+    };
+    match ty_node.as_str().map(Ty::parse_decl) {
+        Some(Ok(t)) => decl.ty = t,
+        Some(Err(m)) => {
+            cx.err(ty_node.span, m);
+            return None;
+        }
+        None => {
+            cx.err(ty_node.span, "`type` must be a string");
+            return None;
+        }
+    }
+    if let Some(d) = &decl.default {
+        if let Err(m) = check_literal(d, &decl.ty) {
+            cx.err(d.span, format!("default of `{}`: {m}", decl.name));
+        }
+        if let (Some(s), false) = (d.as_str(), decl.choices.is_empty())
+            && !decl.choices.iter().any(|c| c == s)
+        {
+            cx.err(d.span, format!("default `{s}` is not one of the `enum` values"));
+        }
+    }
+    Some(decl)
+}
+
+fn number(cx: &mut Cx, n: &Node) -> Option<f64> {
+    match n.value {
+        Value::Int(i) => Some(i as f64),
+        Value::Float(f) => Some(f),
+        _ => {
+            cx.err(n.span, "expected a number");
+            None
+        }
+    }
+}
+
+/// Checks that a YAML literal is a value of the declared type.
+pub fn check_literal(n: &Node, ty: &Ty) -> Result<(), String> {
+    match (&n.value, ty) {
+        (Value::Null, Ty::Opt(_)) => Ok(()),
+        (_, Ty::Opt(t)) => check_literal(n, t),
+        (Value::Int(_), Ty::Int | Ty::Float) => Ok(()),
+        (Value::Float(_), Ty::Float) => Ok(()),
+        (Value::Bool(_), Ty::Bool) => Ok(()),
+        (Value::Str(_), Ty::Str) => Ok(()),
+        (Value::Seq(items), Ty::List(t)) => items.iter().try_for_each(|i| check_literal(i, t)),
+        _ => Err(format!("expected {ty}, found {}", n.type_name())),
+    }
+}
+
+pub(super) fn parse_stage_params(cx: &mut Cx, node: &Node) -> Option<StageParams> {
+    if !cx.keys(node, &["doc", "min_items", "fields", "parallel"], "`stage_params`") {
+        return None;
+    }
+    let fields = match node.get("fields") {
+        Some(f) => parse_params(cx, f),
+        None => {
+            cx.err(node.span, "`stage_params` needs `fields`");
+            Vec::new()
+        }
+    };
+    let parallel: Vec<String> = node
+        .get("parallel")
+        .and_then(|p| p.as_seq())
+        .map(|s| s.iter().filter_map(|x| cx.string(x, "a field name")).collect())
+        .unwrap_or_default();
+    for p in &parallel {
+        if !fields.iter().any(|f| &f.name == p) {
+            cx.err(
+                node.get("parallel").unwrap().span,
+                format!("`parallel` names `{p}`, which is not a field"),
+            );
+        }
+    }
+    let min_items = match node.get("min_items").map(|n| &n.value) {
+        Some(Value::Int(i)) if *i >= 0 => *i as usize,
+        Some(_) => {
+            cx.err(
+                node.get("min_items").unwrap().span,
+                "`min_items` must be a non-negative integer",
+            );
+            0
+        }
+        None => 1,
+    };
+    Some(StageParams {
+        span: node.span,
+        doc: node.get("doc").and_then(|d| cx.string(d, "`doc`")).unwrap_or_default(),
+        min_items,
+        fields,
+        parallel,
+    })
+}
