@@ -14,3 +14,6 @@ pub mod primitives;
 pub mod registry;
 pub mod rt;
 pub mod trace;
+
+pub use config::{ModelConfig, check_text};
+pub use model::{TaskModel, build};
