@@ -17,3 +17,5 @@ pub mod trace;
 
 pub use config::{ModelConfig, check_text};
 pub use model::{TaskModel, build};
+pub mod tensor_io;
+pub mod weights;

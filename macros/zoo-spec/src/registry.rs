@@ -55,6 +55,9 @@ pub struct ComponentDesc {
     /// The spec's `example` (for conformance tests), if any.
     #[serde(default)]
     pub example: serde_json::Value,
+    /// Key-remap rules per weight source (e.g. `torchvision`).
+    #[serde(default)]
+    pub remap: Vec<(String, Vec<(String, String)>)>,
 }
 
 impl ComponentDesc {
@@ -106,6 +109,7 @@ pub fn describe(spec: &Spec, rust: &str) -> ComponentDesc {
             .collect(),
         rust: rust.to_string(),
         signature: spec.signature.to_string(),
+        remap: spec.remap.clone(),
         example: spec
             .example
             .as_ref()

@@ -359,7 +359,10 @@ pub fn spec_schema() -> Value {
                 "intermediate_features_dim": {"type": "string"},
                 "strides": {"type": "string"}
             }, "additionalProperties": false},
-            "presets": {"type": "object", "additionalProperties": {"type": "object"}}
+            "presets": {"type": "object", "additionalProperties": {"type": "object"}},
+            "example": {"type": "object", "properties": {"input": {"type": "array", "items": {"type": "integer"}}, "params": {"type": "object"}}},
+            "remap": {"type": "object", "markdownDescription": "Key-remap rules per weight source: `[from_regex, to]`.",
+                      "additionalProperties": {"type": "array", "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}
         },
         "required": ["name", "kind", "forward"],
         "additionalProperties": false

@@ -185,6 +185,8 @@ pub struct Spec {
     pub presets: Vec<Preset>,
     /// A small instance for the conformance test: `{input: [shape], params: {...}}`.
     pub example: Option<Node>,
+    /// Key-remap rules per weight source: regex rewrites from the source's names to zoo's.
+    pub remap: Vec<(String, Vec<(String, String)>)>,
 }
 
 struct Cx<'a> {
@@ -299,6 +301,7 @@ const TOP_KEYS: &[&str] = &[
     "outputs",
     "presets",
     "example",
+    "remap",
 ];
 
 fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Option<Spec> {
@@ -520,7 +523,40 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
         outputs,
         presets,
         example: root.get("example").cloned(),
+        remap: root.get("remap").map(|r| parse_remap(cx, r)).unwrap_or_default(),
     })
+}
+
+/// `remap: {source: [[from_regex, to], ...]}`.
+fn parse_remap(cx: &mut Cx, node: &Node) -> Vec<(String, Vec<(String, String)>)> {
+    let Some(map) = node.as_map() else {
+        cx.err(
+            node.span,
+            "`remap` maps a weight source to a list of `[from_regex, to]` rules",
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let mut rules = Vec::new();
+        for rule in v.as_seq().unwrap_or_default() {
+            match rule.as_seq() {
+                Some([from, to]) => match (from.as_str(), to.as_str()) {
+                    (Some(f), Some(t)) => match regex::Regex::new(f) {
+                        Ok(_) => rules.push((f.to_string(), t.to_string())),
+                        Err(e) => cx.err(from.span, format!("invalid regex: {e}")),
+                    },
+                    _ => cx.err(rule.span, "a remap rule is `[from_regex, to]` (two strings)"),
+                },
+                _ => cx.err(rule.span, "a remap rule is `[from_regex, to]` (two strings)"),
+            }
+        }
+        if v.as_seq().is_none() {
+            cx.err(v.span, "a remap source takes a list of `[from_regex, to]` rules");
+        }
+        out.push((k.key_text(), rules));
+    }
+    out
 }
 
 fn parse_sig(text: &str) -> Result<Sig, String> {

@@ -1,0 +1,170 @@
+//! Output parity with NetsPresso Trainer 1.4.1: reduced-width models whose weights, input and
+//! expected output were written by `tests/reference/parity_fixtures.py` (randomised weights and
+//! BatchNorm statistics, eval mode) must agree within 1e-4 relative to the output scale.
+
+use std::path::{Path, PathBuf};
+use zoo::weights::{LoadOptions, WeightsError};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/parity")
+        .join(name)
+}
+
+fn build(case: &str) -> zoo::TaskModel {
+    let text = std::fs::read_to_string(fixture(&format!("{case}.yaml"))).unwrap();
+    let v = zoo::check_text(&text);
+    let cfg = v.config.unwrap_or_else(|| panic!("{case}: {:?}", v.diagnostics));
+    zoo::build(&cfg, 10, &burn::tensor::Device::flex()).unwrap()
+}
+
+/// Max |zoo − reference| relative to max(1, max |reference|).
+fn run(model: &zoo::TaskModel, case: &str) -> f32 {
+    let device = burn::tensor::Device::flex();
+    let io = fixture(&format!("{case}.io.safetensors"));
+    let x = zoo::tensor_io::read_safetensors(&io, "input")
+        .unwrap()
+        .to_tensor::<4>(&device)
+        .unwrap();
+    let want = zoo::tensor_io::read_safetensors(&io, "output").unwrap();
+    let zoo::rt::Pred::Rank2(got) = model.forward(x) else {
+        panic!("classification gives rank 2")
+    };
+    let got = zoo::tensor_io::RawTensor::from_tensor(got).unwrap();
+    assert_eq!(got.shape, want.shape);
+    let scale = want.values.iter().fold(1f32, |m, v| m.max(v.abs()));
+    got.values
+        .iter()
+        .zip(&want.values)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max)
+        / scale
+}
+
+fn parity(case: &str) {
+    let mut model = build(case);
+    let report = zoo::weights::load(
+        &mut model,
+        &fixture(&format!("{case}.safetensors")),
+        &LoadOptions {
+            load_head: true,
+            remap: vec![],
+        },
+    )
+    .unwrap_or_else(|e| panic!("{case}: {e}"));
+    assert!(
+        report.missing.is_empty() && report.unexpected.is_empty(),
+        "{case}: {report}"
+    );
+    assert_eq!(
+        report.applied.len(),
+        zoo::model::state_dict(&model).len(),
+        "{case}: every tensor is loaded"
+    );
+    let err = run(&model, case);
+    assert!(err <= 1e-4, "{case}: max relative difference {err:e}");
+}
+
+#[test]
+fn resnet_basic() {
+    parity("resnet_basic");
+}
+
+#[test]
+fn resnet_bottleneck_split_stem_pooling_dilation() {
+    parity("resnet_bottleneck");
+}
+
+#[test]
+fn mobilenetv3() {
+    parity("mobilenetv3");
+}
+
+#[test]
+fn vit_with_cls_token() {
+    parity("vit");
+}
+
+#[test]
+fn vit_mean_pooled() {
+    parity("vit_mean");
+}
+
+fn torchvision_rules() -> Vec<(String, String)> {
+    let resnet = zoo::registry::find("backbone", "resnet").unwrap();
+    resnet.remap.iter().find(|(s, _)| s == "torchvision").unwrap().1.clone()
+}
+
+#[test]
+fn torchvision_names_load_through_the_spec_remap_rules() {
+    for file in ["resnet_basic_torchvision.safetensors", "resnet_basic_torchvision.pth"] {
+        let mut model = build("resnet_basic");
+        let opts = LoadOptions {
+            load_head: true,
+            remap: torchvision_rules(),
+        };
+        let report = zoo::weights::load(&mut model, &fixture(file), &opts).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(
+            report.missing.is_empty() && report.unexpected.is_empty(),
+            "{file}: {report}"
+        );
+        assert!(run(&model, "resnet_basic") <= 1e-4, "{file}");
+        // Without the rules nothing matches: every model tensor is missing.
+        let mut fresh = build("resnet_basic");
+        match zoo::weights::load(
+            &mut fresh,
+            &fixture(file),
+            &LoadOptions {
+                load_head: true,
+                remap: vec![],
+            },
+        ) {
+            Err(WeightsError::Missing(keys)) => assert_eq!(keys.len(), zoo::model::state_dict(&fresh).len()),
+            other => panic!("{file}: expected missing tensors, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn load_head_false_keeps_the_head_and_reports_it() {
+    let mut model = build("resnet_basic");
+    let before = zoo::model::state_dict(&model);
+    let report = zoo::weights::load(
+        &mut model,
+        &fixture("resnet_basic.safetensors"),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        report.dropped_head,
+        ["head.classifier.1.bias", "head.classifier.1.weight"]
+    );
+    assert!(report.missing.is_empty() && report.unexpected.is_empty(), "{report}");
+    assert_eq!(report.applied.len(), before.len() - 2);
+    // The backbone matches the reference, the head does not (it was not loaded).
+    assert!(run(&model, "resnet_basic") > 1e-3);
+}
+
+#[test]
+fn a_checkpoint_of_another_width_is_a_shape_error_naming_the_keys() {
+    let mut model = build("resnet_bottleneck");
+    match zoo::weights::load(
+        &mut model,
+        &fixture("resnet_basic.safetensors"),
+        &LoadOptions {
+            load_head: true,
+            remap: vec![],
+        },
+    ) {
+        Err(WeightsError::ShapeMismatch(v)) => {
+            let want = (
+                "backbone.stages.0.0.conv1.block.norm.weight".to_string(),
+                vec![4],
+                vec![8],
+            );
+            assert!(v.contains(&want), "{v:?}");
+        }
+        Err(e) => panic!("expected a shape mismatch, got {e}"),
+        Ok(r) => panic!("loaded a mismatched checkpoint: {r}"),
+    }
+}

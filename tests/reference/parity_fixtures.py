@@ -1,0 +1,131 @@
+"""Writes the parity fixtures of tests/parity.rs (not run by CI; see netspresso_reference.py
+for the venv set-up). Run from the repository root:
+
+    venv/bin/python tests/reference/parity_fixtures.py
+
+For each case, builds a reduced-width model with NetsPresso Trainer 1.4.1, randomises every
+weight and BatchNorm statistic (so normalisation really matters), and writes into
+tests/fixtures/parity/:
+
+    <case>.yaml                 the zoo/NetsPresso model config
+    <case>.safetensors          the state dict (NetsPresso names; torchvision names for
+                                `*_torchvision` cases)
+    <case>.io.safetensors       `input` [2, 3, H, W] and `output` (NetsPresso's `pred`, eval mode)
+"""
+import copy
+import pathlib
+
+import torch
+import yaml
+from omegaconf import OmegaConf
+from safetensors.torch import save_file
+from netspresso_trainer.models.builder import build_model
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "parity"
+NUM_CLASSES = 10
+
+FC1 = {"name": "fc", "params": {"num_layers": 1, "intermediate_channels": None, "act_type": None, "dropout_prob": 0.0}}
+FC2 = {"name": "fc", "params": {"num_layers": 2, "intermediate_channels": 32, "act_type": "hard_swish", "dropout_prob": 0.0}}
+
+
+def model_doc(name, backbone, head):
+    return {
+        "model": {
+            "task": "classification",
+            "name": name,
+            "checkpoint": {"use_pretrained": False, "load_head": True, "path": None, "optimizer_path": None},
+            "freeze_backbone": False,
+            "architecture": {"full": None, "backbone": backbone, "head": head},
+            "postprocessor": None,
+            "losses": [{"criterion": "cross_entropy", "label_smoothing": 0.1, "weight": None}],
+        }
+    }
+
+
+def stage(c, n, dil=False, pool=False):
+    return {"channels": c, "num_blocks": n, "replace_stride_with_dilation": dil, "replace_stride_with_pooling": pool}
+
+
+CASES = {
+    "resnet_basic": model_doc(
+        "resnet_basic",
+        {"name": "resnet", "params": {"block_type": "basicblock", "norm_type": "batch_norm", "return_stage_idx": None,
+                                       "split_stem_conv": False, "first_stage_shortcut_conv": False},
+         "stage_params": [stage(8, 1), stage(16, 2), stage(24, 1), stage(32, 1)]},
+        FC1),
+    "resnet_bottleneck": model_doc(
+        "resnet_bottleneck",
+        {"name": "resnet", "params": {"block_type": "bottleneck", "norm_type": "batch_norm", "return_stage_idx": None,
+                                       "split_stem_conv": True, "first_stage_shortcut_conv": True},
+         "stage_params": [stage(4, 1), stage(8, 2, pool=True), stage(8, 1), stage(16, 1, dil=True)]},
+        FC2),
+    "mobilenetv3": model_doc(
+        "mobilenetv3_tiny",
+        {"name": "mobilenetv3", "params": None, "stage_params": [
+            {"in_channels": [8], "kernel_sizes": [3], "expanded_channels": [8], "out_channels": [8],
+             "use_se": [True], "act_type": ["relu"], "stride": [2]},
+            {"in_channels": [8, 16], "kernel_sizes": [5, 3], "expanded_channels": [24, 48], "out_channels": [16, 16],
+             "use_se": [False, True], "act_type": ["hard_swish", "hard_swish"], "stride": [2, 1]},
+        ]},
+        FC2),
+    "vit": model_doc(
+        "vit_micro",
+        {"name": "vit", "params": {"patch_size": 8, "attention_channels": 24, "num_blocks": 2, "num_attention_heads": 3,
+                                    "attention_dropout_prob": 0.0, "ffn_intermediate_channels": 48, "ffn_dropout_prob": 0.0,
+                                    "use_cls_token": True, "vocab_size": 50},
+         "stage_params": None},
+        FC1),
+}
+CASES["vit_mean"] = copy.deepcopy(CASES["vit"])
+CASES["vit_mean"]["model"]["architecture"]["backbone"]["params"]["use_cls_token"] = False
+
+
+def torchvision_names(key):
+    """NetsPresso ResNet names → torchvision's (what zoo's torchvision remap rules undo)."""
+    key = key.replace("backbone.conv1.block.conv.", "conv1.").replace("backbone.conv1.block.norm.", "bn1.")
+    for i in range(4):
+        key = key.replace(f"backbone.stages.{i}.", f"layer{i + 1}.")
+    for n in (1, 2, 3):
+        key = key.replace(f".conv{n}.block.conv.", f".conv{n}.").replace(f".conv{n}.block.norm.", f".bn{n}.")
+    key = key.replace(".downsample.block.conv.", ".downsample.0.").replace(".downsample.block.norm.", ".downsample.1.")
+    return key.replace("head.classifier.1.", "fc.")
+
+
+def randomise(model, gen):
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            if not t.is_floating_point():
+                continue
+            if name.endswith("running_var"):
+                t.copy_(torch.rand(t.shape, generator=gen) + 0.5)
+            elif name.endswith(".pe"):
+                continue
+            else:
+                t.copy_(torch.randn(t.shape, generator=gen) * 0.2)
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    gen = torch.Generator().manual_seed(7)
+    for case, doc in CASES.items():
+        conf = OmegaConf.create(doc).model
+        conf.single_task_model = False
+        model = build_model(conf, NUM_CLASSES, devices=torch.device("cpu"), distributed=False)
+        randomise(model, gen)
+        model.eval()
+        x = torch.randn(2, 3, 32, 32, generator=gen)
+        with torch.no_grad():
+            y = model(x)["pred"]
+        state = {k: v.contiguous() for k, v in model.state_dict().items()}
+        (OUT / f"{case}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+        save_file(state, str(OUT / f"{case}.safetensors"))
+        save_file({"input": x.contiguous(), "output": y.contiguous()}, str(OUT / f"{case}.io.safetensors"))
+        if case == "resnet_basic":
+            tv = {torchvision_names(k): v for k, v in state.items()}
+            save_file(tv, str(OUT / "resnet_basic_torchvision.safetensors"))
+            torch.save(tv, str(OUT / "resnet_basic_torchvision.pth"))
+        print(case, tuple(y.shape), float(y.abs().max()))
+
+
+if __name__ == "__main__":
+    main()
