@@ -17,5 +17,6 @@ pub mod trace;
 
 pub use config::{ModelConfig, check_text};
 pub use model::{TaskModel, build};
+pub mod preprocess;
 pub mod tensor_io;
 pub mod weights;

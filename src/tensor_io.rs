@@ -58,3 +58,137 @@ pub fn read_safetensors(path: &Path, name: &str) -> Result<RawTensor, String> {
         values,
     })
 }
+
+/// Reads a little-endian float32 (or float64, converted) C-order `.npy` array.
+pub fn read_npy(path: &Path) -> Result<RawTensor, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bad = |m: &str| format!("{} is not a supported .npy file: {m}", path.display());
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad("missing the NUMPY magic"));
+    }
+    let (header_len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return Err(bad("unknown version")),
+    };
+    let header = bytes
+        .get(start..start + header_len)
+        .ok_or_else(|| bad("truncated header"))?;
+    let header = std::str::from_utf8(header).map_err(|_| bad("header is not text"))?;
+    let field = |name: &str| -> Option<&str> {
+        let at = header.find(&format!("'{name}'"))?;
+        Some(
+            header[at + name.len() + 2..]
+                .trim_start()
+                .trim_start_matches(':')
+                .trim_start(),
+        )
+    };
+    let descr = field("descr").ok_or_else(|| bad("no descr"))?;
+    let width = if descr.starts_with("'<f4'") {
+        4
+    } else if descr.starts_with("'<f8'") {
+        8
+    } else {
+        return Err(bad(&format!(
+            "dtype {} (expected little-endian float32 or float64)",
+            &descr[..descr.find(',').unwrap_or(descr.len())]
+        )));
+    };
+    if field("fortran_order").is_some_and(|f| f.starts_with("True")) {
+        return Err(bad("Fortran order"));
+    }
+    let shape_text = field("shape").ok_or_else(|| bad("no shape"))?;
+    let inner = shape_text.trim_start_matches('(');
+    let inner = &inner[..inner.find(')').ok_or_else(|| bad("bad shape"))?];
+    let shape: Vec<usize> = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| bad("bad shape")))
+        .collect::<Result<_, _>>()?;
+    let n: usize = shape.iter().product();
+    let data = &bytes[start + header_len..];
+    if data.len() != n * width {
+        return Err(bad(&format!("{} data bytes for shape {shape:?}", data.len())));
+    }
+    let values = if width == 4 {
+        data.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    } else {
+        data.chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
+            .collect()
+    };
+    Ok(RawTensor { shape, values })
+}
+
+/// Writes a float32 `.npy` array.
+pub fn write_npy(path: &Path, t: &RawTensor) -> std::io::Result<()> {
+    let shape = match t.shape.len() {
+        1 => format!("({},)", t.shape[0]),
+        _ => format!(
+            "({})",
+            t.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in &t.values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, out)
+}
+
+/// Writes float32 tensors as a `.safetensors` file.
+pub fn write_safetensors(path: &Path, tensors: &[(&str, &RawTensor)]) -> Result<(), String> {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, t)| t.values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((n, t), b)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, t.shape.clone(), b)
+                .map(|v| (n.to_string(), v))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    safetensors::serialize_to_file(views, None, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Reads a tensor file: `.npy`, or `.safetensors` (the tensor `input`, or the only one).
+pub fn read_tensor_file(path: &Path) -> Result<RawTensor, String> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => read_npy(path),
+        Some("safetensors") => {
+            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let st = safetensors::SafeTensors::deserialize(&bytes)
+                .map_err(|e| format!("{} is not a valid .safetensors file: {e}", path.display()))?;
+            let names = st.names();
+            let name = if names.iter().any(|n| *n == "input") {
+                "input".to_string()
+            } else if names.len() == 1 {
+                names[0].to_string()
+            } else {
+                return Err(format!(
+                    "{} holds several tensors and none is named `input`",
+                    path.display()
+                ));
+            };
+            read_safetensors(path, &name)
+        }
+        _ => Err(format!("{}: expected a .npy or .safetensors tensor", path.display())),
+    }
+}

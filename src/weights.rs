@@ -163,6 +163,8 @@ pub fn load(model: &mut TaskModel, path: &Path, opts: &LoadOptions) -> Result<Lo
         return Err(WeightsError::Io(path.to_path_buf(), e.to_string()));
     }
     let remap = remapper(&opts.remap)?;
+    // PyTorch-layout shapes of the model, to show mismatches as PyTorch users read them.
+    let torch_shapes = crate::model::state_dict(model);
     let corrupt = |e: String| WeightsError::Corrupt(path.to_path_buf(), e);
     let result: ApplyResult = match format {
         Format::Safetensors => {
@@ -201,7 +203,7 @@ pub fn load(model: &mut TaskModel, path: &Path, opts: &LoadOptions) -> Result<Lo
             model.load_from(&mut store).map_err(|e| corrupt(e.to_string()))?
         }
     };
-    report(result, opts)
+    report(result, opts, &torch_shapes)
 }
 
 /// burn's norm parameters as PyTorch names them (`gamma`/`beta` → `weight`/`bias`).
@@ -213,16 +215,26 @@ fn torch_name(path: &str) -> String {
     }
 }
 
-fn report(r: ApplyResult, opts: &LoadOptions) -> Result<LoadReport, WeightsError> {
+fn report(
+    r: ApplyResult,
+    opts: &LoadOptions,
+    torch_shapes: &[(String, Vec<usize>)],
+) -> Result<LoadReport, WeightsError> {
     let mut shapes = Vec::new();
     let mut bad = Vec::new();
     for e in &r.errors {
         match e {
-            ApplyError::ShapeMismatch { path, expected, found } => shapes.push((
-                torch_name(path),
-                expected.as_slice().to_vec(),
-                found.as_slice().to_vec(),
-            )),
+            ApplyError::ShapeMismatch { path, expected, found } => {
+                let name = torch_name(path);
+                let (mut model, mut file) = (expected.as_slice().to_vec(), found.as_slice().to_vec());
+                // burn stores linear weights as [in, out]; PyTorch as [out, in].
+                let torch = torch_shapes.iter().find(|(k, _)| *k == name).map(|(_, s)| s);
+                if torch.is_some_and(|t| *t != model && t.iter().rev().eq(model.iter())) {
+                    model.reverse();
+                    file.reverse();
+                }
+                shapes.push((name, model, file))
+            }
             ApplyError::DTypeMismatch { path, expected, found } => {
                 bad.push((path.clone(), format!("expected {expected:?}, found {found:?}")))
             }

@@ -18,7 +18,8 @@ fn build(config: &str) -> zoo::TaskModel {
 /// A safetensors file with every key and shape of NetsPresso's state dict for `config`
 /// (from the reference facts), `num_batches_tracked` included as int64.
 fn netspresso_state_dict(config: &str, dir: &Path) -> PathBuf {
-    let facts = std::fs::read_to_string(root("tests/fixtures/reference").join(config.replace(".yaml", ".txt"))).unwrap();
+    let facts =
+        std::fs::read_to_string(root("tests/fixtures/reference").join(config.replace(".yaml", ".txt"))).unwrap();
     let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     for line in facts.lines().skip(1) {
         let (k, shape) = line.split_once(' ').unwrap();
@@ -31,8 +32,10 @@ fn netspresso_state_dict(config: &str, dir: &Path) -> PathBuf {
             tensors.push((k.into(), Dtype::F32, shape, data));
         }
     }
-    let views: Vec<(String, TensorView)> =
-        tensors.iter().map(|(k, d, s, b)| (k.clone(), TensorView::new(*d, s.clone(), b).unwrap())).collect();
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .map(|(k, d, s, b)| (k.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
     let path = dir.join("state.safetensors");
     safetensors::serialize_to_file(views, None, &path).unwrap();
     path
@@ -50,16 +53,30 @@ fn full_size_netspresso_state_dicts_load_exactly() {
     ] {
         let file = netspresso_state_dict(config, dir.path());
         let mut model = build(config);
-        let opts = LoadOptions { load_head: true, remap: vec![] };
+        let opts = LoadOptions {
+            load_head: true,
+            remap: vec![],
+        };
         let report = zoo::weights::load(&mut model, &file, &opts).unwrap_or_else(|e| panic!("{config}: {e}"));
-        assert!(report.missing.is_empty() && report.unexpected.is_empty(), "{config}: {report}");
+        assert!(
+            report.missing.is_empty() && report.unexpected.is_empty(),
+            "{config}: {report}"
+        );
         assert_eq!(report.applied.len(), zoo::model::state_dict(&model).len(), "{config}");
     }
 }
 
 fn load_err(file: &Path) -> WeightsError {
     let mut model = build("resnet18-classification.yaml");
-    zoo::weights::load(&mut model, file, &LoadOptions { load_head: true, remap: vec![] }).expect_err("a broken file")
+    zoo::weights::load(
+        &mut model,
+        file,
+        &LoadOptions {
+            load_head: true,
+            remap: vec![],
+        },
+    )
+    .expect_err("a broken file")
 }
 
 #[test]
@@ -71,7 +88,10 @@ fn truncated_safetensors() {
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let e = load_err(&cut);
     assert!(matches!(e, WeightsError::Corrupt(..)), "{e}");
-    assert!(e.to_string().contains("cut.safetensors is not a valid checkpoint"), "{e}");
+    assert!(
+        e.to_string().contains("cut.safetensors is not a valid checkpoint"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -89,7 +109,10 @@ fn lying_header_safetensors() {
 fn wrong_dtype_safetensors() {
     let dir = tempfile::tempdir().unwrap();
     let data = vec![0u8; 64 * 3 * 7 * 7];
-    let views = vec![("backbone.conv1.block.conv.weight".to_string(), TensorView::new(Dtype::U8, vec![64, 3, 7, 7], &data).unwrap())];
+    let views = vec![(
+        "backbone.conv1.block.conv.weight".to_string(),
+        TensorView::new(Dtype::U8, vec![64, 3, 7, 7], &data).unwrap(),
+    )];
     let path = dir.path().join("u8.safetensors");
     safetensors::serialize_to_file(views, None, &path).unwrap();
     let e = load_err(&path);
@@ -110,7 +133,10 @@ fn a_pt_file_that_is_not_a_state_dict() {
 
 #[test]
 fn missing_file_and_unknown_format() {
-    assert!(matches!(load_err(Path::new("/no/such.safetensors")), WeightsError::Io(..)));
+    assert!(matches!(
+        load_err(Path::new("/no/such.safetensors")),
+        WeightsError::Io(..)
+    ));
     let e = load_err(Path::new("weights.onnx"));
     assert!(e.to_string().contains("unknown weights format"), "{e}");
 }
@@ -130,10 +156,26 @@ fn save_then_load_round_trips_with_netspresso_names() {
     assert_eq!(names, want);
     assert_eq!(st.tensor("head.classifier.0.weight").unwrap().shape(), [1024, 576]);
     let mut again = build("mobilenetv3-small-classification.yaml");
-    let report = zoo::weights::load(&mut again, &path, &LoadOptions { load_head: true, remap: vec![] }).unwrap();
+    let report = zoo::weights::load(
+        &mut again,
+        &path,
+        &LoadOptions {
+            load_head: true,
+            remap: vec![],
+        },
+    )
+    .unwrap();
     assert_eq!(report.applied.len(), want.len());
     let bpk = dir.path().join("m.bpk");
     zoo::weights::save(&model, &bpk).unwrap();
-    let report = zoo::weights::load(&mut again, &bpk, &LoadOptions { load_head: true, remap: vec![] }).unwrap();
+    let report = zoo::weights::load(
+        &mut again,
+        &bpk,
+        &LoadOptions {
+            load_head: true,
+            remap: vec![],
+        },
+    )
+    .unwrap();
     assert_eq!(report.applied.len(), want.len());
 }

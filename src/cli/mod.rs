@@ -3,6 +3,7 @@
 mod build;
 mod catalogue;
 mod emit;
+mod run;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -86,6 +87,48 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         depth: usize,
     },
+    /// Run a model on an image or a tensor file; prints top-k for classification.
+    Run {
+        config: PathBuf,
+        /// Weights (.safetensors, .pt/.pth, .bpk); default: the config's checkpoint.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// An image (resized and normalised) or a tensor file (.npy, .safetensors).
+        #[arg(long)]
+        input: PathBuf,
+        /// Where to write the raw prediction (`pred`): .npy or .safetensors.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[arg(long)]
+        num_classes: Option<usize>,
+        /// A NetsPresso data config whose `id_mapping` names the classes.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// A NetsPresso augmentation config whose `inference` steps prepare images.
+        #[arg(long)]
+        augmentation: Option<PathBuf>,
+        /// Checkpoint naming to translate with the spec's remap rules (e.g. `torchvision`).
+        #[arg(long)]
+        weights_from: Option<String>,
+        #[arg(long, default_value_t = 5)]
+        top_k: usize,
+        #[arg(long, value_enum, default_value = "flex")]
+        device: DeviceKind,
+    },
+    /// Write a config's (initialised or loaded) weights with NetsPresso key names.
+    Save {
+        config: PathBuf,
+        #[arg(long)]
+        output: PathBuf,
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        #[arg(long)]
+        num_classes: Option<usize>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        weights_from: Option<String>,
+    },
     /// Print the state-dict keys and shapes (PyTorch naming) of a config's model.
     Keys {
         file: PathBuf,
@@ -122,6 +165,52 @@ pub fn run(cmd: Command) -> i32 {
             depth,
         } => build::run(&file, num_classes, input_size.as_deref(), device, depth),
         Command::Keys { file, num_classes } => build::keys(&file, num_classes),
+        Command::Run {
+            config,
+            checkpoint,
+            input,
+            output,
+            num_classes,
+            data,
+            augmentation,
+            weights_from,
+            top_k,
+            device,
+        } => {
+            let model = run::ModelArgs {
+                config: &config,
+                checkpoint: checkpoint.as_deref(),
+                num_classes,
+                data: data.as_deref(),
+                weights_from: weights_from.as_deref(),
+                device,
+            };
+            run::run(&run::RunArgs {
+                model,
+                input: &input,
+                output: output.as_deref(),
+                augmentation: augmentation.as_deref(),
+                top_k,
+            })
+        }
+        Command::Save {
+            config,
+            output,
+            checkpoint,
+            num_classes,
+            data,
+            weights_from,
+        } => {
+            let model = run::ModelArgs {
+                config: &config,
+                checkpoint: checkpoint.as_deref(),
+                num_classes,
+                data: data.as_deref(),
+                weights_from: weights_from.as_deref(),
+                device: DeviceKind::Flex,
+            };
+            run::save(&model, &output)
+        }
     }
 }
 

@@ -1,0 +1,288 @@
+//! `zoo run` (inference on an image or a tensor file) and `zoo save` (write weights).
+
+use super::build::load;
+use super::{DeviceKind, INVALID, OK, USAGE};
+use crate::config::ModelConfig;
+use crate::tensor_io::{self, RawTensor};
+use crate::weights::{self, LoadOptions};
+use std::path::{Path, PathBuf};
+
+/// Options shared by `run` and `save` for building a model with weights.
+pub struct ModelArgs<'a> {
+    pub config: &'a Path,
+    pub checkpoint: Option<&'a Path>,
+    pub num_classes: Option<usize>,
+    pub data: Option<&'a Path>,
+    pub weights_from: Option<&'a str>,
+    pub device: DeviceKind,
+}
+
+/// The number of classes a checkpoint's head predicts: the first dimension of the last head
+/// weight (`.safetensors` only).
+pub fn classes_in_checkpoint(path: &Path) -> Option<usize> {
+    if weights::Format::of(path) != Some(weights::Format::Safetensors) {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).ok()?;
+    let mut heads: Vec<(Vec<String>, usize)> = meta
+        .tensors()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("head.") && k.ends_with(".weight"))
+        .filter_map(|(k, info)| Some((k.split('.').map(String::from).collect(), *info.shape.first()?)))
+        .collect();
+    // Natural order of path segments: `classifier.10` after `classifier.9`.
+    heads.sort_by(|a, b| {
+        let key = |v: &Vec<String>| {
+            v.iter()
+                .map(|s| s.parse::<u64>().map(|n| format!("{n:020}")).unwrap_or(s.clone()))
+                .collect::<Vec<_>>()
+        };
+        key(&a.0).cmp(&key(&b.0))
+    });
+    heads.last().map(|(_, n)| *n)
+}
+
+/// Class names from a NetsPresso data config's `data.id_mapping` (a list, or a map of label
+/// values to names).
+pub fn class_names(data: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(data).map_err(|e| format!("cannot read {}: {e}", data.display()))?;
+    let root = zoo_spec::yaml::parse(&text).map_err(|e| format!("{}: invalid YAML: {e}", data.display()))?;
+    let mapping = root
+        .get("data")
+        .and_then(|d| d.get("id_mapping"))
+        .ok_or(format!("{} has no `data.id_mapping`", data.display()))?;
+    match &mapping.value {
+        zoo_spec::yaml::Value::Seq(items) => Ok(items.iter().map(|i| i.key_text()).collect()),
+        zoo_spec::yaml::Value::Map(entries) => Ok(entries.iter().map(|(_, v)| v.key_text()).collect()),
+        zoo_spec::yaml::Value::Str(file) => Err(format!(
+            "{}: `id_mapping` names a JSON file ({file}); pass --num-classes instead",
+            data.display()
+        )),
+        _ => Err(format!("{}: `id_mapping` must be a list or a mapping", data.display())),
+    }
+}
+
+/// Builds the config's model and loads its weights; prints what it chose. `Err` is the exit code.
+pub fn model_with_weights(a: &ModelArgs) -> Result<(ModelConfig, crate::TaskModel, Option<Vec<String>>), i32> {
+    let cfg = load(a.config)?;
+    let device = super::device(a.device).map_err(|m| {
+        eprintln!("error: {m}");
+        USAGE
+    })?;
+    let checkpoint: Option<PathBuf> = a.checkpoint.map(Path::to_path_buf).or_else(|| {
+        cfg.checkpoint
+            .path
+            .as_ref()
+            .filter(|_| cfg.checkpoint.use_pretrained)
+            .map(PathBuf::from)
+    });
+    let names = match a.data {
+        Some(d) => Some(class_names(d).map_err(|m| {
+            eprintln!("error: {m}");
+            USAGE
+        })?),
+        None => None,
+    };
+    let (num_classes, source) = if let Some(n) = a.num_classes {
+        (n, "--num-classes".to_string())
+    } else if let Some(n) = checkpoint.as_deref().and_then(classes_in_checkpoint) {
+        (n, "the checkpoint's head".to_string())
+    } else if let Some(n) = names.as_ref().map(Vec::len) {
+        (n, format!("the id_mapping of {}", a.data.unwrap().display()))
+    } else {
+        eprintln!(
+            "error: the number of classes is unknown: pass --num-classes, a .safetensors checkpoint with a head, or --data with an id_mapping"
+        );
+        return Err(USAGE);
+    };
+    if num_classes == 0 {
+        eprintln!("error: the number of classes must be at least 1");
+        return Err(USAGE);
+    }
+    eprintln!("classes: {num_classes} (from {source})");
+    let mut model = crate::model::build(&cfg, num_classes, &device).map_err(|e| {
+        eprintln!("error: cannot build {}: {e}", a.config.display());
+        INVALID
+    })?;
+    match &checkpoint {
+        Some(path) => {
+            let remap = match a.weights_from {
+                None => Vec::new(),
+                Some(source) => match remap_rules(&cfg, source) {
+                    Ok(r) => r,
+                    Err(m) => {
+                        eprintln!("error: {m}");
+                        return Err(USAGE);
+                    }
+                },
+            };
+            // An explicit --checkpoint carries its head; the config's decides by `load_head`.
+            let load_head = a.checkpoint.is_some() || cfg.checkpoint.load_head;
+            match weights::load(&mut model, path, &LoadOptions { load_head, remap }) {
+                Ok(report) => eprint!("weights: {}: {report}", path.display()),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Err(INVALID);
+                }
+            }
+        }
+        None => eprintln!("warning: no checkpoint; the weights are randomly initialised"),
+    }
+    Ok((cfg, model, names))
+}
+
+/// The remap rules a backbone's spec declares for a weight source (e.g. `torchvision`).
+fn remap_rules(cfg: &ModelConfig, source: &str) -> Result<Vec<(String, String)>, String> {
+    let name = match &cfg.architecture {
+        crate::config::Architecture::Parts { backbone, .. } => backbone.name.clone(),
+        crate::config::Architecture::Full(f) => f.name.clone(),
+    };
+    let desc = crate::registry::components()
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or(format!("no component `{name}`"))?;
+    desc.remap
+        .iter()
+        .find(|(s, _)| s == source)
+        .map(|(_, r)| r.clone())
+        .ok_or_else(|| {
+            let known: Vec<&str> = desc.remap.iter().map(|(s, _)| s.as_str()).collect();
+            format!(
+                "`{name}` declares no key-remap rules for `{source}` (it has: {})",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })
+}
+
+pub struct RunArgs<'a> {
+    pub model: ModelArgs<'a>,
+    pub input: &'a Path,
+    pub output: Option<&'a Path>,
+    pub augmentation: Option<&'a Path>,
+    pub top_k: usize,
+}
+
+fn is_tensor_file(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("npy" | "safetensors"))
+}
+
+pub fn run(a: &RunArgs) -> i32 {
+    if let Some(out) = a.output {
+        if !is_tensor_file(out) {
+            eprintln!("error: --output must end in .npy or .safetensors");
+            return USAGE;
+        }
+    }
+    let input = if is_tensor_file(a.input) {
+        tensor_io::read_tensor_file(a.input)
+    } else {
+        let pipeline = match a.augmentation {
+            None => Ok(crate::preprocess::Pipeline::default()),
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))
+                .and_then(|t| {
+                    crate::preprocess::Pipeline::from_augmentation(&t).map_err(|m| format!("{}: {m}", p.display()))
+                }),
+        };
+        pipeline.and_then(|p| p.load(a.input))
+    };
+    let input = match input {
+        Ok(t) => t,
+        Err(m) => {
+            eprintln!("error: {m}");
+            return USAGE;
+        }
+    };
+    if input.shape.len() != 4 || input.shape[1] != 3 {
+        eprintln!(
+            "error: the input must be [batch, 3, height, width], found {:?}",
+            input.shape
+        );
+        return USAGE;
+    }
+    let (cfg, model, names) = match model_with_weights(&a.model) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let device = super::device(a.model.device).expect("checked when building");
+    let x = input.to_tensor::<4>(&device).expect("rank checked");
+    let pred = model.forward(x);
+    let raw = match &pred {
+        crate::rt::Pred::Rank2(t) => RawTensor::from_tensor(t.clone()),
+        crate::rt::Pred::Rank4(t) => RawTensor::from_tensor(t.clone()),
+    }
+    .expect("float output");
+    if let Some(out) = a.output {
+        let written = if out.extension().and_then(|e| e.to_str()) == Some("npy") {
+            tensor_io::write_npy(out, &raw).map_err(|e| e.to_string())
+        } else {
+            tensor_io::write_safetensors(out, &[("pred", &raw)])
+        };
+        if let Err(e) = written {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            return USAGE;
+        }
+        eprintln!("wrote pred {:?} to {}", raw.shape, out.display());
+    }
+    if cfg.task == "classification" {
+        print_top_k(&raw, a.top_k, names.as_deref());
+    } else {
+        println!("pred shape: {:?}", raw.shape);
+    }
+    OK
+}
+
+/// Softmax probabilities and the `k` best classes of every image.
+pub fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    let mut ranked: Vec<(usize, f32)> = exp.iter().map(|e| e / sum).enumerate().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(k);
+    ranked
+}
+
+fn print_top_k(raw: &RawTensor, k: usize, names: Option<&[String]>) {
+    let classes = raw.shape[1];
+    for (i, row) in raw.values.chunks(classes).enumerate() {
+        println!("image {i}: top-{}", k.min(classes));
+        for (rank, (c, p)) in top_k(row, k).into_iter().enumerate() {
+            let name = names
+                .and_then(|n| n.get(c))
+                .map(|n| format!("  {n}"))
+                .unwrap_or_default();
+            println!("  {}. class {c:<5} {:>7.3}%{name}", rank + 1, p * 100.0);
+        }
+    }
+}
+
+pub fn save(a: &ModelArgs, output: &Path) -> i32 {
+    if weights::Format::of(output).is_none_or(|f| f == weights::Format::Pytorch) {
+        eprintln!("error: --output must end in .safetensors (NetsPresso names) or .bpk (burn's format)");
+        return USAGE;
+    }
+    let (_, model, _) = match model_with_weights(a) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    match weights::save(&model, output) {
+        Ok(()) => {
+            println!(
+                "wrote {} tensors to {}",
+                crate::model::state_dict(&model).len(),
+                output.display()
+            );
+            OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            USAGE
+        }
+    }
+}
