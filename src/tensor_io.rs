@@ -177,7 +177,7 @@ pub fn read_tensor_file(path: &Path) -> Result<RawTensor, String> {
             let st = safetensors::SafeTensors::deserialize(&bytes)
                 .map_err(|e| format!("{} is not a valid .safetensors file: {e}", path.display()))?;
             let names = st.names();
-            let name = if names.iter().any(|n| *n == "input") {
+            let name = if names.contains(&"input") {
                 "input".to_string()
             } else if names.len() == 1 {
                 names[0].to_string()

@@ -172,11 +172,11 @@ fn is_tensor_file(p: &Path) -> bool {
 }
 
 pub fn run(a: &RunArgs) -> i32 {
-    if let Some(out) = a.output {
-        if !is_tensor_file(out) {
-            eprintln!("error: --output must end in .npy or .safetensors");
-            return USAGE;
-        }
+    if let Some(out) = a.output
+        && !is_tensor_file(out)
+    {
+        eprintln!("error: --output must end in .npy or .safetensors");
+        return USAGE;
     }
     let input = if is_tensor_file(a.input) {
         tensor_io::read_tensor_file(a.input)
