@@ -41,6 +41,8 @@ pub fn build(cfg: &ModelConfig, num_classes: usize, device: &Device) -> Result<T
                 intermediate_features_dim: outputs.intermediate_features_dim,
             };
             let h = AnyHead::init(&head.name, &head.params, &hctx, device)?;
+            // NetsPresso's `freeze_backbone`: backbone parameters get no gradients, so no updates.
+            let b = if cfg.freeze_backbone { b.no_grad() } else { b };
             Ok(TaskModel { backbone: b, head: h })
         }
         Architecture::Full(f) => Err(BuildError::new(format!("full model `{}` is not supported yet", f.name))),
