@@ -110,6 +110,9 @@ pub enum Command {
         /// Checkpoint naming to translate with the spec's remap rules (e.g. `torchvision`).
         #[arg(long)]
         weights_from: Option<String>,
+        /// Base URL of pretrained weights (also `ZOO_WEIGHTS_URL`).
+        #[arg(long)]
+        weights_url: Option<String>,
         #[arg(long, default_value_t = 5)]
         top_k: usize,
         #[arg(long, value_enum, default_value = "flex")]
@@ -128,6 +131,9 @@ pub enum Command {
         data: Option<PathBuf>,
         #[arg(long)]
         weights_from: Option<String>,
+        /// Base URL of pretrained weights (also `ZOO_WEIGHTS_URL`).
+        #[arg(long)]
+        weights_url: Option<String>,
     },
     /// Print the state-dict keys and shapes (PyTorch naming) of a config's model.
     Keys {
@@ -174,6 +180,7 @@ pub fn run(cmd: Command) -> i32 {
             data,
             augmentation,
             weights_from,
+            weights_url,
             top_k,
             device,
         } => {
@@ -183,6 +190,7 @@ pub fn run(cmd: Command) -> i32 {
                 num_classes,
                 data: data.as_deref(),
                 weights_from: weights_from.as_deref(),
+                weights_url: weights_url.as_deref(),
                 device,
             };
             run::run(&run::RunArgs {
@@ -200,6 +208,7 @@ pub fn run(cmd: Command) -> i32 {
             num_classes,
             data,
             weights_from,
+            weights_url,
         } => {
             let model = run::ModelArgs {
                 config: &config,
@@ -207,6 +216,7 @@ pub fn run(cmd: Command) -> i32 {
                 num_classes,
                 data: data.as_deref(),
                 weights_from: weights_from.as_deref(),
+                weights_url: weights_url.as_deref(),
                 device: DeviceKind::Flex,
             };
             run::save(&model, &output)

@@ -14,6 +14,8 @@ pub struct ModelArgs<'a> {
     pub num_classes: Option<usize>,
     pub data: Option<&'a Path>,
     pub weights_from: Option<&'a str>,
+    /// Base URL of pretrained weights (default: `ZOO_WEIGHTS_URL`, then NetsPresso's storage).
+    pub weights_url: Option<&'a str>,
     pub device: DeviceKind,
 }
 
@@ -70,13 +72,13 @@ pub fn model_with_weights(a: &ModelArgs) -> Result<(ModelConfig, crate::TaskMode
         eprintln!("error: {m}");
         USAGE
     })?;
-    let checkpoint: Option<PathBuf> = a.checkpoint.map(Path::to_path_buf).or_else(|| {
-        cfg.checkpoint
-            .path
-            .as_ref()
-            .filter(|_| cfg.checkpoint.use_pretrained)
-            .map(PathBuf::from)
-    });
+    let checkpoint = match resolve_checkpoint(a, &cfg) {
+        Ok(c) => c,
+        Err(m) => {
+            eprintln!("error: {m}");
+            return Err(INVALID);
+        }
+    };
     let names = match a.data {
         Some(d) => Some(class_names(d).map_err(|m| {
             eprintln!("error: {m}");
@@ -130,6 +132,49 @@ pub fn model_with_weights(a: &ModelArgs) -> Result<(ModelConfig, crate::TaskMode
         None => eprintln!("warning: no checkpoint; the weights are randomly initialised"),
     }
     Ok((cfg, model, names))
+}
+
+/// Where the weights come from: `--checkpoint`, else the config's checkpoint (a path, or the
+/// registered pretrained file of `model.name`, downloaded into the cache when not on disk).
+fn resolve_checkpoint(a: &ModelArgs, cfg: &ModelConfig) -> Result<Option<PathBuf>, String> {
+    if let Some(p) = a.checkpoint {
+        return if p.exists() {
+            Ok(Some(p.to_path_buf()))
+        } else {
+            Err(format!("checkpoint {} does not exist", p.display()))
+        };
+    }
+    if !cfg.checkpoint.use_pretrained {
+        return Ok(None);
+    }
+    if let Some(p) = cfg.checkpoint.path.as_deref().map(Path::new)
+        && p.exists()
+    {
+        return Ok(Some(p.to_path_buf()));
+    }
+    let Some(entry) = crate::download::registered(&cfg.name) else {
+        return Err(match &cfg.checkpoint.path {
+            Some(p) => format!(
+                "checkpoint {p} does not exist and no pretrained weights are registered for `{}`",
+                cfg.name
+            ),
+            None => format!(
+                "`use_pretrained` is set but no pretrained weights are registered for `{}`; give `checkpoint.path`",
+                cfg.name
+            ),
+        });
+    };
+    let base = crate::download::base_url(a.weights_url);
+    let path = crate::download::fetch(
+        &cfg.name,
+        &entry,
+        &base,
+        &crate::download::cache_dir(),
+        super::color(true),
+    )
+    .map_err(|e| e.to_string())?;
+    eprintln!("pretrained weights of `{}`: {}", cfg.name, path.display());
+    Ok(Some(path))
 }
 
 /// The remap rules a backbone's spec declares for a weight source (e.g. `torchvision`).

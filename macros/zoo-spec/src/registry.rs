@@ -30,6 +30,19 @@ pub struct StageDesc {
     pub parallel: Vec<String>,
 }
 
+/// A registered pretrained weights file (key: `model.name`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PretrainedDesc {
+    /// Path under the weights base URL, e.g. `checkpoint/resnet/resnet18_imagenet1k.safetensors`.
+    pub file: String,
+    /// Storage version (`?versionId=`), if pinned.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Expected sha256 (hex), verified when present.
+    #[serde(default)]
+    pub sha256: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PresetDesc {
     pub name: String,
@@ -58,6 +71,9 @@ pub struct ComponentDesc {
     /// Key-remap rules per weight source (e.g. `torchvision`).
     #[serde(default)]
     pub remap: Vec<(String, Vec<(String, String)>)>,
+    /// Pretrained files by model name.
+    #[serde(default)]
+    pub pretrained: Vec<(String, PretrainedDesc)>,
 }
 
 impl ComponentDesc {
@@ -110,6 +126,7 @@ pub fn describe(spec: &Spec, rust: &str) -> ComponentDesc {
         rust: rust.to_string(),
         signature: spec.signature.to_string(),
         remap: spec.remap.clone(),
+        pretrained: spec.pretrained.clone(),
         example: spec
             .example
             .as_ref()

@@ -361,6 +361,8 @@ pub fn spec_schema() -> Value {
             }, "additionalProperties": false},
             "presets": {"type": "object", "additionalProperties": {"type": "object"}},
             "example": {"type": "object", "properties": {"input": {"type": "array", "items": {"type": "integer"}}, "params": {"type": "object"}}},
+            "pretrained": {"type": "object", "markdownDescription": "Pretrained weights by model name: `{file, version, sha256}`.",
+                           "additionalProperties": {"type": "object", "properties": {"file": {"type": "string"}, "version": {"type": ["string", "null"]}, "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-fA-F]{64}$"}}, "required": ["file"], "additionalProperties": false}},
             "remap": {"type": "object", "markdownDescription": "Key-remap rules per weight source: `[from_regex, to]`.",
                       "additionalProperties": {"type": "array", "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}
         },

@@ -187,6 +187,8 @@ pub struct Spec {
     pub example: Option<Node>,
     /// Key-remap rules per weight source: regex rewrites from the source's names to zoo's.
     pub remap: Vec<(String, Vec<(String, String)>)>,
+    /// Registered pretrained weights by model name.
+    pub pretrained: Vec<(String, crate::registry::PretrainedDesc)>,
 }
 
 struct Cx<'a> {
@@ -302,6 +304,7 @@ const TOP_KEYS: &[&str] = &[
     "presets",
     "example",
     "remap",
+    "pretrained",
 ];
 
 fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Option<Spec> {
@@ -524,7 +527,45 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
         presets,
         example: root.get("example").cloned(),
         remap: root.get("remap").map(|r| parse_remap(cx, r)).unwrap_or_default(),
+        pretrained: root
+            .get("pretrained")
+            .map(|p| parse_pretrained(cx, p))
+            .unwrap_or_default(),
     })
+}
+
+/// `pretrained: {model_name: {file, version?, sha256?}}`.
+fn parse_pretrained(cx: &mut Cx, node: &Node) -> Vec<(String, crate::registry::PretrainedDesc)> {
+    let mut out = Vec::new();
+    for (k, v) in node.as_map().unwrap_or_default() {
+        if !cx.keys(v, &["file", "version", "sha256"], "a pretrained entry") {
+            continue;
+        }
+        let text = |cx: &mut Cx, key: &str| {
+            v.get(key)
+                .filter(|n| !n.is_null())
+                .and_then(|n| cx.string(n, &format!("`{key}`")))
+        };
+        let Some(file) = text(cx, "file") else {
+            cx.err(v.span, "a pretrained entry needs `file`");
+            continue;
+        };
+        let sha256 = text(cx, "sha256");
+        if let Some(s) = &sha256
+            && (s.len() != 64 || !s.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            cx.err(v.get("sha256").unwrap().span, "`sha256` must be 64 hex digits");
+        }
+        out.push((
+            k.key_text(),
+            crate::registry::PretrainedDesc {
+                file,
+                version: text(cx, "version"),
+                sha256,
+            },
+        ));
+    }
+    out
 }
 
 /// `remap: {source: [[from_regex, to], ...]}`.
