@@ -18,8 +18,12 @@ fn build(config: &str) -> zoo::TaskModel {
 /// A safetensors file with every key and shape of NetsPresso's state dict for `config`
 /// (from the reference facts), `num_batches_tracked` included as int64.
 fn netspresso_state_dict(config: &str, dir: &Path) -> PathBuf {
-    let facts =
-        std::fs::read_to_string(root("tests/fixtures/reference").join(config.replace(".yaml", ".txt"))).unwrap();
+    state_dict_from_facts(&config.replace(".yaml", ".txt"), dir)
+}
+
+/// A safetensors file with the keys and shapes of a reference facts file (first line: header).
+fn state_dict_from_facts(facts: &str, dir: &Path) -> PathBuf {
+    let facts = std::fs::read_to_string(root("tests/fixtures/reference").join(facts)).unwrap();
     let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     for line in facts.lines().skip(1) {
         let (k, shape) = line.split_once(' ').unwrap();
@@ -46,6 +50,7 @@ fn full_size_netspresso_state_dicts_load_exactly() {
     let dir = tempfile::tempdir().unwrap();
     for config in [
         "resnet18-classification.yaml",
+        "resnet34-classification.yaml",
         "resnet50-classification.yaml",
         "mobilenetv3-small-classification.yaml",
         "mobilenetv3-large-classification.yaml",
@@ -117,6 +122,68 @@ fn wrong_dtype_safetensors() {
     safetensors::serialize_to_file(views, None, &path).unwrap();
     let e = load_err(&path);
     assert!(e.to_string().contains("backbone.conv1.block.conv.weight"), "{e}");
+}
+
+#[test]
+fn full_size_torchvision_state_dicts_load_through_the_spec_remap_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    for (facts, config, backbone, source) in [
+        (
+            "torchvision_resnet18.txt",
+            "resnet18-classification.yaml",
+            "resnet",
+            "torchvision",
+        ),
+        (
+            "torchvision_mobilenet_v3_small.txt",
+            "mobilenetv3-small-classification.yaml",
+            "mobilenetv3",
+            "torchvision_small",
+        ),
+        (
+            "torchvision_mobilenet_v3_large.txt",
+            "mobilenetv3-large-classification.yaml",
+            "mobilenetv3",
+            "torchvision_large",
+        ),
+    ] {
+        let file = state_dict_from_facts(facts, dir.path());
+        let rules = zoo::registry::find("backbone", backbone)
+            .unwrap()
+            .remap
+            .iter()
+            .find(|(s, _)| s == source)
+            .unwrap()
+            .1
+            .clone();
+        let mut model = build(config);
+        let report = zoo::weights::load(
+            &mut model,
+            &file,
+            &LoadOptions {
+                load_head: true,
+                remap: rules,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{facts}: {e}"));
+        assert!(
+            report.missing.is_empty() && report.unexpected.is_empty(),
+            "{facts}: {report}"
+        );
+        assert_eq!(report.applied.len(), zoo::model::state_dict(&model).len(), "{facts}");
+    }
+}
+
+#[test]
+fn pickles_that_are_not_state_dicts() {
+    for f in ["not_a_state_dict_list.pt", "not_a_state_dict_tensor.pt"] {
+        let e = load_err(&root("tests/fixtures/parity").join(f));
+        assert!(
+            matches!(e, WeightsError::Corrupt(..) | WeightsError::Missing(..)),
+            "{f}: {e}"
+        );
+        assert!(e.to_string().contains(f) || e.to_string().contains("lacks"), "{f}: {e}");
+    }
 }
 
 #[test]

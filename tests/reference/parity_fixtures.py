@@ -11,6 +11,10 @@ tests/fixtures/parity/:
     <case>.safetensors          the state dict (NetsPresso names; torchvision names for
                                 `*_torchvision` cases)
     <case>.io.safetensors       `input` [2, 3, H, W] and `output` (NetsPresso's `pred`, eval mode)
+
+It also writes the key/shape facts of torchvision's full-size ResNet-18 and MobileNetV3 state
+dicts (tests/fixtures/reference/torchvision_*.txt), for the key-remap tests, and two pickles
+that are not state dicts (not_a_state_dict_*.pt).
 """
 import copy
 import pathlib
@@ -127,5 +131,19 @@ def main():
         print(case, tuple(y.shape), float(y.abs().max()))
 
 
+def torchvision_facts():
+    import torchvision
+
+    ref = OUT.parent / "reference"
+    for name in ["mobilenet_v3_small", "mobilenet_v3_large", "resnet18"]:
+        model = getattr(torchvision.models, name)()
+        lines = [f"# torchvision {torchvision.__version__} {name} state dict"]
+        lines += [f"{k} {list(v.shape)}" for k, v in model.state_dict().items()]
+        (ref / f"torchvision_{name}.txt").write_text("\n".join(lines) + "\n")
+    torch.save([1, 2, 3], str(OUT / "not_a_state_dict_list.pt"))
+    torch.save(torch.zeros(3), str(OUT / "not_a_state_dict_tensor.pt"))
+
+
 if __name__ == "__main__":
     main()
+    torchvision_facts()
