@@ -169,6 +169,7 @@ fn model_document(cx: &mut Cx, root: &Node) -> Option<ModelConfig> {
         }
     };
     let checkpoint = checkpoint(cx, model);
+    checkpoint_available(cx, model, &checkpoint, &name);
     let freeze_backbone = cx.bool_or(model.get("freeze_backbone"), "model.freeze_backbone", false);
     let architecture = match (model.get("architecture"), &task) {
         (Some(a), Some(t)) => architecture(cx, a, t),
@@ -216,6 +217,48 @@ fn model_document(cx: &mut Cx, root: &Node) -> Option<ModelConfig> {
         postprocessor,
         losses,
     })
+}
+
+/// Weights that will be needed must exist, or be registered for download under `model.name`
+/// (NetsPresso downloads a missing checkpoint of a known model; anything else fails later).
+fn checkpoint_available(cx: &mut Cx, model: &Node, ck: &Checkpoint, name: &str) {
+    if !ck.use_pretrained || name.is_empty() || crate::download::registered(name).is_some() {
+        return;
+    }
+    let node = |key: &str| -> Option<&Node> {
+        let c = model.get("checkpoint")?;
+        if key.is_empty() { Some(c) } else { c.get(key) }
+    };
+    match &ck.path {
+        Some(p) if !std::path::Path::new(p).exists() => {
+            let at = node("path")
+                .filter(|n| !n.is_null())
+                .or(node(""))
+                .map(|n| n.span)
+                .unwrap_or(model.span);
+            cx.push(
+                Diagnostic::error(at, "model.checkpoint.path", format!("checkpoint `{p}` does not exist")).with_help(
+                    format!("no pretrained weights are registered for `{name}` to download instead"),
+                ),
+            );
+        }
+        None => {
+            let at = model
+                .get("checkpoint")
+                .and_then(|c| c.get_entry("use_pretrained"))
+                .map(|(k, _)| k.span)
+                .unwrap_or(model.span);
+            cx.push(
+                Diagnostic::error(
+                    at,
+                    "model.checkpoint.use_pretrained",
+                    format!("no pretrained weights are registered for `{name}`"),
+                )
+                .with_help("set `use_pretrained: false`, or give `checkpoint.path`"),
+            );
+        }
+        _ => {}
+    }
 }
 
 fn checkpoint(cx: &mut Cx, model: &Node) -> Checkpoint {
