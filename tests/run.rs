@@ -220,3 +220,32 @@ fn save_writes_loadable_weights() {
     let o = zoo(&["save", &f(CONFIG), "--num-classes", "3", "--output", "w.pth"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn torch_fx_models_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(f(CONFIG))
+        .unwrap()
+        .replace(
+            "path: null",
+            &format!("path: {}", dir.path().join("model_fx.pt").display()),
+        )
+        .replace("use_pretrained: false", "use_pretrained: true");
+    let cfg = dir.path().join("fx.yaml");
+    std::fs::write(&cfg, config).unwrap();
+    std::fs::write(dir.path().join("model_fx.pt"), b"PK").unwrap();
+    let o = zoo(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--num-classes",
+        "10",
+        "--input",
+        &f("tests/fixtures/images/sample.png"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("model_fx.pt is a torch.fx model"),
+        "{}",
+        text(&o.stderr)
+    );
+}

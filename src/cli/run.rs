@@ -144,6 +144,12 @@ fn resolve_checkpoint(a: &ModelArgs, cfg: &ModelConfig) -> Result<Option<PathBuf
             Err(format!("checkpoint {} does not exist", p.display()))
         };
     }
+    if let Some(fx) = &cfg.checkpoint.fx_model_path {
+        return Err(format!(
+            "{fx} is a torch.fx model (pickled Python code), which zoo does not execute; export its state dict \
+             (`torch.save(model.state_dict(), ...)` or safetensors) and give that as the checkpoint"
+        ));
+    }
     if !cfg.checkpoint.use_pretrained {
         return Ok(None);
     }

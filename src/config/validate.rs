@@ -222,6 +222,17 @@ fn model_document(cx: &mut Cx, root: &Node) -> Option<ModelConfig> {
 /// Weights that will be needed must exist, or be registered for download under `model.name`
 /// (NetsPresso downloads a missing checkpoint of a known model; anything else fails later).
 fn checkpoint_available(cx: &mut Cx, model: &Node, ck: &Checkpoint, name: &str) {
+    if let Some(fx) = &ck.fx_model_path {
+        if !std::path::Path::new(fx).exists() {
+            let at = model
+                .get("fx_model_checkpoint")
+                .or_else(|| model.get("checkpoint").and_then(|c| c.get("path")))
+                .map(|n| n.span)
+                .unwrap_or(model.span);
+            cx.error(at, "model.checkpoint", format!("torch.fx model `{fx}` does not exist"));
+        }
+        return;
+    }
     if !ck.use_pretrained || name.is_empty() || crate::download::registered(name).is_some() {
         return;
     }
