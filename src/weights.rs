@@ -166,31 +166,29 @@ pub fn load(model: &mut TaskModel, path: &Path, opts: &LoadOptions) -> Result<Lo
     // PyTorch-layout shapes of the model, to show mismatches as PyTorch users read them.
     let torch_shapes = crate::model::state_dict(model);
     let corrupt = |e: String| WeightsError::Corrupt(path.to_path_buf(), e);
+    // The two PyTorch-layout stores share their settings but no trait for them.
+    macro_rules! apply_pytorch_layout {
+        ($store:expr) => {{
+            let mut store = $store
+                .skip_enum_variants(true)
+                .map_indices_contiguous(false)
+                .allow_partial(true)
+                .validate(false)
+                .remap(remap);
+            if !opts.load_head {
+                store = store.with_predicate(not_head);
+            }
+            model.load_from(&mut store).map_err(|e| corrupt(e.to_string()))?
+        }};
+    }
     let result: ApplyResult = match format {
         Format::Safetensors => {
-            let mut store = SafetensorsStore::from_file(path)
-                .with_from_adapter(PyTorchToBurnAdapter)
-                .skip_enum_variants(true)
-                .map_indices_contiguous(false)
-                .allow_partial(true)
-                .validate(false)
-                .remap(remap);
-            if !opts.load_head {
-                store = store.with_predicate(not_head);
-            }
-            model.load_from(&mut store).map_err(|e| corrupt(e.to_string()))?
+            let store = SafetensorsStore::from_file(path).with_from_adapter(PyTorchToBurnAdapter);
+            apply_pytorch_layout!(store)
         }
         Format::Pytorch => {
-            let mut store = PytorchStore::from_file(path)
-                .skip_enum_variants(true)
-                .map_indices_contiguous(false)
-                .allow_partial(true)
-                .validate(false)
-                .remap(remap);
-            if !opts.load_head {
-                store = store.with_predicate(not_head);
-            }
-            model.load_from(&mut store).map_err(|e| corrupt(e.to_string()))?
+            let store = PytorchStore::from_file(path);
+            apply_pytorch_layout!(store)
         }
         Format::Burnpack => {
             let mut store = BurnpackStore::from_file(path)

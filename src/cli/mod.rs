@@ -48,6 +48,39 @@ pub enum DeviceKind {
     Cuda,
 }
 
+/// Where a model's weights and class count come from (`run`, `save`).
+#[derive(clap::Args, Debug)]
+pub struct WeightsArgs {
+    /// Weights (.safetensors, .pt/.pth, .bpk); default: the config's checkpoint.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    #[arg(long)]
+    pub num_classes: Option<usize>,
+    /// A NetsPresso data config whose `id_mapping` names the classes.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Checkpoint naming to translate with the spec's remap rules (e.g. `torchvision`).
+    #[arg(long)]
+    pub weights_from: Option<String>,
+    /// Base URL of pretrained weights (also `ZOO_WEIGHTS_URL`).
+    #[arg(long)]
+    pub weights_url: Option<String>,
+}
+
+impl WeightsArgs {
+    fn model_args<'a>(&'a self, config: &'a std::path::Path, device: DeviceKind) -> run::ModelArgs<'a> {
+        run::ModelArgs {
+            config,
+            checkpoint: self.checkpoint.as_deref(),
+            num_classes: self.num_classes,
+            data: self.data.as_deref(),
+            weights_from: self.weights_from.as_deref(),
+            weights_url: self.weights_url.as_deref(),
+            device,
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// List the components of the zoo (GLOB filters names, e.g. `mobile*`).
@@ -90,29 +123,17 @@ pub enum Command {
     /// Run a model on an image or a tensor file; prints top-k for classification.
     Run {
         config: PathBuf,
-        /// Weights (.safetensors, .pt/.pth, .bpk); default: the config's checkpoint.
-        #[arg(long)]
-        checkpoint: Option<PathBuf>,
+        #[command(flatten)]
+        weights: WeightsArgs,
         /// An image (resized and normalised) or a tensor file (.npy, .safetensors).
         #[arg(long)]
         input: PathBuf,
         /// Where to write the raw prediction (`pred`): .npy or .safetensors.
         #[arg(long)]
         output: Option<PathBuf>,
-        #[arg(long)]
-        num_classes: Option<usize>,
-        /// A NetsPresso data config whose `id_mapping` names the classes.
-        #[arg(long)]
-        data: Option<PathBuf>,
         /// A NetsPresso augmentation config whose `inference` steps prepare images.
         #[arg(long)]
         augmentation: Option<PathBuf>,
-        /// Checkpoint naming to translate with the spec's remap rules (e.g. `torchvision`).
-        #[arg(long)]
-        weights_from: Option<String>,
-        /// Base URL of pretrained weights (also `ZOO_WEIGHTS_URL`).
-        #[arg(long)]
-        weights_url: Option<String>,
         #[arg(long, default_value_t = 5)]
         top_k: usize,
         #[arg(long, value_enum, default_value = "flex")]
@@ -121,19 +142,11 @@ pub enum Command {
     /// Write a config's (initialised or loaded) weights with NetsPresso key names.
     Save {
         config: PathBuf,
+        #[command(flatten)]
+        weights: WeightsArgs,
+        /// .safetensors (NetsPresso names) or .bpk (burn's format).
         #[arg(long)]
         output: PathBuf,
-        #[arg(long)]
-        checkpoint: Option<PathBuf>,
-        #[arg(long)]
-        num_classes: Option<usize>,
-        #[arg(long)]
-        data: Option<PathBuf>,
-        #[arg(long)]
-        weights_from: Option<String>,
-        /// Base URL of pretrained weights (also `ZOO_WEIGHTS_URL`).
-        #[arg(long)]
-        weights_url: Option<String>,
     },
     /// Print the state-dict keys and shapes (PyTorch naming) of a config's model.
     Keys {
@@ -173,26 +186,14 @@ pub fn run(cmd: Command) -> i32 {
         Command::Keys { file, num_classes } => build::keys(&file, num_classes),
         Command::Run {
             config,
-            checkpoint,
+            weights,
             input,
             output,
-            num_classes,
-            data,
             augmentation,
-            weights_from,
-            weights_url,
             top_k,
             device,
         } => {
-            let model = run::ModelArgs {
-                config: &config,
-                checkpoint: checkpoint.as_deref(),
-                num_classes,
-                data: data.as_deref(),
-                weights_from: weights_from.as_deref(),
-                weights_url: weights_url.as_deref(),
-                device,
-            };
+            let model = weights.model_args(&config, device);
             run::run(&run::RunArgs {
                 model,
                 input: &input,
@@ -203,24 +204,9 @@ pub fn run(cmd: Command) -> i32 {
         }
         Command::Save {
             config,
+            weights,
             output,
-            checkpoint,
-            num_classes,
-            data,
-            weights_from,
-            weights_url,
-        } => {
-            let model = run::ModelArgs {
-                config: &config,
-                checkpoint: checkpoint.as_deref(),
-                num_classes,
-                data: data.as_deref(),
-                weights_from: weights_from.as_deref(),
-                weights_url: weights_url.as_deref(),
-                device: DeviceKind::Flex,
-            };
-            run::save(&model, &output)
-        }
+        } => run::save(&weights.model_args(&config, DeviceKind::Flex), &output),
     }
 }
 

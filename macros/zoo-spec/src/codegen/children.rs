@@ -347,17 +347,7 @@ impl Gen<'_> {
                 init.push_str("__out }");
                 let sig = sig.unwrap_or(Sig::Poly);
                 // The element enum: one variant per item template.
-                let mut s = String::new();
-                writeln!(s, "#[derive(burn::module::Module, Debug)]\npub enum {enum_name} {{").unwrap();
-                for (v, t, _) in &variants {
-                    writeln!(s, "    {v}({t}),").unwrap();
-                }
-                writeln!(s, "}}\nimpl {enum_name} {{\n{}\nmatch self {{", fwd_header(sig)).unwrap();
-                for (v, _, call) in &variants {
-                    writeln!(s, "{enum_name}::{v}(__m) => {},", render_call(call, "__m", "input")).unwrap();
-                }
-                writeln!(s, "}}\n}}\n}}").unwrap();
-                self.out.push_str(&s);
+                self.enum_module(&enum_name, &variants, sig);
                 self.list_out(spec, ch, tyname, &enum_name, "{m}.forward({x})", sig, false, init)
             }
             ChildForm::Switch { on, cases } => {
@@ -391,17 +381,7 @@ impl Gen<'_> {
                 }
                 let sig = sig.unwrap_or(Sig::Poly);
                 let names: Vec<String> = cases.iter().map(|(v, _)| format!("`{v}`")).collect();
-                let mut s = String::new();
-                writeln!(s, "#[derive(burn::module::Module, Debug)]\npub enum {tyname} {{").unwrap();
-                for (v, t, _) in &variants {
-                    writeln!(s, "    {v}({t}),").unwrap();
-                }
-                writeln!(s, "}}\nimpl {tyname} {{\n{}\nmatch self {{", fwd_header(sig)).unwrap();
-                for (v, _, call) in &variants {
-                    writeln!(s, "{tyname}::{v}(__m) => {},", render_call(call, "__m", "input")).unwrap();
-                }
-                writeln!(s, "}}\n}}\n}}").unwrap();
-                self.out.push_str(&s);
+                self.enum_module(tyname, &variants, sig);
                 let expected = names.join(", ");
                 Some(ChildOut {
                     init: format!(
@@ -417,6 +397,21 @@ impl Gen<'_> {
                 })
             }
         }
+    }
+
+    /// An enum module over alternatives `(variant, type, call)` whose forward dispatches.
+    fn enum_module(&mut self, name: &str, variants: &[(String, String, String)], sig: Sig) {
+        let mut s = String::new();
+        writeln!(s, "#[derive(burn::module::Module, Debug)]\npub enum {name} {{").unwrap();
+        for (v, t, _) in variants {
+            writeln!(s, "    {v}({t}),").unwrap();
+        }
+        writeln!(s, "}}\nimpl {name} {{\n{}\nmatch self {{", fwd_header(sig)).unwrap();
+        for (v, _, call) in variants {
+            writeln!(s, "{name}::{v}(__m) => {},", render_call(call, "__m", "input")).unwrap();
+        }
+        writeln!(s, "}}\n}}\n}}").unwrap();
+        self.out.push_str(&s);
     }
 
     /// A `Vec` child: a free function applies its elements in order.
