@@ -96,7 +96,7 @@ fn completes_component_names() {
         ["mobilenetv3", "resnet", "vit"]
     );
     let d = doc(&RESNET.replace("      name: fc\n", "      name: \n"));
-    assert_eq!(probe(&s, &["complete", "13", "13"], &d), ["fc"]);
+    assert_eq!(probe(&s, &["complete", "13", "13"], &d), ["fc", "fc_conv"]);
 }
 
 #[test]

@@ -103,3 +103,24 @@ fn presets_equal_netspresso_configs() {
         assert_eq!(serde_json::json!({ "model": p.body }), original, "{preset}");
     }
 }
+
+#[test]
+fn fc_conv_head_of_mobilenetv4_configs() {
+    // The head of NetsPresso's mobilenetv4 configs on a 960-wide feature, 1000 classes.
+    let params = serde_json::json!({"num_layers": 2, "intermediate_channels": 1280, "act_type": "relu", "norm_type": "batch_norm", "dropout_prob": 0.0});
+    let ctx = zoo::rt::Context {
+        task: "classification".into(),
+        num_classes: 1000,
+        feature_dim: 960,
+        intermediate_features_dim: vec![],
+    };
+    let head = zoo::generated::AnyHead::init("fc_conv", &params, &ctx, &burn::tensor::Device::flex()).unwrap();
+    let (ref_params, ref_keys) = reference("fc_conv-head.yaml");
+    assert_eq!(ref_params, 2_512_360);
+    assert_eq!(zoo::model::count_params(&head), ref_params);
+    let ours: Vec<(String, Vec<usize>)> = zoo::model::state_dict(&head)
+        .into_iter()
+        .map(|(k, s)| (format!("head.{k}"), s))
+        .collect();
+    assert_eq!(ours, ref_keys);
+}

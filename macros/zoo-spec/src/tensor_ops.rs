@@ -12,6 +12,7 @@ pub const TENSOR_FUNCTIONS: &[&str] = &[
     "scan",
     "global_avg_pool",
     "spatial_mean",
+    "unsqueeze",
     "flatten",
     "transpose",
     "cat",
@@ -167,6 +168,13 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
                 ));
             }
             Ok((format!("({x}).mean_dim(3).mean_dim(2)"), Ty::Tensor(4)))
+        }
+        "unsqueeze" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            // The new dimension's position in the result (rank + 1), negative from the end.
+            let d = dim(&args[1].value, r + 1)?;
+            Ok((format!("({x}).unsqueeze_dim::<{}>({d})", r + 1), Ty::Tensor(r + 1)))
         }
         "flatten" => {
             arity(e, name, args, 2, 3)?;
