@@ -187,13 +187,7 @@ impl Gen<'_> {
                 })
             }
             ChildForm::For { vars, iter, each } => {
-                let (ri, ti) = match lower(&iter.expr, scope) {
-                    Ok(x) => x,
-                    Err(le) => {
-                        self.err_expr(spec, iter, le.start, le.end, le.message);
-                        return None;
-                    }
-                };
+                let (ri, ti) = self.lower_reported(spec, iter, scope)?;
                 let Ty::List(item) = ti else {
                     self.err_expr(
                         spec,
@@ -282,13 +276,7 @@ impl Gen<'_> {
                             variants.push((v, co.ty, call));
                         }
                         ListItem::Splice { vars, iter, each, span } => {
-                            let (ri, ti) = match lower(&iter.expr, scope) {
-                                Ok(x) => x,
-                                Err(le) => {
-                                    self.err_expr(spec, iter, le.start, le.end, le.message);
-                                    return None;
-                                }
-                            };
+                            let (ri, ti) = self.lower_reported(spec, iter, scope)?;
                             let Ty::List(itemty) = ti else {
                                 self.errors
                                     .push(spec.src.error(*span, format!("`for` iterates over a list, found {ti}")));
@@ -351,13 +339,7 @@ impl Gen<'_> {
                 self.list_out(spec, ch, tyname, &enum_name, "{m}.forward({x})", sig, false, init)
             }
             ChildForm::Switch { on, cases } => {
-                let (code, t) = match lower(&on.expr, scope) {
-                    Ok(x) => x,
-                    Err(le) => {
-                        self.err_expr(spec, on, le.start, le.end, le.message);
-                        return None;
-                    }
-                };
+                let (code, t) = self.lower_reported(spec, on, scope)?;
                 if t != Ty::Str {
                     self.err_expr(
                         spec,
@@ -395,6 +377,17 @@ impl Gen<'_> {
                     param_rank: None,
                     optional: false,
                 })
+            }
+        }
+    }
+
+    /// Lowers a spec expression; on error reports it (located) and yields `None`.
+    fn lower_reported(&mut self, spec: &Spec, e: &SrcExpr, scope: &mut Scope) -> Option<(String, Ty)> {
+        match lower(&e.expr, scope) {
+            Ok(x) => Some(x),
+            Err(le) => {
+                self.err_expr(spec, e, le.start, le.end, le.message);
+                None
             }
         }
     }
