@@ -1,23 +1,8 @@
 //! The `zoo` binary end to end: exit codes, output formats, the documented commands.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn zoo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zoo"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run zoo")
-}
-
-fn root(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
-
-fn text(o: &[u8]) -> String {
-    String::from_utf8_lossy(o).into_owned()
-}
+use common::{root, text, zoo};
 
 #[test]
 fn validate_exit_codes() {

@@ -1,22 +1,12 @@
 //! `zoo run` and `zoo save` end to end, on the parity fixtures and a bundled sample image.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn zoo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zoo"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run zoo")
-}
+use common::{root, text, zoo};
+use std::path::{Path, PathBuf};
 
 fn f(p: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p).display().to_string()
-}
-
-fn text(o: &[u8]) -> String {
-    String::from_utf8_lossy(o).into_owned()
+    root(p).display().to_string()
 }
 
 const CONFIG: &str = "tests/fixtures/parity/resnet_basic.yaml";
