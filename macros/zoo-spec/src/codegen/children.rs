@@ -21,21 +21,10 @@ impl Gen<'_> {
     ) -> Option<ChildOut> {
         let mut out = self.child_form(spec, tyname, ch, scope, blocks)?;
         if let Some(c) = &ch.cond {
-            match lower(&c.expr, scope) {
-                Ok((code, Ty::Bool)) => {
-                    out.init = format!("if {code} {{ Some({}) }} else {{ None }}", out.init);
-                    out.ty = format!("Option<{}>", out.ty);
-                    out.optional = true;
-                }
-                Ok((_, t)) => {
-                    self.err_expr(spec, c, 0, c.text.len(), format!("`if` must be a bool, found {t}"));
-                    return None;
-                }
-                Err(le) => {
-                    self.err_expr(spec, c, le.start, le.end, le.message);
-                    return None;
-                }
-            }
+            let code = self.condition(spec, c, scope)?;
+            out.init = format!("if {code} {{ Some({}) }} else {{ None }}", out.init);
+            out.ty = format!("Option<{}>", out.ty);
+            out.optional = true;
         }
         Some(out)
     }
@@ -253,26 +242,8 @@ impl Gen<'_> {
                             sig = Some(self.join(spec, c, sig, co.sig)?);
                             let v = format!("V{k}");
                             let push = format!("__out.push({enum_name}::{v}({}));", co.init);
-                            match &c.cond {
-                                Some(cond) => match lower(&cond.expr, scope) {
-                                    Ok((code, Ty::Bool)) => write!(init, "if {code} {{ {push} }} ").unwrap(),
-                                    Ok((_, t)) => {
-                                        self.err_expr(
-                                            spec,
-                                            cond,
-                                            0,
-                                            cond.text.len(),
-                                            format!("`if` must be a bool, found {t}"),
-                                        );
-                                        return None;
-                                    }
-                                    Err(le) => {
-                                        self.err_expr(spec, cond, le.start, le.end, le.message);
-                                        return None;
-                                    }
-                                },
-                                None => write!(init, "{push} ").unwrap(),
-                            }
+                            let guarded = self.guarded(spec, c.cond.as_ref(), &push, scope)?;
+                            write!(init, "{guarded} ").unwrap();
                             variants.push((v, co.ty, call));
                         }
                         ListItem::Splice { vars, iter, each, span } => {
@@ -312,15 +283,9 @@ impl Gen<'_> {
                                 }
                                 let v = format!("V{k}");
                                 let push = format!("__out.push({enum_name}::{v}({}));", co.init);
-                                match &c.cond {
-                                    Some(cond) => match lower(&cond.expr, scope) {
-                                        Ok((code, Ty::Bool)) => write!(pushes, "if {code} {{ {push} }} ").unwrap(),
-                                        _ => {
-                                            self.err_expr(spec, cond, 0, cond.text.len(), "`if` must be a bool".into());
-                                            ok = false;
-                                        }
-                                    },
-                                    None => write!(pushes, "{push} ").unwrap(),
+                                match self.guarded(spec, c.cond.as_ref(), &push, scope) {
+                                    Some(g) => write!(pushes, "{g} ").unwrap(),
+                                    None => ok = false,
                                 }
                                 variants.push((v, co.ty, call));
                             }
@@ -389,6 +354,25 @@ impl Gen<'_> {
                 self.err_expr(spec, e, le.start, le.end, le.message);
                 None
             }
+        }
+    }
+
+    /// Lowers a child's `if:`, which must be a bool; reports errors where they are.
+    fn condition(&mut self, spec: &Spec, c: &SrcExpr, scope: &mut Scope) -> Option<String> {
+        match self.lower_reported(spec, c, scope)? {
+            (code, Ty::Bool) => Some(code),
+            (_, t) => {
+                self.err_expr(spec, c, 0, c.text.len(), format!("`if` must be a bool, found {t}"));
+                None
+            }
+        }
+    }
+
+    /// `stmt`, under the child's `if:` when it has one.
+    fn guarded(&mut self, spec: &Spec, cond: Option<&SrcExpr>, stmt: &str, scope: &mut Scope) -> Option<String> {
+        match cond {
+            Some(c) => Some(format!("if {} {{ {stmt} }}", self.condition(spec, c, scope)?)),
+            None => Some(stmt.to_string()),
         }
     }
 
