@@ -101,13 +101,24 @@ pub fn head(name: &str) -> Result<(), String> {
         intermediate_features_dim: vec![8, 16, 24],
     };
     let m = AnyHead::init(name, &serde_json::Value::Object(params), &ctx, &device).map_err(|e| e.to_string())?;
+    // A three-level pyramid of strides 4, 8 and 16 on a 64x64 image.
+    let sides = [16, 8, 4];
     let feats = crate::rt::BackboneOutput {
         last_feature: Some(Tensor::random([2, 24], Distribution::Normal(0.0, 1.0), &device)),
-        intermediate_features: Vec::new(),
+        intermediate_features: ctx
+            .intermediate_features_dim
+            .iter()
+            .zip(sides)
+            .map(|(c, s)| Tensor::random([2, *c as usize, s, s], Distribution::Normal(0.0, 1.0), &device))
+            .collect(),
+    };
+    let want = match desc.signature.as_str() {
+        "list<tensor4> -> tensor4" => vec![2, 7, sides[0], sides[0]],
+        _ => vec![2, 7],
     };
     let pred = m.forward(feats);
-    if pred.dims() != [2, 7] {
-        return Err(format!("head `{name}` predicts {:?}, expected [2, 7]", pred.dims()));
+    if pred.dims() != want {
+        return Err(format!("head `{name}` predicts {:?}, expected {want:?}", pred.dims()));
     }
     Ok(())
 }

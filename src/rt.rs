@@ -257,6 +257,27 @@ pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
     x.mean_dim(3).mean_dim(2).reshape([b, c])
 }
 
+/// Bilinear resize to `[height, width]` with PyTorch's `align_corners=False` sampling.
+pub fn interpolate_to(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
+    use burn::tensor::module::interpolate;
+    use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+    if x.dims()[2..] == size {
+        return x;
+    }
+    interpolate(
+        x,
+        InterpolateOptions::new(InterpolateMode::Bilinear)
+            .with_output_size(size)
+            .with_align_corners(false),
+    )
+}
+
+/// Bilinear resize to the spatial size of `like`.
+pub fn interpolate_like(x: Tensor<4>, like: &Tensor<4>) -> Tensor<4> {
+    let [_, _, h, w] = like.dims();
+    interpolate_to(x, [h, w])
+}
+
 /// Repeats a `[1, ...]` tensor along the batch dimension of `like`.
 pub fn expand_batch<const D: usize, const E: usize>(t: Tensor<D>, like: &Tensor<E>) -> Tensor<D> {
     let b = like.dims()[0];

@@ -97,6 +97,12 @@ fn completes_component_names() {
     );
     let d = doc(&RESNET.replace("      name: fc\n", "      name: \n"));
     assert_eq!(probe(&s, &["complete", "13", "13"], &d), ["fc", "fc_conv"]);
+    // Only what the task supports: vit and the classifiers are not segmentation components.
+    let seg = RESNET.replace("task: classification", "task: segmentation");
+    let d = doc(&seg.replace("      name: resnet\n", "      name: \n"));
+    assert_eq!(probe(&s, &["complete", "7", "13"], &d), ["mobilenetv3", "resnet"]);
+    let d = doc(&seg.replace("      name: fc\n", "      name: \n"));
+    assert_eq!(probe(&s, &["complete", "13", "13"], &d), ["all_mlp_decoder"]);
 }
 
 #[test]

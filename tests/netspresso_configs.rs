@@ -16,7 +16,9 @@ fn build(config: &str) -> zoo::model::TaskModel {
     let v = zoo::config::check_text(&text);
     assert!(v.diagnostics.is_empty(), "{config}: {:?}", v.diagnostics);
     let cfg = v.config.expect("valid");
-    zoo::model::build(&cfg, 1000, &burn::tensor::Device::flex()).unwrap()
+    // As the reference facts were made: 1000 ImageNet classes, 19 Cityscapes classes.
+    let classes = if cfg.task == "segmentation" { 19 } else { 1000 };
+    zoo::model::build(&cfg, classes, &burn::tensor::Device::flex()).unwrap()
 }
 
 /// Parameter count and state dict of the reference model, without BatchNorm's
@@ -84,6 +86,16 @@ fn mobilenet_v3_large() {
 #[test]
 fn vit_tiny() {
     check("vit-tiny-classification.yaml", 5_698_600);
+}
+
+#[test]
+fn resnet50_segmentation() {
+    check("resnet50-segmentation.yaml", 24_103_763);
+}
+
+#[test]
+fn mobilenet_v3_small_segmentation() {
+    check("mobilenetv3-small-segmentation.yaml", 1_366_579);
 }
 
 #[test]

@@ -27,10 +27,11 @@ fn run(model: &zoo::TaskModel, case: &str) -> f32 {
         .to_tensor::<4>(&device)
         .unwrap();
     let want = zoo::tensor_io::read_safetensors(&io, "output").unwrap();
-    let zoo::rt::Pred::Rank2(got) = model.forward(x) else {
-        panic!("classification gives rank 2")
-    };
-    let got = zoo::tensor_io::RawTensor::from_tensor(got).unwrap();
+    let got = match model.forward(x) {
+        zoo::rt::Pred::Rank2(t) => zoo::tensor_io::RawTensor::from_tensor(t),
+        zoo::rt::Pred::Rank4(t) => zoo::tensor_io::RawTensor::from_tensor(t),
+    }
+    .unwrap();
     assert_eq!(got.shape, want.shape);
     let scale = want.values.iter().fold(1f32, |m, v| m.max(v.abs()));
     got.values
@@ -88,6 +89,16 @@ fn vit_with_cls_token() {
 #[test]
 fn vit_mean_pooled() {
     parity("vit_mean");
+}
+
+#[test]
+fn mobilenetv3_all_mlp_decoder_segmentation() {
+    parity("mobilenetv3_seg");
+}
+
+#[test]
+fn resnet_four_levels_all_mlp_decoder_segmentation() {
+    parity("resnet_seg");
 }
 
 fn torchvision_rules() -> Vec<(String, String)> {

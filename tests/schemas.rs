@@ -26,23 +26,53 @@ fn spec_schema_is_fresh() {
     ensure_fresh("spec.schema.json", &zoo_spec::schema::spec_schema());
 }
 
+/// The backbone and head names the model schema accepts for `task` (None: an unknown task).
+fn names_for(s: &serde_json::Value, task: Option<&str>) -> [Vec<String>; 2] {
+    let mut rule = &s["definitions"]["Model"]["allOf"][0];
+    while rule.get("if").is_some() {
+        if Some(rule["if"]["properties"]["task"]["const"].as_str().unwrap()) == task {
+            rule = &rule["then"];
+            break;
+        }
+        rule = &rule["else"];
+    }
+    let arch = &rule["properties"]["architecture"]["properties"];
+    ["backbone", "head"].map(|k| {
+        arch[k]["properties"]["name"]["enum"]
+            .as_array()
+            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default()
+    })
+}
+
 #[test]
 fn model_schema_chooses_components_with_if_then() {
     let s = zoo_spec::schema::model_schema(zoo::registry::components());
     assert_eq!(s["$schema"], "http://json-schema.org/draft-07/schema#");
-    let backbone = &s["definitions"]["Backbone"];
-    let names: Vec<&str> = backbone["properties"]["name"]["enum"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["mobilenetv3", "resnet", "vit"]);
-    let rules = backbone["allOf"].as_array().unwrap();
-    assert_eq!(rules.len(), 3);
-    assert_eq!(rules[1]["if"]["properties"]["name"]["const"], "resnet");
+    // Names depend on the task, so the editor only offers what the task supports.
     assert_eq!(
-        rules[1]["then"]["properties"]["params"]["$ref"],
+        names_for(&s, Some("classification")),
+        [vec!["mobilenetv3", "resnet", "vit"], vec!["fc", "fc_conv"]]
+    );
+    assert_eq!(
+        names_for(&s, Some("segmentation")),
+        [vec!["mobilenetv3", "resnet"], vec!["all_mlp_decoder"]]
+    );
+    assert_eq!(
+        names_for(&s, None),
+        [
+            vec!["mobilenetv3", "resnet", "vit"],
+            vec!["all_mlp_decoder", "fc", "fc_conv"]
+        ]
+    );
+    let backbone = &s["definitions"]["Backbone"];
+    let rules = backbone["allOf"].as_array().unwrap();
+    let resnet = rules
+        .iter()
+        .find(|r| r["if"]["properties"]["name"]["const"] == "resnet")
+        .unwrap();
+    assert_eq!(
+        resnet["then"]["properties"]["params"]["$ref"],
         "#/definitions/ResnetParams"
     );
     assert!(

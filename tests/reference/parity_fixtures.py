@@ -32,10 +32,10 @@ FC1 = {"name": "fc", "params": {"num_layers": 1, "intermediate_channels": None, 
 FC2 = {"name": "fc", "params": {"num_layers": 2, "intermediate_channels": 32, "act_type": "hard_swish", "dropout_prob": 0.0}}
 
 
-def model_doc(name, backbone, head):
+def model_doc(name, backbone, head, task="classification"):
     return {
         "model": {
-            "task": "classification",
+            "task": task,
             "name": name,
             "checkpoint": {"use_pretrained": False, "load_head": True, "path": None, "optimizer_path": None},
             "freeze_backbone": False,
@@ -82,6 +82,16 @@ CASES = {
 }
 CASES["vit_mean"] = copy.deepcopy(CASES["vit"])
 CASES["vit_mean"]["model"]["architecture"]["backbone"]["params"]["use_cls_token"] = False
+# Segmentation: the decoder over 2 and 4 pyramid levels of different sizes.
+SEG_HEAD = {"name": "all_mlp_decoder", "params": {"intermediate_channels": 16, "classifier_dropout_prob": 0.0}}
+CASES["mobilenetv3_seg"] = model_doc(
+    "mobilenetv3_seg", copy.deepcopy(CASES["mobilenetv3"]["model"]["architecture"]["backbone"]), SEG_HEAD, "segmentation")
+CASES["resnet_seg"] = copy.deepcopy(CASES["resnet_basic"])
+CASES["resnet_seg"]["model"].update(task="segmentation", name="resnet_seg")
+CASES["resnet_seg"]["model"]["architecture"]["backbone"]["params"]["return_stage_idx"] = [0, 1, 2, 3]
+CASES["resnet_seg"]["model"]["architecture"]["head"] = SEG_HEAD
+CASES["resnet_seg"]["model"]["losses"] = [{"criterion": "seg_cross_entropy", "weight": None, "ignore_index": 255}]
+CASES["mobilenetv3_seg"]["model"]["losses"] = CASES["resnet_seg"]["model"]["losses"]
 
 
 def torchvision_names(key):

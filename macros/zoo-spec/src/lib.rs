@@ -405,11 +405,12 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
             "tensor2 -> tensor2" => {
                 "crate::rt::Pred::Rank2(m.forward(features.last_feature.expect(\"backbones return last_feature\")))"
             }
+            "list<tensor4> -> tensor4" => "crate::rt::Pred::Rank4(m.forward(features.intermediate_features))",
             other => {
                 errors.push(SpecError {
                     path: c.file.clone(),
                     span: Default::default(),
-                    message: format!("a head with signature `{other}` is not supported yet (classification heads are `tensor2 -> tensor2`)"),
+                    message: format!("a head with signature `{other}` is not supported (classification heads are `tensor2 -> tensor2`, dense heads `list<tensor4> -> tensor4`)"),
                 });
                 continue;
             }

@@ -271,8 +271,10 @@ pub fn lower(e: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
         ExprKind::Index(base, subs) => lower_index(e, base, subs, s),
         ExprKind::Comprehension { elem, vars, iter, cond } => {
             let (ri, ti) = lower(iter, s)?;
-            let Ty::List(item) = ti else {
-                return fail(iter, format!("can only iterate over a list, found {ti}"));
+            let item = match ti {
+                Ty::List(item) => item,
+                Ty::TensorList(r) => Box::new(Ty::Tensor(r)),
+                _ => return fail(iter, format!("can only iterate over a list, found {ti}")),
             };
             let it = s.fresh("it");
             let out = s.fresh("out");
@@ -632,10 +634,12 @@ fn module_input(e: &Expr, fname: &str, sig: Sig, args: &[Arg], s: &mut Scope) ->
         return fail(e, format!("module `{fname}` takes exactly one tensor"));
     }
     let (rx, tx) = lower(&args[0].value, s)?;
-    let Ty::Tensor(r) = tx else {
-        return fail(&args[0].value, format!("module `{fname}` takes a tensor, found {tx}"));
+    let applied = match tx {
+        Ty::Tensor(r) => sig.apply(r),
+        Ty::TensorList(r) => sig.apply_list(r),
+        _ => return fail(&args[0].value, format!("module `{fname}` takes a tensor, found {tx}")),
     };
-    let out = sig.apply(r).map_err(|m| LowerError {
+    let out = applied.map_err(|m| LowerError {
         message: format!("`{fname}` {m}"),
         start: e.start,
         end: e.end,

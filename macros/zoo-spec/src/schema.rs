@@ -152,10 +152,13 @@ fn slot(title: &str, comps: &[&ComponentDesc], defs: &mut Map<String, Value>, fl
         rules.push(json!({"if": {"properties": {"name": {"const": c.name}}, "required": ["name"]}, "then": {"properties": then_props}}));
     }
     let mut props = Map::new();
-    props.insert(
-        "name".into(),
-        json!({"type": if flat { json!(["string", "null"]) } else { json!("string") }, "enum": names, "markdownEnumDescriptions": docs, "markdownDescription": format!("Which {title} to use.")}),
-    );
+    // Backbone and head names depend on the task: `model_schema` adds their enum per task.
+    let name = if matches!(title, "backbone" | "head") {
+        json!({"type": "string", "markdownDescription": format!("Which {title} to use.")})
+    } else {
+        json!({"type": if flat { json!(["string", "null"]) } else { json!("string") }, "enum": names, "markdownEnumDescriptions": docs, "markdownDescription": format!("Which {title} to use.")})
+    };
+    props.insert("name".into(), name);
     if !flat {
         props.insert(
             "params".into(),
@@ -251,6 +254,37 @@ pub fn model_schema(components: &[ComponentDesc]) -> Value {
             ]
         }),
     );
+    // The backbone and head names a task accepts, as a chain of if/then/else on `task` (the
+    // editor then completes only those); without a known task, every name.
+    let names_for = |task: Option<&str>| -> Value {
+        let mut arch = Map::new();
+        for k in ["backbone", "head"] {
+            let comps: Vec<&ComponentDesc> = components
+                .iter()
+                .filter(|c| c.kind == k && task.is_none_or(|t| c.tasks.iter().any(|x| x == t)))
+                .collect();
+            let names: Vec<&str> = comps.iter().map(|c| c.name.as_str()).collect();
+            let docs: Vec<String> = comps
+                .iter()
+                .map(|c| format!("**{}** — {} (tasks: {})", c.name, c.summary, c.tasks.join(", ")))
+                .collect();
+            let name = if names.is_empty() {
+                json!({"not": {}, "markdownDescription": format!("No {k} supports this task yet.")})
+            } else {
+                json!({"enum": names, "markdownEnumDescriptions": docs})
+            };
+            arch.insert(k.into(), json!({"properties": {"name": name}}));
+        }
+        json!({"properties": {"architecture": {"properties": arch}}})
+    };
+    let mut task_rule = names_for(None);
+    for task in TASKS.iter().rev() {
+        task_rule = json!({
+            "if": {"properties": {"task": {"const": task}}, "required": ["task"]},
+            "then": names_for(Some(task)),
+            "else": task_rule
+        });
+    }
     defs.insert(
         "Model".into(),
         json!({
@@ -278,7 +312,8 @@ pub fn model_schema(components: &[ComponentDesc]) -> Value {
                 "losses": {"type": "array", "items": {"$ref": "#/definitions/Loss"}}
             },
             "required": ["task", "name", "architecture"],
-            "additionalProperties": false
+            "additionalProperties": false,
+            "allOf": [task_rule]
         }),
     );
     json!({

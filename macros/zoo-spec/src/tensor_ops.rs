@@ -10,6 +10,8 @@ use crate::types::Ty;
 /// Names of the tensor functions, for messages and did-you-mean.
 pub const TENSOR_FUNCTIONS: &[&str] = &[
     "scan",
+    "map",
+    "interpolate",
     "global_avg_pool",
     "spatial_mean",
     "unsqueeze",
@@ -65,6 +67,36 @@ fn arity(e: &Expr, name: &str, args: &[Arg], lo: usize, hi: usize) -> Result<(),
     Ok(())
 }
 
+/// The first argument of `scan`/`map`: a list child; its receiver, element call and signature.
+fn list_module(
+    e: &Expr,
+    fname: &str,
+    arg: &Expr,
+    s: &Scope,
+) -> Result<(String, String, crate::types::Sig), LowerError> {
+    let ExprKind::Name(m) = &arg.kind else {
+        return Err(error_at(
+            arg,
+            format!("`{fname}` takes a list module first, e.g. `{fname}(stages, x)`"),
+        ));
+    };
+    if let Some(Binding::Poisoned) = s.lookup(m) {
+        return Err(error_at(e, ""));
+    }
+    match s.lookup(m).cloned() {
+        Some(Binding::Module {
+            recv,
+            elem: Some((elem_call, sig)),
+            optional: false,
+            ..
+        }) => Ok((recv, elem_call, sig)),
+        _ => Err(error_at(
+            arg,
+            format!("`{m}` is not a list of modules (a `for` or `list` child)"),
+        )),
+    }
+}
+
 pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> Result<(String, Ty), LowerError> {
     if !s.forward || !TENSOR_FUNCTIONS.contains(&name) {
         let mut known: Vec<String> = vec![
@@ -111,26 +143,9 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
     match name {
         "scan" => {
             arity(e, name, args, 2, 2)?;
+            let (recv, elem_call, sig) = list_module(e, name, &args[0].value, s)?;
             let ExprKind::Name(m) = &args[0].value.kind else {
-                return Err(error_at(
-                    &args[0].value,
-                    "`scan` takes a list module first, e.g. `scan(stages, x)`",
-                ));
-            };
-            if let Some(Binding::Poisoned) = s.lookup(m) {
-                return Err(error_at(e, ""));
-            }
-            let Some(Binding::Module {
-                recv,
-                elem: Some((elem_call, sig)),
-                optional: false,
-                ..
-            }) = s.lookup(m).cloned()
-            else {
-                return Err(error_at(
-                    &args[0].value,
-                    format!("`{m}` is not a list of modules (a `for` or `list` child)"),
-                ));
+                unreachable!("list_module checked a name")
             };
             let step = crate::lower::render_call(&elem_call, "__m", "__h");
             let (rx, r) = tensor(&args[1].value, s)?;
@@ -146,6 +161,43 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
                 ),
                 Ty::TensorList(r),
             ))
+        }
+        "map" => {
+            arity(e, name, args, 2, 2)?;
+            let (recv, elem_call, sig) = list_module(e, name, &args[0].value, s)?;
+            let step = crate::lower::render_call(&elem_call, "__m", "__h");
+            let (xs, t) = lower(&args[1].value, s)?;
+            let Ty::TensorList(r) = t else {
+                return Err(error_at(
+                    &args[1].value,
+                    format!("`map` applies module k to tensor k of a list of tensors, found {t}"),
+                ));
+            };
+            let out = sig
+                .apply(r)
+                .map_err(|m| error_at(e, format!("elements of `map` {m}")))?;
+            let m = match &args[0].value.kind {
+                ExprKind::Name(m) => m.clone(),
+                _ => unreachable!("list_module checked a name"),
+            };
+            Ok((
+                format!(
+                    "{{ let __xs = {xs}; crate::trace::call({m:?}, || {recv}.iter().zip(__xs).enumerate().map(|(__k, (__m, __h))| crate::trace::call_at(__k, || {step})).collect::<Vec<_>>()) }}"
+                ),
+                Ty::TensorList(out),
+            ))
+        }
+        "interpolate" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let (like, rl) = tensor(&args[1].value, s)?;
+            if (r, rl) != (4, 4) {
+                return Err(error_at(
+                    e,
+                    "`interpolate(x, like)` resizes a rank-4 tensor to the size of another rank-4 tensor",
+                ));
+            }
+            Ok((format!("crate::rt::interpolate_like({x}, &{like})"), Ty::Tensor(4)))
         }
         "global_avg_pool" => {
             arity(e, name, args, 1, 1)?;

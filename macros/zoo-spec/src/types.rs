@@ -141,6 +141,8 @@ impl fmt::Display for Ty {
 pub enum Sig {
     Fixed(usize, usize),
     Poly,
+    /// A list of tensors of one rank in, one tensor out (dense heads over a feature pyramid).
+    ListIn(usize, usize),
 }
 
 impl Sig {
@@ -150,14 +152,31 @@ impl Sig {
             Sig::Poly => Ok(r),
             Sig::Fixed(i, o) if i == r => Ok(o),
             Sig::Fixed(i, _) => Err(format!("expects a tensor of rank {i}, got rank {r}")),
+            Sig::ListIn(i, _) => Err(format!("expects a list of rank-{i} tensors, got a tensor of rank {r}")),
+        }
+    }
+
+    /// Applies a module of this signature to a list of tensors of rank `r`.
+    pub fn apply_list(self, r: usize) -> Result<usize, String> {
+        match self {
+            Sig::ListIn(i, o) if i == r => Ok(o),
+            Sig::ListIn(i, _) => Err(format!("expects a list of rank-{i} tensors, got rank-{r} tensors")),
+            _ => Err(format!(
+                "expects a tensor, got a list of tensors (its signature is {self})"
+            )),
         }
     }
 
     /// Sequential composition `self` then `next`.
     pub fn then(self, next: Sig) -> Result<Sig, String> {
         match (self, next) {
+            (_, Sig::ListIn(..)) => Err("a module taking a list of tensors must come first".into()),
             (Sig::Poly, s) | (s, Sig::Poly) => Ok(s),
             (Sig::Fixed(a, b), Sig::Fixed(c, d)) if b == c => Ok(Sig::Fixed(a, d)),
+            (Sig::ListIn(a, b), Sig::Fixed(c, d)) if b == c => Ok(Sig::ListIn(a, d)),
+            (Sig::ListIn(_, b), Sig::Fixed(c, _)) => Err(format!(
+                "a module returning rank {b} is followed by one expecting rank {c}"
+            )),
             (Sig::Fixed(_, b), Sig::Fixed(c, _)) => Err(format!(
                 "a module returning rank {b} is followed by one expecting rank {c}"
             )),
@@ -180,6 +199,7 @@ impl fmt::Display for Sig {
         match self {
             Sig::Fixed(i, o) => write!(f, "tensor{i} -> tensor{o}"),
             Sig::Poly => write!(f, "tensorN -> tensorN"),
+            Sig::ListIn(i, o) => write!(f, "list<tensor{i}> -> tensor{o}"),
         }
     }
 }

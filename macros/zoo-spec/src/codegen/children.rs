@@ -407,8 +407,8 @@ impl Gen<'_> {
         let sig = match elem_sig {
             Sig::Poly => Sig::Poly,
             Sig::Fixed(a, b) if a == b => Sig::Fixed(a, a),
-            Sig::Fixed(..) => {
-                // Elements that change rank can still be scanned, not chained.
+            Sig::Fixed(..) | Sig::ListIn(..) => {
+                // Elements that change rank can still be scanned or mapped, not chained.
                 elem_sig
             }
         };
@@ -427,8 +427,9 @@ impl Gen<'_> {
         let header = match sig {
             Sig::Poly => format!("fn {fname}<const D: usize>(m: &[{elem_ty_full}], input: Tensor<D>) -> Tensor<D>"),
             Sig::Fixed(a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Tensor<{a}>) -> Tensor<{b}>"),
+            Sig::ListIn(a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Vec<Tensor<{a}>>) -> Tensor<{b}>"),
         };
-        let body = if matches!(sig, Sig::Fixed(a, b) if a != b) {
+        let body = if matches!(sig, Sig::Fixed(a, b) if a != b) || matches!(sig, Sig::ListIn(..)) {
             "unreachable!(\"rank-changing elements are only scanned\")".to_string()
         } else {
             format!("let mut x = input; for (__k, __e) in m.iter().enumerate() {{ {apply} }} x")

@@ -392,6 +392,7 @@ impl<'a> Gen<'a> {
             Kind::Neck => ("Vec<Tensor<4>>".to_string(), "Vec<Tensor<4>>".to_string()),
             Kind::Head | Kind::Block => match spec.signature {
                 Sig::Fixed(a, b) => (format!("Tensor<{a}>"), format!("Tensor<{b}>")),
+                Sig::ListIn(a, b) => (format!("Vec<Tensor<{a}>>"), format!("Tensor<{b}>")),
                 Sig::Poly => {
                     self.errors.push(
                         spec.src
@@ -406,6 +407,7 @@ impl<'a> Gen<'a> {
             Kind::Backbone | Kind::Full => Ty::Tensor(4),
             _ => match spec.signature {
                 Sig::Fixed(a, _) => Ty::Tensor(a),
+                Sig::ListIn(a, _) => Ty::TensorList(a),
                 Sig::Poly => Ty::Tensor(4),
             },
         };
@@ -539,7 +541,7 @@ impl<'a> Gen<'a> {
             Kind::Head | Kind::Block => {
                 let (code, ty) = lower(e, scope).map_err(le)?;
                 let want = match spec.signature {
-                    Sig::Fixed(_, b) => b,
+                    Sig::Fixed(_, b) | Sig::ListIn(_, b) => b,
                     Sig::Poly => 4,
                 };
                 if ty != Ty::Tensor(want) {
@@ -571,6 +573,9 @@ fn fwd_header(sig: Sig) -> String {
         }
         Sig::Fixed(a, b) => {
             format!("#[allow(clippy::all)]\npub fn forward(&self, input: Tensor<{a}>) -> Tensor<{b}> {{")
+        }
+        Sig::ListIn(a, b) => {
+            format!("#[allow(clippy::all)]\npub fn forward(&self, input: Vec<Tensor<{a}>>) -> Tensor<{b}> {{")
         }
     }
 }

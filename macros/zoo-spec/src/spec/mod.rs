@@ -601,11 +601,21 @@ fn parse_remap(cx: &mut Cx, node: &Node) -> Vec<(String, Vec<(String, String)>)>
 }
 
 fn parse_sig(text: &str) -> Result<Sig, String> {
-    let bad = || format!("bad signature `{text}`: expected `tensorN -> tensorM` or `tensorN -> tensorN` with N a rank");
+    let bad = || {
+        format!(
+            "bad signature `{text}`: expected `tensorN -> tensorM`, `list<tensorN> -> tensorM` or `tensorN -> tensorN` with N a rank"
+        )
+    };
     let (a, b) = text.split_once("->").ok_or_else(bad)?;
     let rank = |s: &str| s.trim().strip_prefix("tensor").and_then(|r| r.parse::<usize>().ok());
     if a.trim() == "tensorN" && b.trim() == "tensorN" {
         return Ok(Sig::Poly);
+    }
+    if let Some(inner) = a.trim().strip_prefix("list<").and_then(|r| r.strip_suffix('>')) {
+        return match (rank(inner), rank(b)) {
+            (Some(x), Some(y)) => Ok(Sig::ListIn(x, y)),
+            _ => Err(bad()),
+        };
     }
     match (rank(a), rank(b)) {
         (Some(x), Some(y)) => Ok(Sig::Fixed(x, y)),
