@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod diagnostics;
 pub mod generated;
 pub mod model;
+pub mod postprocess;
 pub mod primitives;
 pub mod registry;
 pub mod rt;

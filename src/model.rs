@@ -49,6 +49,35 @@ pub fn build(cfg: &ModelConfig, num_classes: usize, device: &Device) -> Result<T
     }
 }
 
+/// The head's tensors whose shape follows the number of classes (`head.` keys), found by
+/// building the head for 1 and for 2 classes.
+pub fn class_dependent_keys(cfg: &ModelConfig, device: &Device) -> Result<Vec<String>, BuildError> {
+    let Architecture::Parts { backbone, head, .. } = &cfg.architecture else {
+        return Err(BuildError::new("full models are not supported yet"));
+    };
+    let bctx = Context {
+        task: cfg.task.clone(),
+        ..Default::default()
+    };
+    let outputs = AnyBackbone::outputs(&backbone.name, &backbone.params, &bctx)?;
+    let keys = |classes: i64| -> Result<Vec<(String, Vec<usize>)>, BuildError> {
+        let ctx = Context {
+            task: cfg.task.clone(),
+            num_classes: classes,
+            feature_dim: outputs.feature_dim.unwrap_or(0),
+            intermediate_features_dim: outputs.intermediate_features_dim.clone(),
+        };
+        Ok(state_dict(&AnyHead::init(&head.name, &head.params, &ctx, device)?))
+    };
+    let (one, two) = (keys(1)?, keys(2)?);
+    Ok(one
+        .into_iter()
+        .zip(two)
+        .filter(|(a, b)| a.1 != b.1)
+        .map(|(a, _)| format!("head.{}", a.0))
+        .collect())
+}
+
 /// Names of the persisted buffers of our primitives (BatchNorm's running statistics, the
 /// positional table): burn visits them like parameters, PyTorch keeps them as buffers.
 pub const BUFFERS: &[&str] = &["running_mean", "running_var", "pe"];

@@ -239,3 +239,60 @@ fn torch_fx_models_are_refused_clearly() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn segmentation_writes_netspresso_masks_and_raw_pred() {
+    let dir = tempfile::tempdir().unwrap();
+    let mask = dir.path().join("mask.png");
+    let pred = dir.path().join("pred.npy");
+    let io = f("tests/fixtures/parity/resnet_seg.io.safetensors");
+    let o = zoo(&[
+        "run",
+        &f("tests/fixtures/parity/resnet_seg.yaml"),
+        "--checkpoint",
+        &f("tests/fixtures/parity/resnet_seg.safetensors"),
+        "--input",
+        &io,
+        "--mask",
+        mask.to_str().unwrap(),
+        "--output",
+        pred.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // The class count comes from the decoder's classifier, not from its other head tensors.
+    assert!(text(&o.stderr).contains("classes: 10 (from the checkpoint's head)"));
+    // --output keeps the raw logits at the decoder's resolution (stride 4).
+    assert_eq!(zoo::tensor_io::read_npy(&pred).unwrap().shape, [2, 10, 8, 8]);
+    // One mask per image, at the input size, equal to NetsPresso's postprocessor's.
+    let want = zoo::tensor_io::read_safetensors(Path::new(&io), "mask").unwrap();
+    assert_eq!(want.shape, [2, 32, 32]);
+    for i in 0..2 {
+        let img = image::open(dir.path().join(format!("mask_{i}.png")))
+            .unwrap()
+            .to_luma8();
+        assert_eq!(img.dimensions(), (32, 32));
+        let got: Vec<f32> = img.pixels().map(|p| p[0] as f32).collect();
+        assert_eq!(got, want.values[i * 1024..(i + 1) * 1024], "image {i}");
+    }
+    let out = text(&o.stdout);
+    assert!(
+        out.starts_with("image 0: mask 32x32, largest classes:\n  class "),
+        "{out}"
+    );
+    // A mask for a classifier, or a mask that is not a PNG, is a usage error.
+    let o = zoo(&[
+        "run",
+        &f(CONFIG),
+        "--checkpoint",
+        &f(WEIGHTS),
+        "--input",
+        &io,
+        "--mask",
+        mask.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--mask is for segmentation models"));
+    let o = zoo(&["run", &f(CONFIG), "--input", &io, "--mask", "m.jpg"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--mask must end in .png"));
+}

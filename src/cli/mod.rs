@@ -134,6 +134,10 @@ pub enum Command {
         /// A NetsPresso augmentation config whose `inference` steps prepare images.
         #[arg(long)]
         augmentation: Option<PathBuf>,
+        /// Segmentation: write the mask (class index per pixel, at the original image size)
+        /// as a grayscale PNG; a batch gives `NAME_0.png`, `NAME_1.png`, ...
+        #[arg(long)]
+        mask: Option<PathBuf>,
         #[arg(long, default_value_t = 5)]
         top_k: usize,
         #[arg(long, value_enum, default_value = "flex")]
@@ -190,6 +194,7 @@ pub fn run(cmd: Command) -> i32 {
             input,
             output,
             augmentation,
+            mask,
             top_k,
             device,
         } => {
@@ -199,6 +204,7 @@ pub fn run(cmd: Command) -> i32 {
                 input: &input,
                 output: output.as_deref(),
                 augmentation: augmentation.as_deref(),
+                mask: mask.as_deref(),
                 top_k,
             })
         }

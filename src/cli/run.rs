@@ -19,30 +19,19 @@ pub struct ModelArgs<'a> {
     pub device: DeviceKind,
 }
 
-/// The number of classes a checkpoint's head predicts: the first dimension of the last head
-/// weight (`.safetensors` only).
-pub fn classes_in_checkpoint(path: &Path) -> Option<usize> {
+/// The number of classes a checkpoint's head predicts: the first dimension of a head tensor
+/// that follows the class count (`class_keys`, see `model::class_dependent_keys`);
+/// `.safetensors` only.
+pub fn classes_in_checkpoint(path: &Path, class_keys: &[String]) -> Option<usize> {
     if weights::Format::of(path) != Some(weights::Format::Safetensors) {
         return None;
     }
     let bytes = std::fs::read(path).ok()?;
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).ok()?;
-    let mut heads: Vec<(Vec<String>, usize)> = meta
-        .tensors()
-        .into_iter()
-        .filter(|(k, _)| k.starts_with("head.") && k.ends_with(".weight"))
-        .filter_map(|(k, info)| Some((k.split('.').map(String::from).collect(), *info.shape.first()?)))
-        .collect();
-    // Natural order of path segments: `classifier.10` after `classifier.9`.
-    heads.sort_by(|a, b| {
-        let key = |v: &Vec<String>| {
-            v.iter()
-                .map(|s| s.parse::<u64>().map(|n| format!("{n:020}")).unwrap_or(s.clone()))
-                .collect::<Vec<_>>()
-        };
-        key(&a.0).cmp(&key(&b.0))
-    });
-    heads.last().map(|(_, n)| *n)
+    let tensors = meta.tensors();
+    class_keys
+        .iter()
+        .find_map(|k| tensors.get(k.as_str()).and_then(|info| info.shape.first().copied()))
 }
 
 /// Class names from a NetsPresso data config's `data.id_mapping` (a list, or a map of label
@@ -88,7 +77,10 @@ pub fn model_with_weights(a: &ModelArgs) -> Result<(ModelConfig, crate::TaskMode
     };
     let (num_classes, source) = if let Some(n) = a.num_classes {
         (n, "--num-classes".to_string())
-    } else if let Some(n) = checkpoint.as_deref().and_then(classes_in_checkpoint) {
+    } else if let Some(n) = checkpoint.as_deref().and_then(|c| {
+        let keys = crate::model::class_dependent_keys(&cfg, &device).ok()?;
+        classes_in_checkpoint(c, &keys)
+    }) {
         (n, "the checkpoint's head".to_string())
     } else if let Some(n) = names.as_ref().map(Vec::len) {
         (n, format!("the id_mapping of {}", a.data.unwrap().display()))
@@ -215,6 +207,7 @@ pub struct RunArgs<'a> {
     pub input: &'a Path,
     pub output: Option<&'a Path>,
     pub augmentation: Option<&'a Path>,
+    pub mask: Option<&'a Path>,
     pub top_k: usize,
 }
 
@@ -229,6 +222,14 @@ pub fn run(a: &RunArgs) -> i32 {
         eprintln!("error: --output must end in .npy or .safetensors");
         return USAGE;
     }
+    if let Some(m) = a.mask
+        && m.extension().and_then(|e| e.to_str()) != Some("png")
+    {
+        eprintln!("error: --mask must end in .png");
+        return USAGE;
+    }
+    // The size predictions are mapped back to: the image as it is on disk, or the tensor's.
+    let mut original = None;
     let input = if is_tensor_file(a.input) {
         tensor_io::read_tensor_file(a.input)
     } else {
@@ -240,6 +241,9 @@ pub fn run(a: &RunArgs) -> i32 {
                     crate::preprocess::Pipeline::from_augmentation(&t).map_err(|m| format!("{}: {m}", p.display()))
                 }),
         };
+        original = image::image_dimensions(a.input)
+            .ok()
+            .map(|(w, h)| [h as usize, w as usize]);
         pipeline.and_then(|p| p.load(a.input))
     };
     let input = match input {
@@ -256,10 +260,15 @@ pub fn run(a: &RunArgs) -> i32 {
         );
         return USAGE;
     }
+    let original = original.unwrap_or([input.shape[2], input.shape[3]]);
     let (cfg, model, names) = match model_with_weights(&a.model) {
         Ok(m) => m,
         Err(code) => return code,
     };
+    if a.mask.is_some() && cfg.task != "segmentation" {
+        eprintln!("error: --mask is for segmentation models; this one is for {}", cfg.task);
+        return USAGE;
+    }
     let device = super::device(a.model.device).expect("checked when building");
     let x = input.to_tensor::<4>(&device).expect("rank checked");
     let pred = model.forward(x);
@@ -280,10 +289,45 @@ pub fn run(a: &RunArgs) -> i32 {
         }
         eprintln!("wrote pred {:?} to {}", raw.shape, out.display());
     }
-    if cfg.task == "classification" {
-        print_top_k(&raw, a.top_k, names.as_deref());
-    } else {
-        println!("pred shape: {:?}", raw.shape);
+    match pred {
+        crate::rt::Pred::Rank2(_) if cfg.task == "classification" => print_top_k(&raw, a.top_k, names.as_deref()),
+        crate::rt::Pred::Rank4(p) if cfg.task == "segmentation" => {
+            return segmentation(p, original, a, names.as_deref());
+        }
+        _ => println!("pred shape: {:?}", raw.shape),
+    }
+    OK
+}
+
+/// Upsamples to the original size, takes the class of every pixel, prints each image's
+/// largest classes and writes the masks.
+fn segmentation(pred: burn::tensor::Tensor<4>, size: [usize; 2], a: &RunArgs, names: Option<&[String]>) -> i32 {
+    let classes = pred.dims()[1];
+    let masks = match crate::postprocess::segmentation_masks(pred, size) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return INVALID;
+        }
+    };
+    for (i, m) in masks.iter().enumerate() {
+        println!("image {i}: mask {}x{}, largest classes:", m.height, m.width);
+        let total = m.labels.len() as f32;
+        for (c, n) in m.histogram().into_iter().take(a.top_k) {
+            let name = names
+                .and_then(|ns| ns.get(c as usize))
+                .map(|n| format!("  {n}"))
+                .unwrap_or_default();
+            println!("  class {c:<5} {:>7.3}% of pixels{name}", n as f32 / total * 100.0);
+        }
+        if let Some(path) = a.mask {
+            let file = crate::postprocess::numbered(path, i, masks.len());
+            if let Err(e) = crate::postprocess::write_mask_png(m, classes, &file) {
+                eprintln!("error: {e}");
+                return USAGE;
+            }
+            eprintln!("wrote mask to {}", file.display());
+        }
     }
     OK
 }

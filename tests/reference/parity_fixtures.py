@@ -10,7 +10,8 @@ tests/fixtures/parity/:
     <case>.yaml                 the zoo/NetsPresso model config
     <case>.safetensors          the state dict (NetsPresso names; torchvision names for
                                 `*_torchvision` cases)
-    <case>.io.safetensors       `input` [2, 3, H, W] and `output` (NetsPresso's `pred`, eval mode)
+    <case>.io.safetensors       `input` [2, 3, H, W] and `output` (NetsPresso's `pred`, eval mode);
+                                segmentation cases also `mask` [2, H, W] (its postprocessor's classes)
 
 It also writes the key/shape facts of torchvision's full-size ResNet-18 and MobileNetV3 state
 dicts (tests/fixtures/reference/torchvision_*.txt), for the key-remap tests, and two pickles
@@ -24,6 +25,7 @@ import yaml
 from omegaconf import OmegaConf
 from safetensors.torch import save_file
 from netspresso_trainer.models.builder import build_model
+from netspresso_trainer.postprocessors.segmentation import SegmentationPostprocessor
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "parity"
 NUM_CLASSES = 10
@@ -133,7 +135,12 @@ def main():
         state = {k: v.contiguous() for k, v in model.state_dict().items()}
         (OUT / f"{case}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
         save_file(state, str(OUT / f"{case}.safetensors"))
-        save_file({"input": x.contiguous(), "output": y.contiguous()}, str(OUT / f"{case}.io.safetensors"))
+        io = {"input": x.contiguous(), "output": y.contiguous()}
+        if conf.task == "segmentation":
+            # NetsPresso's postprocessor: upsample to the input size, arg-max (zoo run --mask).
+            post = SegmentationPostprocessor(conf)
+            io["mask"] = torch.from_numpy(post({"pred": y}, x.shape)).float().contiguous()
+        save_file(io, str(OUT / f"{case}.io.safetensors"))
         if case == "resnet_basic":
             tv = {torchvision_names(k): v for k, v in state.items()}
             save_file(tv, str(OUT / "resnet_basic_torchvision.safetensors"))
