@@ -16,6 +16,16 @@ fn u(v: i64) -> usize {
     v.max(0) as usize
 }
 
+/// burn's layer configs panic on impossible shapes; specs get an error instead.
+fn at_least(what: &str, name: &str, v: i64, min: i64) -> Result<(), BuildError> {
+    if v < min {
+        return Err(BuildError::new(format!(
+            "{what}: {name} must be at least {min}, found {v}"
+        )));
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d(
     cin: i64,
@@ -27,27 +37,51 @@ pub fn conv2d(
     groups: i64,
     bias: bool,
     device: &Device,
-) -> Conv2d {
+) -> Result<Conv2d, BuildError> {
+    for (name, v, min) in [
+        ("in_channels", cin, 1),
+        ("out_channels", cout, 1),
+        ("kernel_size", kernel, 1),
+        ("stride", stride, 1),
+        ("padding", padding, 0),
+        ("dilation", dilation, 1),
+        ("groups", groups, 1),
+    ] {
+        at_least("conv2d", name, v, min)?;
+    }
+    if cin % groups != 0 || cout % groups != 0 {
+        return Err(BuildError::new(format!(
+            "conv2d: in_channels {cin} and out_channels {cout} must both be divisible by groups {groups}"
+        )));
+    }
     let p = u(padding);
-    Conv2dConfig::new([u(cin), u(cout)], [u(kernel), u(kernel)])
+    Ok(Conv2dConfig::new([u(cin), u(cout)], [u(kernel), u(kernel)])
         .with_stride([u(stride), u(stride)])
         .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
         .with_dilation([u(dilation), u(dilation)])
         .with_groups(u(groups))
         .with_bias(bias)
-        .init(device)
+        .init(device))
 }
 
-pub fn linear(cin: i64, cout: i64, bias: bool, device: &Device) -> Linear {
-    LinearConfig::new(u(cin), u(cout)).with_bias(bias).init(device)
+pub fn linear(cin: i64, cout: i64, bias: bool, device: &Device) -> Result<Linear, BuildError> {
+    at_least("linear", "in", cin, 1)?;
+    at_least("linear", "out", cout, 1)?;
+    Ok(LinearConfig::new(u(cin), u(cout)).with_bias(bias).init(device))
 }
 
-pub fn layer_norm(channels: i64, eps: f64, device: &Device) -> LayerNorm {
-    LayerNormConfig::new(u(channels)).with_epsilon(eps).init(device)
+pub fn layer_norm(channels: i64, eps: f64, device: &Device) -> Result<LayerNorm, BuildError> {
+    at_least("layer_norm", "channels", channels, 1)?;
+    Ok(LayerNormConfig::new(u(channels)).with_epsilon(eps).init(device))
 }
 
-pub fn dropout(p: f64, _device: &Device) -> Dropout {
-    DropoutConfig::new(p).init()
+pub fn dropout(p: f64, _device: &Device) -> Result<Dropout, BuildError> {
+    if !(0.0..=1.0).contains(&p) {
+        return Err(BuildError::new(format!(
+            "dropout probability must be in [0, 1], found {p}"
+        )));
+    }
+    Ok(DropoutConfig::new(p).init())
 }
 
 /// A learnable tensor (e.g. ViT's class token).
@@ -84,6 +118,7 @@ pub enum Norm2d {
 
 impl Norm2d {
     pub fn new(kind: String, channels: i64, eps: f64, momentum: f64, device: &Device) -> Result<Self, BuildError> {
+        at_least(&kind, "channels", channels, 1)?;
         match kind.to_lowercase().as_str() {
             "batch_norm" => Ok(Norm2d::BatchNorm(
                 BatchNormConfig::new(u(channels))
@@ -212,6 +247,9 @@ impl Pool2d {
         count_include_pad: bool,
         _device: &Device,
     ) -> Result<Self, BuildError> {
+        at_least("pool2d", "kernel_size", kernel, 1)?;
+        at_least("pool2d", "stride", stride.unwrap_or(1), 1)?;
+        at_least("pool2d", "padding", padding, 0)?;
         let k = [u(kernel), u(kernel)];
         let s = stride.map(|s| [u(s), u(s)]).unwrap_or(k);
         let p = PaddingConfig2d::Explicit(u(padding), u(padding), u(padding), u(padding));

@@ -11,6 +11,9 @@ use std::fmt;
 pub struct BuildError {
     pub message: String,
     pub at: Option<String>,
+    /// The submodule whose building failed (`stages.3.1.point_wise.conv`), when not the
+    /// component itself.
+    pub module: Vec<String>,
 }
 
 impl BuildError {
@@ -18,18 +21,36 @@ impl BuildError {
         BuildError {
             message: message.into(),
             at: None,
+            module: Vec::new(),
         }
     }
     pub fn at(at: &str, message: &str) -> Self {
         BuildError {
             message: message.to_string(),
             at: if at.is_empty() { None } else { Some(at.to_string()) },
+            module: Vec::new(),
         }
     }
+
+    /// The same error, raised inside the submodule `name`. A nested block's `at` names its own
+    /// parameters, not the config's, so it is dropped for the module path.
+    pub fn within(mut self, name: impl fmt::Display) -> Self {
+        self.module.insert(0, name.to_string());
+        self.at = None;
+        self
+    }
+}
+
+/// Builds a submodule, naming it in any error.
+pub fn scoped<T>(name: impl fmt::Display, f: impl FnOnce() -> Result<T, BuildError>) -> Result<T, BuildError> {
+    f().map_err(|e| e.within(name))
 }
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.module.is_empty() {
+            write!(f, "in `{}`: ", self.module.join("."))?;
+        }
         match &self.at {
             Some(at) => write!(f, "{} (at {at})", self.message),
             None => write!(f, "{}", self.message),

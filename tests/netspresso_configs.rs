@@ -99,6 +99,24 @@ fn mobilenet_v3_small_segmentation() {
 }
 
 #[test]
+fn mixnet_s() {
+    check("mixnet-s-classification.yaml", 4_134_606);
+    check("mixnet-s-segmentation.yaml", 3_307_513);
+}
+
+#[test]
+fn mixnet_m() {
+    check("mixnet-m-classification.yaml", 5_014_382);
+    check("mixnet-m-segmentation.yaml", 4_189_337);
+}
+
+#[test]
+fn mixnet_l() {
+    check("mixnet-l-classification.yaml", 7_329_252);
+    check("mixnet-l-segmentation.yaml", 6_520_591);
+}
+
+#[test]
 fn presets_equal_netspresso_configs() {
     // `zoo new PRESET` prints the preset; it must say what NetsPresso's config says.
     for (preset, config) in [
@@ -108,6 +126,9 @@ fn presets_equal_netspresso_configs() {
         ("mobilenet_v3_small", "mobilenetv3-small-classification.yaml"),
         ("mobilenet_v3_large", "mobilenetv3-large-classification.yaml"),
         ("vit_tiny", "vit-tiny-classification.yaml"),
+        ("mixnet_s", "mixnet-s-classification.yaml"),
+        ("mixnet_m", "mixnet-m-classification.yaml"),
+        ("mixnet_l", "mixnet-l-classification.yaml"),
     ] {
         let (_, p) = zoo::registry::preset(preset).unwrap_or_else(|| panic!("no preset {preset}"));
         let text = std::fs::read_to_string(fixture("netspresso", config)).unwrap();

@@ -97,6 +97,11 @@ fn mobilenetv3_all_mlp_decoder_segmentation() {
 }
 
 #[test]
+fn mixnet_scaled_mixed_kernels_grouped_convs_se() {
+    parity("mixnet");
+}
+
+#[test]
 fn resnet_four_levels_all_mlp_decoder_segmentation() {
     parity("resnet_seg");
 }

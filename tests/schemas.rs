@@ -50,21 +50,26 @@ fn model_schema_chooses_components_with_if_then() {
     let s = zoo_spec::schema::model_schema(zoo::registry::components());
     assert_eq!(s["$schema"], "http://json-schema.org/draft-07/schema#");
     // Names depend on the task, so the editor only offers what the task supports.
-    assert_eq!(
-        names_for(&s, Some("classification")),
-        [vec!["mobilenetv3", "resnet", "vit"], vec!["fc", "fc_conv"]]
-    );
-    assert_eq!(
-        names_for(&s, Some("segmentation")),
-        [vec!["mobilenetv3", "resnet"], vec!["all_mlp_decoder"]]
-    );
-    assert_eq!(
-        names_for(&s, None),
-        [
-            vec!["mobilenetv3", "resnet", "vit"],
-            vec!["all_mlp_decoder", "fc", "fc_conv"]
-        ]
-    );
+    let supporting = |kind: &str, task: Option<&str>| -> Vec<String> {
+        zoo::registry::components()
+            .iter()
+            .filter(|c| c.kind == kind && task.is_none_or(|t| c.tasks.iter().any(|x| x == t)))
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    for task in [Some("classification"), Some("segmentation"), None] {
+        assert_eq!(
+            names_for(&s, task),
+            [supporting("backbone", task), supporting("head", task)],
+            "{task:?}"
+        );
+    }
+    let [cls_backbones, cls_heads] = names_for(&s, Some("classification"));
+    let [seg_backbones, seg_heads] = names_for(&s, Some("segmentation"));
+    assert!(cls_backbones.contains(&"vit".to_string()) && !seg_backbones.contains(&"vit".to_string()));
+    assert!(seg_backbones.contains(&"resnet".to_string()));
+    assert_eq!(cls_heads, ["fc", "fc_conv"]);
+    assert_eq!(seg_heads, ["all_mlp_decoder"]);
     let backbone = &s["definitions"]["Backbone"];
     let rules = backbone["allOf"].as_array().unwrap();
     let resnet = rules

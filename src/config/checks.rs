@@ -39,7 +39,10 @@ fn locate<'a>(mut node: &'a Node, rel: &str) -> (&'a Node, bool) {
     (node, exact)
 }
 
-fn report(cx: &mut Cx, comp_node: &Node, path: &str, e: BuildError) {
+fn report(cx: &mut Cx, comp_node: &Node, path: &str, mut e: BuildError) {
+    if !e.module.is_empty() {
+        e.message = format!("in the submodule `{}`: {}", e.module.join("."), e.message);
+    }
     match &e.at {
         Some(at) => {
             let (node, _) = locate(comp_node, at);
@@ -86,6 +89,25 @@ pub fn resolve(
         intermediate_features_dim: outputs.intermediate_features_dim.clone(),
     };
     if let Err(e) = AnyHead::check(&head.name, &head.params, &hctx) {
+        report(cx, hnode, hpath, e);
+        return None;
+    }
+    // The checks of nested blocks run when they are built; parameters are initialised lazily,
+    // so building here allocates no weights. Only for otherwise valid configs: an error that
+    // is already reported would show up again from inside the model.
+    if cx
+        .diags
+        .iter()
+        .any(|d| d.severity == crate::diagnostics::Severity::Error)
+    {
+        return Some(());
+    }
+    let device = burn::tensor::Device::flex();
+    if let Err(e) = AnyBackbone::init(&backbone.name, &backbone.params, &ctx, &device) {
+        report(cx, bnode, bpath, e);
+        return None;
+    }
+    if let Err(e) = AnyHead::init(&head.name, &head.params, &hctx, &device) {
         report(cx, hnode, hpath, e);
         return None;
     }

@@ -95,6 +95,21 @@ CASES["resnet_seg"]["model"]["architecture"]["head"] = SEG_HEAD
 CASES["resnet_seg"]["model"]["losses"] = [{"criterion": "seg_cross_entropy", "weight": None, "ignore_index": 255}]
 CASES["mobilenetv3_seg"]["model"]["losses"] = CASES["resnet_seg"]["model"]["losses"]
 
+def mixnet_stage(t, c, n, k, ek, pk, s, a, se):
+    return {"expansion_ratio": t, "out_channels": c, "num_blocks": n, "kernel_sizes": k, "num_exp_groups": ek,
+            "num_poi_groups": pk, "stride": s, "act_type": a, "se_reduction_ratio": se}
+
+
+# (MixNet's last stage always ends in a 1536-wide conv, which dominates this fixture's size.)
+# Width and depth scaling (rounding, extra repeats), grouped 1x1 convs, mixed kernels, SE.
+MIXNET = {"name": "mixnet", "params": {"stem_channels": 8, "wid_mul": 1.3, "dep_mul": 1.5, "dropout_rate": 0.0},
+          "stage_params": [
+              mixnet_stage([1, 3], [8, 16], [1, 1], [[3], [3, 5]], [1, 2], [1, 2], [1, 2], ["relu", "relu"], [None, None]),
+              mixnet_stage([6], [24], [2], [[3, 5, 7]], [2], [2], [2], ["swish"], [2]),
+              mixnet_stage([3, 6], [24, 32], [1, 1], [[3, 5], [3]], [1, 2], [2, 1], [1, 2], ["swish", "swish"], [4, 1]),
+          ]}
+CASES["mixnet"] = model_doc("mixnet_tiny", MIXNET, FC1)
+
 
 def torchvision_names(key):
     """NetsPresso ResNet names → torchvision's (what zoo's torchvision remap rules undo)."""

@@ -199,6 +199,17 @@ pub fn lower_builtin(e: &Expr, fname: &str, args: &[Arg], s: &mut Scope) -> Resu
             }
             Ok((format!("({r}).to_lowercase()"), Ty::Str))
         }
+        "chain" => {
+            need(1)?;
+            let (r, t) = lowered(s, 0)?;
+            match t {
+                Ty::List(inner) if matches!(*inner, Ty::List(_)) => {
+                    Ok((format!("({r}).into_iter().flatten().collect::<Vec<_>>()"), *inner))
+                }
+                Ty::List(inner) if *inner == Ty::Null => Ok(("Vec::new()".into(), Ty::list(Ty::Null))),
+                _ => fail(e, format!("`chain` joins a list of lists, found {t}")),
+            }
+        }
         _ => crate::tensor_ops::lower_tensor_call(e, fname, args, s),
     }
 }

@@ -46,7 +46,7 @@ pub fn primitives() -> Vec<Prim> {
                 a("bias", Bool, Some("true")),
             ],
             sig: Sig::Fixed(4, 4),
-            fallible: false,
+            fallible: true,
         },
         Prim {
             name: "norm2d",
@@ -78,7 +78,7 @@ pub fn primitives() -> Vec<Prim> {
             ctor: "crate::primitives::linear",
             args: vec![a("in", Int, None), a("out", Int, None), a("bias", Bool, Some("true"))],
             sig: Sig::Poly,
-            fallible: false,
+            fallible: true,
         },
         Prim {
             name: "layer_norm",
@@ -87,7 +87,7 @@ pub fn primitives() -> Vec<Prim> {
             ctor: "crate::primitives::layer_norm",
             args: vec![a("channels", Int, None), a("eps", Float, Some("1e-5f64"))],
             sig: Sig::Poly,
-            fallible: false,
+            fallible: true,
         },
         Prim {
             name: "dropout",
@@ -96,7 +96,7 @@ pub fn primitives() -> Vec<Prim> {
             ctor: "crate::primitives::dropout",
             args: vec![a("p", Float, Some("0.0f64"))],
             sig: Sig::Poly,
-            fallible: false,
+            fallible: true,
         },
         Prim {
             name: "pool2d",

@@ -11,6 +11,7 @@ use crate::types::Ty;
 pub const TENSOR_FUNCTIONS: &[&str] = &[
     "scan",
     "map",
+    "chunk",
     "interpolate",
     "global_avg_pool",
     "spatial_mean",
@@ -119,6 +120,7 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             "make_divisible",
             "unwrap",
             "lower",
+            "chain",
         ]
         .into_iter()
         .map(String::from)
@@ -186,6 +188,14 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
                 ),
                 Ty::TensorList(out),
             ))
+        }
+        "chunk" => {
+            arity(e, name, args, 3, 3)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let n = int_plain(&args[1].value, s)?;
+            let d = dim(&args[2].value, r)?;
+            // Callers check divisibility at init (`checks:`); burn's chunk matches torch's.
+            Ok((format!("({x}).chunk(({n}) as usize, {d})"), Ty::TensorList(r)))
         }
         "interpolate" => {
             arity(e, name, args, 2, 2)?;

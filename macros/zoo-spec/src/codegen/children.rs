@@ -149,7 +149,11 @@ impl Gen<'_> {
                         .unwrap();
                     }
                     fields.push(format!("    pub {}: {},", ident(name), co.ty));
-                    init_fields.push(format!("{}: {}", ident(name), co.init));
+                    init_fields.push(format!(
+                        "{}: crate::rt::scoped({name:?}, || Ok({}))?",
+                        ident(name),
+                        co.init
+                    ));
                 }
                 let mut s = String::new();
                 writeln!(
@@ -214,7 +218,7 @@ impl Gen<'_> {
                     co.sig,
                     co.optional,
                     format!(
-                        "{{ let mut __out = Vec::new(); for {it} in {ri} {{ {bind} __out.push({}); }} __out }}",
+                        "{{ let mut __out = Vec::new(); for {it} in {ri} {{ {bind} let __k = __out.len(); __out.push(crate::rt::scoped(__k, || Ok({}))?); }} __out }}",
                         co.init
                     ),
                 )
@@ -241,7 +245,10 @@ impl Gen<'_> {
                             let call = co.call.clone()?;
                             sig = Some(self.join(spec, c, sig, co.sig)?);
                             let v = format!("V{k}");
-                            let push = format!("__out.push({enum_name}::{v}({}));", co.init);
+                            let push = format!(
+                                "{{ let __k = __out.len(); __out.push(crate::rt::scoped(__k, || Ok({enum_name}::{v}({})))?); }}",
+                                co.init
+                            );
                             let guarded = self.guarded(spec, c.cond.as_ref(), &push, scope)?;
                             write!(init, "{guarded} ").unwrap();
                             variants.push((v, co.ty, call));
@@ -282,7 +289,10 @@ impl Gen<'_> {
                                     None => ok = false,
                                 }
                                 let v = format!("V{k}");
-                                let push = format!("__out.push({enum_name}::{v}({}));", co.init);
+                                let push = format!(
+                                    "{{ let __k = __out.len(); __out.push(crate::rt::scoped(__k, || Ok({enum_name}::{v}({})))?); }}",
+                                    co.init
+                                );
                                 match self.guarded(spec, c.cond.as_ref(), &push, scope) {
                                     Some(g) => write!(pushes, "{g} ").unwrap(),
                                     None => ok = false,

@@ -320,7 +320,13 @@ impl<'a> Gen<'a> {
                 fscope.bind(name, Binding::Poisoned);
                 continue;
             };
-            writeln!(ibody, "let {} = {};", local(name), co.init).unwrap();
+            writeln!(
+                ibody,
+                "let {} = crate::rt::scoped({name:?}, || Ok({}))?;",
+                local(name),
+                co.init
+            )
+            .unwrap();
             struct_fields.push((name.clone(), co.ty.clone()));
             match (co.param_rank, co.call) {
                 (Some(rank), _) => {
