@@ -89,6 +89,7 @@ pub fn param<const D: usize>(
     shape: Vec<i64>,
     init: String,
     std: f64,
+    value: f64,
     device: &Device,
 ) -> Result<Param<Tensor<D>>, BuildError> {
     let dims: [usize; D] = shape
@@ -100,9 +101,10 @@ pub fn param<const D: usize>(
     let t = match init.as_str() {
         "zeros" => Tensor::zeros(dims, device),
         "trunc_normal" | "normal" => Tensor::random(dims, Distribution::Normal(0.0, std), device),
+        "constant" => Tensor::full(dims, value, device),
         other => {
             return Err(BuildError::new(format!(
-                "unknown param init `{other}`; expected zeros or trunc_normal"
+                "unknown param init `{other}`; expected zeros, constant (of `value`) or trunc_normal"
             )));
         }
     };

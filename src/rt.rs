@@ -278,6 +278,22 @@ pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
     x.mean_dim(3).mean_dim(2).reshape([b, c])
 }
 
+/// Matrix product over the last two dimensions; leading dimensions of size 1 broadcast (as
+/// in `torch.matmul`).
+pub fn matmul<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
+    let (da, db) = (a.dims(), b.dims());
+    let mut sa = da;
+    let mut sb = db;
+    for k in 0..D.saturating_sub(2) {
+        let n = da[k].max(db[k]);
+        sa[k] = n;
+        sb[k] = n;
+    }
+    let a = if sa != da { a.expand(sa) } else { a };
+    let b = if sb != db { b.expand(sb) } else { b };
+    a.matmul(b)
+}
+
 /// Bilinear resize to `[height, width]` with PyTorch's `align_corners=False` sampling.
 pub fn interpolate_to(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
     use burn::tensor::module::interpolate;

@@ -184,3 +184,71 @@ fn netspresso_configs_have_no_diagnostics() {
         assert_eq!(probe(&s, &["diagnose"], &d), Vec::<String>::new(), "{}", f.display());
     }
 }
+
+/// A config using `backbone` and `head` for `task`, each with one placeholder param line.
+fn component_doc(task: &str, backbone: &str, head: &str) -> Doc {
+    doc(&format!(
+        "model:
+  task: {task}
+  name: probe
+  architecture:
+    backbone:
+      name: {backbone}
+      params:
+        zz: 1
+      stage_params: ~
+    head:
+      name: {head}
+      params:
+        zz: 1
+"
+    ))
+}
+
+#[test]
+fn completes_every_components_params() {
+    let Some(s) = server() else { return };
+    let comps = zoo::registry::components();
+    let pick = |kind: &str, task: &str| {
+        comps
+            .iter()
+            .find(|c| c.kind == kind && c.tasks.iter().any(|t| t == task))
+            .unwrap()
+            .name
+            .clone()
+    };
+    // Each backbone and head with params, next to a partner that supports its first task.
+    let cases: Vec<(&zoo::registry::ComponentDesc, u32, Doc)> = comps
+        .iter()
+        .filter(|c| !c.params.is_empty() && matches!(c.kind.as_str(), "backbone" | "head"))
+        .map(|c| {
+            let task = &c.tasks[0];
+            if c.kind == "backbone" {
+                (c, 9, component_doc(task, &c.name, &pick("head", task)))
+            } else {
+                (c, 14, component_doc(task, &pick("backbone", task), &c.name))
+            }
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|(c, line, d)| {
+                let s = &s;
+                scope.spawn(move || (c, probe(s, &["complete", &line.to_string(), "9"], d)))
+            })
+            .collect();
+        for h in handles {
+            let (c, items) = h.join().unwrap();
+            for p in &c.params {
+                assert!(
+                    items.contains(&p.name),
+                    "{} `{}`: `{}` is not completed; got {items:?}",
+                    c.kind,
+                    c.name,
+                    p.name
+                );
+            }
+        }
+    });
+}

@@ -117,6 +117,31 @@ fn mixnet_l() {
 }
 
 #[test]
+fn mobilenet_v4_conv_small() {
+    check("mobilenetv4-conv-small-classification.yaml", 3_775_368);
+}
+
+#[test]
+fn mobilenet_v4_conv_medium() {
+    check("mobilenetv4-conv-medium-classification.yaml", 9_719_768);
+}
+
+#[test]
+fn mobilenet_v4_conv_large() {
+    check("mobilenetv4-conv-large-classification.yaml", 32_590_864);
+}
+
+#[test]
+fn mobilenet_v4_hybrid_medium() {
+    check("mobilenetv4-hybrid-medium-classification.yaml", 11_074_648);
+}
+
+#[test]
+fn mobilenet_v4_hybrid_large() {
+    check("mobilenetv4-hybrid-large-classification.yaml", 37_752_336);
+}
+
+#[test]
 fn presets_equal_netspresso_configs() {
     // `zoo new PRESET` prints the preset; it must say what NetsPresso's config says.
     for (preset, config) in [
@@ -129,6 +154,20 @@ fn presets_equal_netspresso_configs() {
         ("mixnet_s", "mixnet-s-classification.yaml"),
         ("mixnet_m", "mixnet-m-classification.yaml"),
         ("mixnet_l", "mixnet-l-classification.yaml"),
+        ("mobilenet_v4_conv_small", "mobilenetv4-conv-small-classification.yaml"),
+        (
+            "mobilenet_v4_conv_medium",
+            "mobilenetv4-conv-medium-classification.yaml",
+        ),
+        ("mobilenet_v4_conv_large", "mobilenetv4-conv-large-classification.yaml"),
+        (
+            "mobilenet_v4_hybrid_medium",
+            "mobilenetv4-hybrid-medium-classification.yaml",
+        ),
+        (
+            "mobilenet_v4_hybrid_large",
+            "mobilenetv4-hybrid-large-classification.yaml",
+        ),
     ] {
         let (_, p) = zoo::registry::preset(preset).unwrap_or_else(|| panic!("no preset {preset}"));
         let text = std::fs::read_to_string(fixture("netspresso", config)).unwrap();

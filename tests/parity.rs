@@ -102,6 +102,11 @@ fn mixnet_scaled_mixed_kernels_grouped_convs_se() {
 }
 
 #[test]
+fn mobilenetv4_every_block_tag_layer_scale_fc_conv() {
+    parity("mobilenetv4");
+}
+
+#[test]
 fn resnet_four_levels_all_mlp_decoder_segmentation() {
     parity("resnet_seg");
 }

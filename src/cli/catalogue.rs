@@ -132,7 +132,19 @@ pub fn describe(name: &str) -> i32 {
     };
     params("params", &c.params);
     if let Some(sp) = &c.stage_params {
-        params("stage_params (one mapping per stage)", &sp.fields);
+        if sp.tags.is_empty() {
+            params("stage_params (one mapping per stage)", &sp.fields);
+        } else {
+            println!("\nstage_params: one list of blocks per stage; a block is [tag, value, ...]");
+            for t in &sp.tags {
+                let fields: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
+                println!("  [{}, {}]", t.name, fields.join(", "));
+                if !t.doc.is_empty() {
+                    println!("      {}", t.doc);
+                }
+                params(&format!("values of `{}`", t.name), &t.fields);
+            }
+        }
         if !sp.parallel.is_empty() {
             println!("  parallel lists (equal lengths): {}", sp.parallel.join(", "));
         }

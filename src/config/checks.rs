@@ -12,20 +12,26 @@ use zoo_spec::yaml::Node;
 /// `stage_params[1].channels`; falls back to the closest existing ancestor.
 fn locate<'a>(mut node: &'a Node, rel: &str) -> (&'a Node, bool) {
     let mut exact = true;
-    for part in rel.split('.').filter(|p| !p.is_empty()) {
-        let (key, idx) = match part.split_once('[') {
-            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
-            None => (part, None),
+    'parts: for part in rel.split('.').filter(|p| !p.is_empty()) {
+        // `key[i][j]`: a key, then list indices.
+        let (key, indices) = match part.split_once('[') {
+            Some((k, rest)) => (
+                k,
+                rest.split('[')
+                    .map(|i| i.trim_end_matches(']').parse::<usize>().ok())
+                    .collect::<Vec<_>>(),
+            ),
+            None => (part, Vec::new()),
         };
         match node.get_entry(key) {
             Some((k, v)) => {
                 node = if v.is_null() { k } else { v };
-                if let Some(i) = idx {
-                    match node.as_seq().and_then(|s| s.get(i)) {
+                for i in indices {
+                    match i.and_then(|i| node.as_seq().and_then(|s| s.get(i))) {
                         Some(item) => node = item,
                         None => {
                             exact = false;
-                            break;
+                            break 'parts;
                         }
                     }
                 }

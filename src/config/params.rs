@@ -3,6 +3,7 @@
 use super::validate::Cx;
 use crate::registry::{ComponentDesc, ParamDesc};
 use serde_json::{Map, Value as J};
+use zoo_spec::registry::TagDesc;
 use zoo_spec::registry::parse_ty;
 use zoo_spec::types::Ty;
 use zoo_spec::yaml::{Node, Value};
@@ -268,6 +269,13 @@ pub fn component_params(cx: &mut Cx, comp: &ComponentDesc, node: &Node, path: &s
             let mut stages = Vec::new();
             for (i, it) in items.iter().enumerate() {
                 let ipath = format!("{path}.stage_params[{i}]");
+                if !sp.tags.is_empty() {
+                    match tagged_stage(cx, it, &sp.tags, &ipath) {
+                        Some(blocks) => stages.push(blocks),
+                        None => ok = false,
+                    }
+                    continue;
+                }
                 match fields(
                     cx,
                     Some(it),
@@ -310,4 +318,90 @@ fn parallel_lengths(cx: &mut Cx, stage: &Node, names: &[String], path: &str) {
             );
         }
     }
+}
+
+/// A stage of tagged blocks: a list of `[tag, value, ...]` lists, each checked against the
+/// fields of its tag.
+fn tagged_stage(cx: &mut Cx, stage: &Node, tags: &[TagDesc], path: &str) -> Option<J> {
+    let Some(blocks) = stage.as_seq() else {
+        cx.error(
+            stage.span,
+            path,
+            format!(
+                "a stage is a list of blocks `[tag, value, ...]`, found {}",
+                describe(stage)
+            ),
+        );
+        return None;
+    };
+    let names: Vec<String> = tags.iter().map(|t| t.name.clone()).collect();
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (j, b) in blocks.iter().enumerate() {
+        let bpath = format!("{path}[{j}]");
+        let Some(values) = b.as_seq() else {
+            cx.error(
+                b.span,
+                &bpath,
+                format!("a block is a list `[tag, value, ...]`, found {}", describe(b)),
+            );
+            ok = false;
+            continue;
+        };
+        let Some((tag_node, rest)) = values.split_first() else {
+            cx.error(
+                b.span,
+                &bpath,
+                format!("an empty block; it starts with its tag, one of {}", quote_list(&names)),
+            );
+            ok = false;
+            continue;
+        };
+        let Some(tag) = tags.iter().find(|t| Some(t.name.as_str()) == tag_node.as_str()) else {
+            let found = tag_node
+                .as_str()
+                .map(|t| format!("`{t}`"))
+                .unwrap_or_else(|| describe(tag_node));
+            let hint = tag_node
+                .as_str()
+                .and_then(|t| zoo_spec::diag::closest(t, names.iter().map(String::as_str)))
+                .map(|c| format!("did you mean `{c}`?"))
+                .unwrap_or_else(|| format!("expected one of {}", quote_list(&names)));
+            cx.push(
+                crate::diagnostics::Diagnostic::error(
+                    tag_node.span,
+                    format!("{bpath}[0]"),
+                    format!("unknown block tag {found}"),
+                )
+                .with_help(hint),
+            );
+            ok = false;
+            continue;
+        };
+        let wanted: Vec<&str> = tag.fields.iter().map(|f| f.name.as_str()).collect();
+        if rest.len() != tag.fields.len() {
+            cx.error(
+                b.span,
+                &bpath,
+                format!(
+                    "`{}` takes {} values after its tag ({}), found {}",
+                    tag.name,
+                    tag.fields.len(),
+                    wanted.join(", "),
+                    rest.len()
+                ),
+            );
+            ok = false;
+            continue;
+        }
+        let mut vals = vec![J::String(tag.name.clone())];
+        for (k, (v, f)) in rest.iter().zip(&tag.fields).enumerate() {
+            match typed(cx, v, &parse_ty(&f.ty), &format!("{bpath}[{}]", k + 1), Some(f)) {
+                Some(x) => vals.push(x),
+                None => ok = false,
+            }
+        }
+        out.push(J::Array(vals));
+    }
+    ok.then_some(J::Array(out))
 }

@@ -110,6 +110,23 @@ MIXNET = {"name": "mixnet", "params": {"stem_channels": 8, "wid_mul": 1.3, "dep_
           ]}
 CASES["mixnet"] = model_doc("mixnet_tiny", MIXNET, FC1)
 
+# Every block tag: conv, fused IB, UIR with and without extra/middle depth-wise convs, mobile
+# multi-query attention with and without key/value downsampling; layer scale; fc_conv head.
+MOBILENETV4 = {"name": "mobilenetv4", "params": {
+    "stem_out_channel": 8, "stem_kernel_size": 3, "stem_stride": 2, "final_conv_out_channel": 32,
+    "final_conv_kernel_size": 1, "final_conv_stride": 1, "norm_type": "batch_norm", "act_type": "relu",
+    "return_stage_idx": None, "layer_scale": 0.1},
+    "stage_params": [
+        [["conv", 8, 3, 2], ["fi", 16, 24, 3, 2]],
+        [["uir", 24, 48, True, 3, True, 5, 2], ["uir", 24, 24, False, None, True, 3, 1],
+         ["uir", 24, 48, True, 5, False, None, 1]],
+        [["mmqa", 24, 16, 2, None, True, 3, 2, 1], ["uir", 24, 48, False, None, False, None, 1],
+         ["mmqa", 24, 24, 4, None, False, None, None, 1]],
+    ]}
+FC_CONV = {"name": "fc_conv", "params": {"num_layers": 2, "intermediate_channels": 16, "act_type": "relu",
+                                         "norm_type": "batch_norm", "dropout_prob": 0.0}}
+CASES["mobilenetv4"] = model_doc("mobilenetv4_tiny", MOBILENETV4, FC_CONV)
+
 
 def torchvision_names(key):
     """NetsPresso ResNet names → torchvision's (what zoo's torchvision remap rules undo)."""

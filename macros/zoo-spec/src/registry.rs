@@ -28,6 +28,17 @@ pub struct StageDesc {
     pub min_items: usize,
     pub fields: Vec<ParamDesc>,
     pub parallel: Vec<String>,
+    /// Tagged stages (`[tag, value, ...]` blocks); empty for mapping stages.
+    #[serde(default)]
+    pub tags: Vec<TagDesc>,
+}
+
+/// A block kind of tagged stages: the values after its tag, in order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TagDesc {
+    pub name: String,
+    pub doc: String,
+    pub fields: Vec<ParamDesc>,
 }
 
 /// A registered pretrained weights file (key: `model.name`).
@@ -113,6 +124,15 @@ pub fn describe(spec: &Spec, rust: &str) -> ComponentDesc {
             min_items: sp.min_items,
             fields: sp.fields.iter().map(param_desc).collect(),
             parallel: sp.parallel.clone(),
+            tags: sp
+                .tags
+                .iter()
+                .map(|t| TagDesc {
+                    name: t.name.clone(),
+                    doc: t.doc.clone(),
+                    fields: t.fields.iter().map(param_desc).collect(),
+                })
+                .collect(),
         }),
         ignored_params: spec.ignored_params.clone(),
         presets: spec

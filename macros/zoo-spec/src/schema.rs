@@ -95,6 +95,36 @@ fn params_object(title: &str, params: &[ParamDesc], ignored: &[String], nullable
     s
 }
 
+/// One block of tagged stages: `[tag, value, ...]`, the values checked per tag (draft-07
+/// tuple `items`, chosen by `if` on the tag).
+fn tagged_block(component: &str, tags: &[crate::registry::TagDesc]) -> Value {
+    let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+    let docs: Vec<String> = tags
+        .iter()
+        .map(|t| {
+            let fields: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
+            format!("**{}** — {} `[{}, {}]`", t.name, t.doc, t.name, fields.join(", "))
+        })
+        .collect();
+    let rules: Vec<Value> = tags
+        .iter()
+        .map(|t| {
+            let mut items = vec![json!({"const": t.name})];
+            items.extend(t.fields.iter().map(param_schema));
+            let n = items.len();
+            json!({"if": {"items": [{"const": t.name}]},
+                   "then": {"items": items, "minItems": n, "maxItems": n}})
+        })
+        .collect();
+    json!({
+        "title": format!("{component} block"),
+        "type": "array",
+        "minItems": 1,
+        "items": [{"type": "string", "enum": names, "markdownEnumDescriptions": docs, "markdownDescription": "The block's kind."}],
+        "allOf": rules,
+    })
+}
+
 /// The chooser for one component slot (`backbone`, `head`, ...): name enum + if/then rules.
 fn slot(title: &str, comps: &[&ComponentDesc], defs: &mut Map<String, Value>, flat: bool) -> Value {
     if comps.is_empty() {
@@ -129,6 +159,16 @@ fn slot(title: &str, comps: &[&ComponentDesc], defs: &mut Map<String, Value>, fl
         }
         then_props.insert("params".into(), json!({"$ref": format!("#/definitions/{def}")}));
         match &c.stage_params {
+            Some(sp) if !sp.tags.is_empty() => {
+                let bdef = format!("{}Block", crate::codegen::camel(&c.name));
+                defs.insert(bdef.clone(), tagged_block(&c.name, &sp.tags));
+                then_props.insert(
+                    "stage_params".into(),
+                    json!({"type": "array", "minItems": sp.min_items, "markdownDescription": sp.doc,
+                           "items": {"type": "array", "markdownDescription": "One stage: a list of blocks `[tag, value, ...]`.",
+                                     "items": {"$ref": format!("#/definitions/{bdef}")}}}),
+                );
+            }
             Some(sp) => {
                 let sdef = format!("{}StageParams", crate::codegen::camel(&c.name));
                 defs.insert(

@@ -12,6 +12,10 @@ pub const TENSOR_FUNCTIONS: &[&str] = &[
     "scan",
     "map",
     "chunk",
+    "shape",
+    "reshape",
+    "permute",
+    "matmul",
     "interpolate",
     "global_avg_pool",
     "spatial_mean",
@@ -196,6 +200,73 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             let d = dim(&args[2].value, r)?;
             // Callers check divisibility at init (`checks:`); burn's chunk matches torch's.
             Ok((format!("({x}).chunk(({n}) as usize, {d})"), Ty::TensorList(r)))
+        }
+        "shape" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let d = dim(&args[1].value, r)?;
+            Ok((format!("(({x}).dims()[{d}] as i64)"), Ty::Int))
+        }
+        "reshape" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, _) = tensor(&args[0].value, s)?;
+            // The new rank is the length of the literal list; sizes are ints (-1: inferred).
+            let ExprKind::List(sizes) = &args[1].value.kind else {
+                return Err(error_at(
+                    &args[1].value,
+                    "`reshape` takes the new shape as a list literal, e.g. `[b, c, h * w]`",
+                ));
+            };
+            if sizes.is_empty() {
+                return Err(error_at(&args[1].value, "`reshape` needs at least one dimension"));
+            }
+            let mut parts = Vec::new();
+            for size in sizes {
+                parts.push(int_plain(size, s)?);
+            }
+            Ok((
+                format!(
+                    "({x}).reshape([{}])",
+                    parts
+                        .iter()
+                        .map(|p| format!("({p}) as i32"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Ty::Tensor(sizes.len()),
+            ))
+        }
+        "permute" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let ExprKind::List(order) = &args[1].value.kind else {
+                return Err(error_at(
+                    &args[1].value,
+                    "`permute` takes the dimension order as a list literal, e.g. `[0, 2, 1]`",
+                ));
+            };
+            let dims: Vec<usize> = order.iter().map(|d| dim(d, r)).collect::<Result<_, _>>()?;
+            let mut sorted = dims.clone();
+            sorted.sort();
+            if sorted != (0..r).collect::<Vec<_>>() {
+                return Err(error_at(
+                    &args[1].value,
+                    format!("`permute` needs each of the {r} dimensions exactly once"),
+                ));
+            }
+            Ok((format!("({x}).permute({dims:?})"), Ty::Tensor(r)))
+        }
+        "matmul" => {
+            arity(e, name, args, 2, 2)?;
+            let (a, ra) = tensor(&args[0].value, s)?;
+            let (b, rb) = tensor(&args[1].value, s)?;
+            if ra != rb || ra < 2 {
+                return Err(error_at(
+                    e,
+                    format!("`matmul` needs two tensors of one rank >= 2, found ranks {ra} and {rb}"),
+                ));
+            }
+            Ok((format!("crate::rt::matmul({a}, {b})"), Ty::Tensor(ra)))
         }
         "interpolate" => {
             arity(e, name, args, 2, 2)?;

@@ -357,7 +357,7 @@ impl Gen<'_> {
     }
 
     /// Lowers a spec expression; on error reports it (located) and yields `None`.
-    fn lower_reported(&mut self, spec: &Spec, e: &SrcExpr, scope: &mut Scope) -> Option<(String, Ty)> {
+    pub(crate) fn lower_reported(&mut self, spec: &Spec, e: &SrcExpr, scope: &mut Scope) -> Option<(String, Ty)> {
         match lower(&e.expr, scope) {
             Ok(x) => Some(x),
             Err(le) => {
@@ -472,6 +472,7 @@ impl Gen<'_> {
             ("shape".to_string(), Ty::list(Ty::Int), None),
             ("init".to_string(), Ty::Str, Some("String::from(\"zeros\")".to_string())),
             ("std".to_string(), Ty::Float, Some("0.02f64".to_string())),
+            ("value".to_string(), Ty::Float, Some("0.0f64".to_string())),
         ];
         let shape = args.iter().find(|(n, _, _)| n == "shape");
         let rank = match shape.map(|(_, _, e)| &e.expr.kind) {
@@ -487,8 +488,8 @@ impl Gen<'_> {
         let codes = self.call_args(spec, PARAM_OP, op_span, &decls, args, scope)?;
         Some(ChildOut {
             init: format!(
-                "crate::primitives::param::<{rank}>({}, {}, {}, device)?",
-                codes[0], codes[1], codes[2]
+                "crate::primitives::param::<{rank}>({}, {}, {}, {}, device)?",
+                codes[0], codes[1], codes[2], codes[3]
             ),
             ty: format!("burn::module::Param<Tensor<{rank}>>"),
             call: None,

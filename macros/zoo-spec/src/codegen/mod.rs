@@ -136,8 +136,12 @@ impl<'a> Gen<'a> {
             self.component(b, &name, &blocks);
         }
 
-        // Record type of stage_params items.
+        // Record type of stage_params items (of blocks, for tagged stages).
+        let tagged = spec.stage_params.as_ref().is_some_and(|sp| !sp.tags.is_empty());
         let record = spec.stage_params.as_ref().map(|sp| {
+            if !sp.tags.is_empty() {
+                return self.tagged_record(spec, prefix, &sp.tags);
+            }
             let name = format!("{prefix}StageParams");
             let fields: Vec<(String, Ty)> = sp.fields.iter().map(|f| (f.name.clone(), f.ty.clone())).collect();
             self.records.insert(name.clone(), fields);
@@ -169,8 +173,16 @@ impl<'a> Gen<'a> {
         for p in &spec.params {
             param_field(&mut s, p);
         }
-        if let Some(r) = &record {
-            writeln!(s, "    #[serde(default)]\n    pub stage_params: Vec<{r}>,").unwrap();
+        // The type of `stage_params`: records, or lists of tagged block records.
+        let stage_ty = record.as_ref().map(|r| {
+            if tagged {
+                Ty::list(Ty::list(Ty::Record(r.clone())))
+            } else {
+                Ty::list(Ty::Record(r.clone()))
+            }
+        });
+        if let Some(t) = &stage_ty {
+            writeln!(s, "    #[serde(default)]\n    pub stage_params: {},", t.rust()).unwrap();
         }
         writeln!(s, "}}").unwrap();
         self.out.push_str(&s);
@@ -186,11 +198,11 @@ impl<'a> Gen<'a> {
             scope.bind_value(&p.name, v, p.ty.clone());
             fields.push((p.name.clone(), p.ty.clone()));
         }
-        if let Some(r) = &record {
+        if let Some(t) = &stage_ty {
             let v = local("stage_params");
-            writeln!(body, "let {v}: Vec<{r}> = params.stage_params.clone();").unwrap();
-            scope.bind_value("stage_params", v, Ty::list(Ty::Record(r.clone())));
-            fields.push(("stage_params".into(), Ty::list(Ty::Record(r.clone()))));
+            writeln!(body, "let {v}: {} = params.stage_params.clone();", t.rust()).unwrap();
+            scope.bind_value("stage_params", v, t.clone());
+            fields.push(("stage_params".into(), t.clone()));
         }
         for (name, ty) in context_bindings(spec.kind) {
             let v = local(name);
@@ -222,12 +234,45 @@ impl<'a> Gen<'a> {
             }
         }
         for c in &spec.checks {
+            // `each: VARS in LIST`: the check runs per item, its `at`/`message` name the item.
+            let mut close = "";
+            let (mut at, mut message) = (format!("{:?}", c.at), format!("{:?}", c.message));
+            if let Some((vars, iter)) = &c.each {
+                let Some((ri, ti)) = self.lower_reported(spec, iter, &mut scope) else {
+                    continue;
+                };
+                let item = match ti {
+                    Ty::List(item) => *item,
+                    t => {
+                        self.err_expr(
+                            spec,
+                            iter,
+                            0,
+                            iter.text.len(),
+                            format!("`each` iterates over a list, found {t}"),
+                        );
+                        continue;
+                    }
+                };
+                scope.push();
+                let bind = match crate::lower::bind_loop_vars(&iter.expr, vars, &item, "__it", &mut scope) {
+                    Ok(b) => b,
+                    Err(le) => {
+                        self.err_expr(spec, iter, le.start, le.end, le.message);
+                        scope.pop();
+                        continue;
+                    }
+                };
+                at = template(&c.at, &mut scope);
+                message = template(&c.message, &mut scope);
+                writeln!(body, "for __it in {ri} {{ {bind}").unwrap();
+                close = "}";
+            }
             match lower(&c.cond.expr, &mut scope) {
                 Ok((code, Ty::Bool)) => {
                     writeln!(
                         body,
-                        "if !({code}) {{ return Err(crate::rt::BuildError::at({:?}, {:?})); }}",
-                        c.at, c.message
+                        "if !({code}) {{ return Err(crate::rt::BuildError::at(&{at}, &{message})); }} {close}"
                     )
                     .unwrap();
                 }
@@ -236,6 +281,9 @@ impl<'a> Gen<'a> {
                     self.err_expr(spec, e, 0, e.text.len(), format!("a check must be a bool, found {t}"))
                 }
                 Err(le) => self.err_expr(spec, &c.cond, le.start, le.end, le.message),
+            }
+            if !close.is_empty() {
+                scope.pop();
             }
         }
         let mut st = String::new();
@@ -390,6 +438,113 @@ impl<'a> Gen<'a> {
         m.push_str(&fwd);
         writeln!(m, "}}").unwrap();
         self.out.push_str(&m);
+    }
+
+    /// The record of one block of tagged stages: `tag` plus the union of all tags' fields (a
+    /// field some tags lack is optional), read from `[tag, value, ...]` lists.
+    fn tagged_record(&mut self, spec: &Spec, prefix: &str, tags: &[crate::spec::TagDecl]) -> String {
+        let name = format!("{prefix}Block");
+        let mut union: Vec<(String, Ty)> = vec![("tag".into(), Ty::Str)];
+        for t in tags {
+            for f in &t.fields {
+                if !union.iter().any(|(n, _)| n == &f.name) {
+                    let everywhere = tags.iter().all(|o| o.fields.iter().any(|g| g.name == f.name));
+                    let ty = if everywhere {
+                        f.ty.clone()
+                    } else {
+                        Ty::opt(f.ty.clone())
+                    };
+                    union.push((f.name.clone(), ty));
+                }
+            }
+        }
+        self.records.insert(name.clone(), union.clone());
+        let mut s = String::new();
+        writeln!(s, "/// One block of a stage of `{}`: `[tag, value, ...]`.", spec.name).unwrap();
+        writeln!(
+            s,
+            "#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]"
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "#[serde(try_from = \"Vec<serde_json::Value>\", into = \"Vec<serde_json::Value>\")]"
+        )
+        .unwrap();
+        writeln!(s, "pub struct {name} {{").unwrap();
+        for (n, t) in &union {
+            writeln!(s, "    pub {}: {},", ident(n), t.rust()).unwrap();
+        }
+        writeln!(s, "}}").unwrap();
+        let mut from = String::new();
+        let mut into = String::new();
+        for t in tags {
+            let n = t.fields.len();
+            let names: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
+            let mut inits = vec!["tag: __tag.clone()".to_string()];
+            for (n_, ty) in union.iter().skip(1) {
+                let init = match t.fields.iter().position(|f| &f.name == n_) {
+                    Some(k) => {
+                        let fty = &t.fields[k].ty;
+                        let read = format!(
+                            "serde_json::from_value::<{}>(__v[{}].clone()).map_err(|e| format!(\"value {} (`{}`) of `{}`: {{e}}\"))?",
+                            fty.rust(),
+                            k + 1,
+                            k + 1,
+                            n_,
+                            t.name
+                        );
+                        crate::lower::coerce(&read, fty, ty)
+                    }
+                    None => "None".into(),
+                };
+                inits.push(format!("{}: {init}", ident(n_)));
+            }
+            writeln!(
+                from,
+                "{:?} => {{ if __v.len() != {} {{ return Err(format!(\"`{}` takes {n} values after its tag ({}), found {{}}\", __v.len() - 1)); }} Ok(Self {{ {} }}) }}",
+                t.name,
+                n + 1,
+                t.name,
+                names.join(", "),
+                inits.join(", ")
+            )
+            .unwrap();
+            let vals: Vec<String> = t
+                .fields
+                .iter()
+                .map(|f| {
+                    let (_, uty) = union.iter().find(|(n_, _)| n_ == &f.name).unwrap();
+                    let access = format!("b.{}", ident(&f.name));
+                    if matches!(uty, Ty::Opt(_)) && !matches!(f.ty, Ty::Opt(_)) {
+                        format!("serde_json::json!({access}.clone().expect(\"set for this tag\"))")
+                    } else {
+                        format!("serde_json::json!({access}.clone())")
+                    }
+                })
+                .collect();
+            writeln!(
+                into,
+                "{:?} => {{ let mut v = vec![serde_json::json!(b.tag.clone())]; {} v }}",
+                t.name,
+                vals.iter().map(|x| format!("v.push({x});")).collect::<String>()
+            )
+            .unwrap();
+        }
+        let known: Vec<String> = tags.iter().map(|t| format!("`{}`", t.name)).collect();
+        writeln!(
+            s,
+            "impl TryFrom<Vec<serde_json::Value>> for {name} {{ type Error = String; #[allow(clippy::all)] fn try_from(__v: Vec<serde_json::Value>) -> Result<Self, String> {{ let __tag = __v.first().and_then(|t| t.as_str()).ok_or_else(|| String::from(\"a block is a list that starts with its tag\"))?.to_string(); match __tag.as_str() {{ {from} __other => Err(format!(\"unknown block tag `{{__other}}`; expected one of {}\")) }} }} }}",
+            known.join(", ")
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "impl From<{name}> for Vec<serde_json::Value> {{ #[allow(clippy::all)] fn from(b: {name}) -> Self {{ match b.tag.as_str() {{ {into} _ => vec![serde_json::json!(b.tag)] }} }} }}"
+        )
+        .unwrap();
+        self.out.push_str(&s);
+        name
     }
 
     fn forward(&mut self, spec: &Spec, scope: &mut Scope) -> String {
@@ -561,6 +716,42 @@ impl<'a> Gen<'a> {
             }
         }
     }
+}
+
+/// A `format!` call for a check's `at`/`message` in which `{expr}` is the value of an int or
+/// string expression (e.g. a loop variable); other text is literal.
+fn template(text: &str, scope: &mut Scope) -> String {
+    let mut fmt = String::new();
+    let mut args = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let (before, after) = rest.split_at(open);
+        fmt.push_str(&before.replace('}', "}}"));
+        let lowered = after[1..].find('}').and_then(|close| {
+            let inner = &after[1..1 + close];
+            let e = crate::expr::parse(inner).ok()?;
+            match lower(&e, scope) {
+                Ok((code, Ty::Int | Ty::Str)) => Some((code, inner.len())),
+                _ => None,
+            }
+        });
+        match lowered {
+            Some((code, len)) => {
+                args.push(code);
+                fmt.push_str("{}");
+                rest = &after[len + 2..];
+            }
+            None => {
+                fmt.push_str("{{");
+                rest = &after[1..];
+            }
+        }
+    }
+    fmt.push_str(&rest.replace('}', "}}"));
+    format!(
+        "format!({fmt:?}{})",
+        args.iter().map(|a| format!(", {a}")).collect::<String>()
+    )
 }
 
 /// `": summary"` for doc comments, or nothing.

@@ -4,7 +4,7 @@ use super::{Child, ChildForm, Cx, ListItem, SrcExpr};
 use crate::expr::{self, Expr};
 use crate::yaml::{Node, Pos, Span};
 
-fn parse_loop(cx: &mut Cx, node: &Node) -> Option<(Vec<String>, SrcExpr)> {
+pub(super) fn parse_loop(cx: &mut Cx, node: &Node) -> Option<(Vec<String>, SrcExpr)> {
     let text = cx.string(node, "`for`")?;
     let Some((vars, iter)) = text.split_once(" in ") else {
         cx.err(node.span, "`for` must read `VAR in LIST` or `A, B in LIST`");

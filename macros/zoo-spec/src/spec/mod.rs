@@ -96,14 +96,29 @@ pub struct StageParams {
     pub fields: Vec<ParamDecl>,
     /// Fields that are parallel lists zipped together: they must have equal lengths.
     pub parallel: Vec<String>,
+    /// Tagged stages: each stage is a list of blocks written `[tag, value, ...]`; `fields` is
+    /// then empty.
+    pub tags: Vec<TagDecl>,
+}
+
+/// One block kind of tagged stages: its tag and its positional values after the tag.
+#[derive(Debug, Clone)]
+pub struct TagDecl {
+    pub name: String,
+    pub span: Span,
+    pub doc: String,
+    pub fields: Vec<ParamDecl>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Check {
     pub cond: SrcExpr,
     pub message: String,
-    /// Config path (relative to the component) that the error points at.
+    /// Config path (relative to the component) that the error points at; `{var}` takes the
+    /// value of a loop variable of `each`.
     pub at: String,
+    /// `VARS in LIST`: the check is asserted for every item (loop variables, iterable).
+    pub each: Option<(Vec<String>, SrcExpr)>,
 }
 
 /// A child module declaration.
@@ -418,14 +433,26 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
     let mut checks = Vec::new();
     if let Some(c) = root.get("checks") {
         for item in c.as_seq().unwrap_or_default() {
-            if !cx.keys(item, &["assert", "message", "at"], "a check") {
+            if !cx.keys(item, &["each", "assert", "message", "at"], "a check") {
                 continue;
             }
+            let each = match item.get("each") {
+                Some(n) => match children::parse_loop(cx, n) {
+                    Some(l) => Some(l),
+                    None => continue,
+                },
+                None => None,
+            };
             let cond = item.get("assert").and_then(|n| cx.expr(n));
             let message = item.get("message").and_then(|n| cx.string(n, "`message`"));
             let at = item.get("at").and_then(|n| cx.string(n, "`at`")).unwrap_or_default();
             match (cond, message) {
-                (Some(cond), Some(message)) => checks.push(Check { cond, message, at }),
+                (Some(cond), Some(message)) => checks.push(Check {
+                    cond,
+                    message,
+                    at,
+                    each,
+                }),
                 _ => cx.err(item.span, "a check needs `assert` and `message`"),
             }
         }

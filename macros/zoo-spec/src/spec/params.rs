@@ -1,6 +1,6 @@
 //! Parameter declarations of specs: `params`, `stage_params` and their types and defaults.
 
-use super::{Cx, ParamDecl, StageParams};
+use super::{Cx, ParamDecl, StageParams, TagDecl};
 use crate::types::Ty;
 use crate::yaml::{Node, Value};
 
@@ -106,13 +106,23 @@ pub fn check_literal(n: &Node, ty: &Ty) -> Result<(), String> {
 }
 
 pub(super) fn parse_stage_params(cx: &mut Cx, node: &Node) -> Option<StageParams> {
-    if !cx.keys(node, &["doc", "min_items", "fields", "parallel"], "`stage_params`") {
+    if !cx.keys(
+        node,
+        &["doc", "min_items", "fields", "parallel", "tagged"],
+        "`stage_params`",
+    ) {
         return None;
     }
-    let fields = match node.get("fields") {
-        Some(f) => parse_params(cx, f),
-        None => {
-            cx.err(node.span, "`stage_params` needs `fields`");
+    let tags = node.get("tagged").map(|t| parse_tags(cx, t)).unwrap_or_default();
+    let fields = match (node.get("fields"), node.get("tagged")) {
+        (Some(f), None) => parse_params(cx, f),
+        (None, Some(_)) => Vec::new(),
+        (Some(_), Some(t)) => {
+            cx.err(t.span, "`stage_params` has either `fields` (a mapping per stage) or `tagged` (a list of tagged blocks per stage)");
+            Vec::new()
+        }
+        (None, None) => {
+            cx.err(node.span, "`stage_params` needs `fields` or `tagged`");
             Vec::new()
         }
     };
@@ -146,5 +156,56 @@ pub(super) fn parse_stage_params(cx: &mut Cx, node: &Node) -> Option<StageParams
         min_items,
         fields,
         parallel,
+        tags,
     })
+}
+
+/// `tagged: {TAG: {doc, fields: {NAME: TYPE, ...}}, ...}`: the fields are the values after the
+/// tag, in order. A field shared by several tags must have one type.
+fn parse_tags(cx: &mut Cx, node: &Node) -> Vec<TagDecl> {
+    let Some(map) = node.as_map() else {
+        cx.err(node.span, "`tagged` must be a mapping of block tags to `{doc, fields}`");
+        return Vec::new();
+    };
+    let mut tags: Vec<TagDecl> = Vec::new();
+    for (k, v) in map {
+        if !cx.keys(v, &["doc", "fields"], "a block tag") {
+            continue;
+        }
+        let fields = match v.get("fields") {
+            Some(f) => parse_params(cx, f),
+            None => {
+                cx.err(v.span, format!("block tag `{}` needs `fields`", k.key_text()));
+                continue;
+            }
+        };
+        for f in &fields {
+            if f.name == "tag" {
+                cx.err(f.span, "`tag` names the block kind; a field cannot be called so");
+            }
+            if let Some(other) = tags
+                .iter()
+                .flat_map(|t| t.fields.iter())
+                .find(|o| o.name == f.name && o.ty != f.ty)
+            {
+                cx.err(
+                    f.span,
+                    format!(
+                        "`{}` is {} in another tag, here {}; a shared field has one type",
+                        f.name, other.ty, f.ty
+                    ),
+                );
+            }
+        }
+        tags.push(TagDecl {
+            name: k.key_text(),
+            span: k.span,
+            doc: v.get("doc").and_then(|d| cx.string(d, "`doc`")).unwrap_or_default(),
+            fields,
+        });
+    }
+    if tags.is_empty() {
+        cx.err(node.span, "`tagged` needs at least one block tag");
+    }
+    tags
 }
