@@ -150,6 +150,16 @@ pub fn state_dict<M: Module>(module: &M) -> Vec<(String, Vec<usize>)> {
             }
             self.out.push((names.join("."), shape));
         }
+        fn visit_int<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D, burn::tensor::Int>>) {
+            // Integer buffers (gather indices) are in PyTorch's state dict, not its parameters.
+            let names: Vec<String> = self
+                .path
+                .iter()
+                .filter(|(_, t)| !t.starts_with("Enum:"))
+                .map(|(n, _)| n.clone())
+                .collect();
+            self.out.push((names.join("."), param.lazy_shape().as_slice().to_vec()));
+        }
     }
     let mut k = Keys {
         path: Vec::new(),

@@ -7,8 +7,8 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, InstanceNorm, InstanceNormConfig, LayerNorm, LayerNormConfig,
-    Linear, LinearConfig, PaddingConfig2d,
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, GroupNorm, GroupNormConfig, InstanceNorm, InstanceNormConfig,
+    LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d,
 };
 use burn::tensor::{Device, Distribution, Tensor};
 
@@ -111,11 +111,32 @@ pub fn param<const D: usize>(
     Ok(Param::from_tensor(t))
 }
 
+/// An integer buffer filled with `value` (PyTorch's `register_buffer` of a long tensor):
+/// loaded and saved with the weights, never trained, not counted as parameters.
+pub fn index_buffer<const D: usize>(
+    shape: Vec<i64>,
+    value: i64,
+    device: &Device,
+) -> Result<Param<Tensor<D, burn::tensor::Int>>, BuildError> {
+    let dims: [usize; D] = shape
+        .iter()
+        .map(|d| u(*d))
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|_| BuildError::new(format!("index_buffer shape {shape:?} does not have {D} dimensions")))?;
+    Ok(Param::initialized(
+        burn::module::ParamId::new(),
+        Tensor::<D, burn::tensor::Int>::full(dims, value, device),
+    ))
+}
+
 /// 2-D normalisation chosen by name, as NetsPresso's `NORM_REGISTRY`.
 #[derive(Module, Debug)]
 pub enum Norm2d {
     BatchNorm(BatchNorm),
     InstanceNorm(InstanceNorm),
+    /// `nn.GroupNorm(1, channels)`: normalises over channels and space together.
+    GroupNorm(GroupNorm),
 }
 
 impl Norm2d {
@@ -135,8 +156,11 @@ impl Norm2d {
                     .with_affine(false)
                     .init(device),
             )),
+            "group_norm" => Ok(Norm2d::GroupNorm(
+                GroupNormConfig::new(1, u(channels)).with_epsilon(eps).init(device),
+            )),
             other => Err(BuildError::new(format!(
-                "unknown norm `{other}`; expected batch_norm or instance_norm"
+                "unknown norm `{other}`; expected batch_norm, instance_norm or group_norm"
             ))),
         }
     }
@@ -145,6 +169,7 @@ impl Norm2d {
         match self {
             Norm2d::BatchNorm(m) => m.forward(x),
             Norm2d::InstanceNorm(m) => m.forward(x),
+            Norm2d::GroupNorm(m) => m.forward(x),
         }
     }
 }

@@ -294,6 +294,22 @@ pub fn matmul<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
     a.matmul(b)
 }
 
+/// `x` indexed along `dim` by every entry of `idx` (PyTorch's `x[:, idx]` for `dim` 1): the
+/// result has `idx`'s dimensions in place of `dim`.
+pub fn index_select<const R: usize, const RI: usize, const RO: usize>(
+    x: Tensor<R>,
+    dim: usize,
+    idx: Tensor<RI, burn::tensor::Int>,
+) -> Tensor<RO> {
+    let (xd, id) = (x.dims(), idx.dims());
+    let picked = x.select(dim, idx.flatten::<1>(0, RI - 1));
+    let mut shape = [0usize; RO];
+    shape[..dim].copy_from_slice(&xd[..dim]);
+    shape[dim..dim + RI].copy_from_slice(&id);
+    shape[dim + RI..].copy_from_slice(&xd[dim + 1..]);
+    picked.reshape(shape)
+}
+
 /// Bilinear resize to `[height, width]` with PyTorch's `align_corners=False` sampling.
 pub fn interpolate_to(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
     use burn::tensor::module::interpolate;

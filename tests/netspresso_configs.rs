@@ -142,6 +142,12 @@ fn mobilenet_v4_hybrid_large() {
 }
 
 #[test]
+fn efficientformer_l1() {
+    check("efficientformer-l1-classification.yaml", 11_840_928);
+    check("efficientformer-l1-segmentation.yaml", 11_872_043);
+}
+
+#[test]
 fn presets_equal_netspresso_configs() {
     // `zoo new PRESET` prints the preset; it must say what NetsPresso's config says.
     for (preset, config) in [

@@ -107,6 +107,16 @@ fn mobilenetv4_every_block_tag_layer_scale_fc_conv() {
 }
 
 #[test]
+fn efficientformer_pooling_and_biased_attention() {
+    parity("efficientformer");
+}
+
+#[test]
+fn efficientformer_segmentation_group_norms() {
+    parity("efficientformer_seg");
+}
+
+#[test]
 fn resnet_four_levels_all_mlp_decoder_segmentation() {
     parity("resnet_seg");
 }

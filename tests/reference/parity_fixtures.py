@@ -127,6 +127,21 @@ FC_CONV = {"name": "fc_conv", "params": {"num_layers": 2, "intermediate_channels
                                          "norm_type": "batch_norm", "dropout_prob": 0.0}}
 CASES["mobilenetv4"] = model_doc("mobilenetv4_tiny", MOBILENETV4, FC_CONV)
 
+# Pooling (Meta4D) and attention (Meta3D) blocks with a gathered, resized attention bias; the
+# dense variant adds the group norms and the token-to-map reshape of the last stage.
+EFFICIENTFORMER = {"name": "efficientformer", "params": {
+    "num_attention_heads": 2, "attention_channels": 16, "attention_dropout_prob": 0.0,
+    "attention_value_expansion_ratio": 2, "ffn_intermediate_ratio": 2, "ffn_dropout_prob": 0.0,
+    "ffn_act_type": "gelu", "vit_num": 2},
+    "stage_params": [{"num_blocks": 1, "channels": 8}, {"num_blocks": 1, "channels": 16},
+                     {"num_blocks": 2, "channels": 16}, {"num_blocks": 3, "channels": 24}]}
+CASES["efficientformer"] = model_doc("efficientformer_tiny", EFFICIENTFORMER, FC1)
+CASES["efficientformer_seg"] = model_doc("efficientformer_tiny_seg", copy.deepcopy(EFFICIENTFORMER), SEG_HEAD,
+                                         "segmentation")
+CASES["efficientformer_seg"]["model"]["losses"] = CASES["resnet_seg"]["model"]["losses"]
+# Input side per case (default 32): EfficientFormer's last stage has stride 32.
+SIDE = {"efficientformer": 64, "efficientformer_seg": 64}
+
 
 def torchvision_names(key):
     """NetsPresso ResNet names → torchvision's (what zoo's torchvision remap rules undo)."""
@@ -142,6 +157,9 @@ def torchvision_names(key):
 def randomise(model, gen):
     with torch.no_grad():
         for name, t in model.state_dict().items():
+            if name.endswith("attention_bias_idxs"):
+                t.copy_(torch.randint(0, t.shape[-1], t.shape, generator=gen))
+                continue
             if not t.is_floating_point():
                 continue
             if name.endswith("running_var"):
@@ -161,7 +179,8 @@ def main():
         model = build_model(conf, NUM_CLASSES, devices=torch.device("cpu"), distributed=False)
         randomise(model, gen)
         model.eval()
-        x = torch.randn(2, 3, 32, 32, generator=gen)
+        side = SIDE.get(case, 32)
+        x = torch.randn(2, 3, side, side, generator=gen)
         with torch.no_grad():
             y = model(x)["pred"]
         state = {k: v.contiguous() for k, v in model.state_dict().items()}

@@ -354,11 +354,8 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
     {
         let (rx, out) = module_input(a, n, sig, args, s)?;
         let (rb, tb) = lower(b, s)?;
-        if tb != Ty::Tensor(out) {
-            return fail(
-                b,
-                format!("the fallback must be a tensor of rank {out} like `{n}(...)`, found {tb}"),
-            );
+        if tb != out {
+            return fail(b, format!("the fallback must be a {out} like `{n}(...)`, found {tb}"));
         }
         let x = s.fresh("x");
         let m = s.fresh("m");
@@ -367,7 +364,7 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
             format!(
                 "{{ let {x} = {rx}; match &{recv} {{ Some({m}) => crate::trace::call({n:?}, || {applied}), None => {rb} }} }}"
             ),
-            Ty::Tensor(out),
+            out,
         ));
     }
     let (ra, ta) = lower(a, s)?;
@@ -629,14 +626,14 @@ pub fn render_call(call: &str, recv: &str, x: &str) -> String {
 }
 
 /// Lowers the single tensor argument of a module call; returns it and the output rank.
-fn module_input(e: &Expr, fname: &str, sig: Sig, args: &[Arg], s: &mut Scope) -> Result<(String, usize), LowerError> {
+fn module_input(e: &Expr, fname: &str, sig: Sig, args: &[Arg], s: &mut Scope) -> Result<(String, Ty), LowerError> {
     if args.len() != 1 || args[0].name.is_some() {
         return fail(e, format!("module `{fname}` takes exactly one tensor"));
     }
     let (rx, tx) = lower(&args[0].value, s)?;
     let applied = match tx {
-        Ty::Tensor(r) => sig.apply(r),
-        Ty::TensorList(r) => sig.apply_list(r),
+        Ty::Tensor(r) => sig.apply_ty(r),
+        Ty::TensorList(r) => sig.apply_list(r).map(Ty::Tensor),
         _ => return fail(&args[0].value, format!("module `{fname}` takes a tensor, found {tx}")),
     };
     let out = applied.map_err(|m| LowerError {
@@ -648,6 +645,32 @@ fn module_input(e: &Expr, fname: &str, sig: Sig, args: &[Arg], s: &mut Scope) ->
 }
 
 fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(String, Ty), LowerError> {
+    // `blocks[2](x)`: one element of a list child.
+    if let ExprKind::Index(base, subs) = &callee.kind
+        && let ExprKind::Name(m) = &base.kind
+        && let Some(Binding::Module { recv, elem, .. }) = s.lookup(m).cloned()
+    {
+        let Some((elem_call, sig)) = elem else {
+            return fail(callee, format!("`{m}` is not a list of modules"));
+        };
+        let k = match subs.as_slice() {
+            [Subscript::Index(i)] => match i.kind {
+                ExprKind::Int(k) if k >= 0 => k,
+                _ => return fail(i, "a child list is indexed by a non-negative integer literal"),
+            },
+            _ => return fail(callee, "a child list takes one index"),
+        };
+        let (rx, out) = module_input(e, m, sig, args, s)?;
+        let applied = render_call(
+            &elem_call,
+            &format!("{recv}.get({k}).expect(\"`{m}` has an element {k}\")"),
+            "__x",
+        );
+        return Ok((
+            format!("{{ let __x = {rx}; crate::trace::call({m:?}, || crate::trace::call_at({k}, || {applied})) }}"),
+            out,
+        ));
+    }
     let ExprKind::Name(fname) = &callee.kind else {
         return fail(callee, "only named functions and modules can be called");
     };
@@ -674,7 +697,7 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
         let applied = render_call(&call, &recv, "__x");
         return Ok((
             format!("{{ let __x = {rx}; crate::trace::call({fname:?}, || {applied}) }}"),
-            Ty::Tensor(out),
+            out,
         ));
     }
     crate::builtins::lower_builtin(e, fname, args, s)

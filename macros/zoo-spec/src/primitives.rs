@@ -137,3 +137,5 @@ pub fn primitives() -> Vec<Prim> {
 
 /// `param` is special: a learnable tensor used as a value, not called.
 pub const PARAM_OP: &str = "param";
+/// An integer buffer child (`index_buffer`), e.g. gather indices loaded with the weights.
+pub const INDEX_BUFFER_OP: &str = "index_buffer";

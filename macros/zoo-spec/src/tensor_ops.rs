@@ -16,6 +16,8 @@ pub const TENSOR_FUNCTIONS: &[&str] = &[
     "reshape",
     "permute",
     "matmul",
+    "index_select",
+    "resize",
     "interpolate",
     "global_avg_pool",
     "spatial_mean",
@@ -267,6 +269,36 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
                 ));
             }
             Ok((format!("crate::rt::matmul({a}, {b})"), Ty::Tensor(ra)))
+        }
+        "index_select" => {
+            arity(e, name, args, 3, 3)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let d = dim(&args[1].value, r)?;
+            let (idx, t) = lower(&args[2].value, s)?;
+            let Ty::IndexTensor(ri) = t else {
+                return Err(error_at(
+                    &args[2].value,
+                    format!("`index_select` takes an `index_buffer` as indices, found {t}"),
+                ));
+            };
+            let out = r - 1 + ri;
+            Ok((
+                format!("crate::rt::index_select::<{r}, {ri}, {out}>({x}, {d}, {idx})"),
+                Ty::Tensor(out),
+            ))
+        }
+        "resize" => {
+            arity(e, name, args, 3, 3)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            if r != 4 {
+                return Err(error_at(e, "`resize(x, height, width)` needs a rank-4 tensor"));
+            }
+            let h = int_plain(&args[1].value, s)?;
+            let w = int_plain(&args[2].value, s)?;
+            Ok((
+                format!("crate::rt::interpolate_to({x}, [({h}) as usize, ({w}) as usize])"),
+                Ty::Tensor(4),
+            ))
         }
         "interpolate" => {
             arity(e, name, args, 2, 2)?;

@@ -19,6 +19,8 @@ pub enum Ty {
     Tensor(usize),
     /// A list of tensors of the given rank (feature pyramids).
     TensorList(usize),
+    /// An integer tensor of the given rank (an index buffer), for `index_select`.
+    IndexTensor(usize),
 }
 
 impl Ty {
@@ -51,6 +53,7 @@ impl Ty {
             Ty::Record(name) => name.clone(),
             Ty::Tensor(r) => format!("Tensor<{r}>"),
             Ty::TensorList(r) => format!("Vec<Tensor<{r}>>"),
+            Ty::IndexTensor(r) => format!("Tensor<{r}, burn::tensor::Int>"),
         }
     }
 
@@ -131,6 +134,7 @@ impl fmt::Display for Ty {
             Ty::Record(n) => write!(f, "{n}"),
             Ty::Tensor(r) => write!(f, "tensor{r}"),
             Ty::TensorList(r) => write!(f, "list<tensor{r}>"),
+            Ty::IndexTensor(r) => write!(f, "index_tensor{r}"),
         }
     }
 }
@@ -143,6 +147,8 @@ pub enum Sig {
     Poly,
     /// A list of tensors of one rank in, one tensor out (dense heads over a feature pyramid).
     ListIn(usize, usize),
+    /// One tensor in, a list of tensors out (an encoder returning its stages).
+    ListOut(usize, usize),
 }
 
 impl Sig {
@@ -153,6 +159,15 @@ impl Sig {
             Sig::Fixed(i, o) if i == r => Ok(o),
             Sig::Fixed(i, _) => Err(format!("expects a tensor of rank {i}, got rank {r}")),
             Sig::ListIn(i, _) => Err(format!("expects a list of rank-{i} tensors, got a tensor of rank {r}")),
+            Sig::ListOut(i, _) => Err(format!("expects a tensor of rank {i}, got rank {r}")),
+        }
+    }
+
+    /// The value a module of this signature returns for a tensor of rank `r`.
+    pub fn apply_ty(self, r: usize) -> Result<Ty, String> {
+        match self {
+            Sig::ListOut(i, o) if i == r => Ok(Ty::TensorList(o)),
+            _ => self.apply(r).map(Ty::Tensor),
         }
     }
 
@@ -171,6 +186,11 @@ impl Sig {
     pub fn then(self, next: Sig) -> Result<Sig, String> {
         match (self, next) {
             (_, Sig::ListIn(..)) => Err("a module taking a list of tensors must come first".into()),
+            (Sig::ListOut(..), _) => Err("a module returning a list of tensors must come last".into()),
+            (a, Sig::ListOut(c, d)) => match a.then(Sig::Fixed(c, c))? {
+                Sig::Fixed(x, _) => Ok(Sig::ListOut(x, d)),
+                _ => Err("a module returning a list of tensors must follow tensor modules".into()),
+            },
             (Sig::Poly, s) | (s, Sig::Poly) => Ok(s),
             (Sig::Fixed(a, b), Sig::Fixed(c, d)) if b == c => Ok(Sig::Fixed(a, d)),
             (Sig::ListIn(a, b), Sig::Fixed(c, d)) if b == c => Ok(Sig::ListIn(a, d)),
@@ -200,6 +220,7 @@ impl fmt::Display for Sig {
             Sig::Fixed(i, o) => write!(f, "tensor{i} -> tensor{o}"),
             Sig::Poly => write!(f, "tensorN -> tensorN"),
             Sig::ListIn(i, o) => write!(f, "list<tensor{i}> -> tensor{o}"),
+            Sig::ListOut(i, o) => write!(f, "tensor{i} -> list<tensor{o}>"),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{BlockInfo, ChildOut, Gen, camel, fwd_header, ident, literal, snake};
 use crate::lower::{Scope, bind_loop_vars, coerce, lower, render_call};
-use crate::primitives::PARAM_OP;
+use crate::primitives::{INDEX_BUFFER_OP, PARAM_OP};
 use crate::spec::{Child, ChildForm, ListItem, Spec, SrcExpr};
 use crate::types::{Sig, Ty};
 use std::collections::HashMap;
@@ -42,9 +42,13 @@ impl Gen<'_> {
                 if op == PARAM_OP {
                     return self.param_child(spec, args, *op_span, scope);
                 }
+                if op == INDEX_BUFFER_OP {
+                    return self.index_buffer_child(spec, args, *op_span, scope);
+                }
                 let Some(prim) = self.prims.iter().position(|p| p.name == op) else {
                     let mut names: Vec<&str> = self.prims.iter().map(|p| p.name).collect();
                     names.push(PARAM_OP);
+                    names.push(INDEX_BUFFER_OP);
                     let hint = crate::diag::did_you_mean(op, names.iter().copied());
                     self.errors
                         .push(spec.src.error(*op_span, format!("unknown op `{op}`{hint}")));
@@ -67,7 +71,7 @@ impl Gen<'_> {
                     call: Some("{m}.forward({x})".into()),
                     sig,
                     elem: None,
-                    param_rank: None,
+                    param_ty: None,
                     optional: false,
                 })
             }
@@ -115,7 +119,7 @@ impl Gen<'_> {
                     call: Some("{m}.forward({x})".into()),
                     sig: info.sig,
                     elem: None,
-                    param_rank: None,
+                    param_ty: None,
                     optional: false,
                 })
             }
@@ -175,7 +179,7 @@ impl Gen<'_> {
                     call: Some("{m}.forward({x})".into()),
                     sig,
                     elem: None,
-                    param_rank: None,
+                    param_ty: None,
                     optional: false,
                 })
             }
@@ -349,7 +353,7 @@ impl Gen<'_> {
                     call: Some("{m}.forward({x})".into()),
                     sig,
                     elem: None,
-                    param_rank: None,
+                    param_ty: None,
                     optional: false,
                 })
             }
@@ -417,7 +421,7 @@ impl Gen<'_> {
         let sig = match elem_sig {
             Sig::Poly => Sig::Poly,
             Sig::Fixed(a, b) if a == b => Sig::Fixed(a, a),
-            Sig::Fixed(..) | Sig::ListIn(..) => {
+            Sig::Fixed(..) | Sig::ListIn(..) | Sig::ListOut(..) => {
                 // Elements that change rank can still be scanned or mapped, not chained.
                 elem_sig
             }
@@ -438,8 +442,9 @@ impl Gen<'_> {
             Sig::Poly => format!("fn {fname}<const D: usize>(m: &[{elem_ty_full}], input: Tensor<D>) -> Tensor<D>"),
             Sig::Fixed(a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Tensor<{a}>) -> Tensor<{b}>"),
             Sig::ListIn(a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Vec<Tensor<{a}>>) -> Tensor<{b}>"),
+            Sig::ListOut(a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Tensor<{a}>) -> Vec<Tensor<{b}>>"),
         };
-        let body = if matches!(sig, Sig::Fixed(a, b) if a != b) || matches!(sig, Sig::ListIn(..)) {
+        let body = if matches!(sig, Sig::Fixed(a, b) if a != b) || matches!(sig, Sig::ListIn(..) | Sig::ListOut(..)) {
             "unreachable!(\"rank-changing elements are only scanned\")".to_string()
         } else {
             format!("let mut x = input; for (__k, __e) in m.iter().enumerate() {{ {apply} }} x")
@@ -456,7 +461,7 @@ impl Gen<'_> {
             } else {
                 Some((elem_call.to_string(), elem_sig))
             },
-            param_rank: None,
+            param_ty: None,
             optional: false,
         })
     }
@@ -495,7 +500,44 @@ impl Gen<'_> {
             call: None,
             sig: Sig::Poly,
             elem: None,
-            param_rank: Some(rank),
+            param_ty: Some(Ty::Tensor(rank)),
+            optional: false,
+        })
+    }
+
+    /// An integer buffer (e.g. a table of gather indices), loaded with the weights, not trained.
+    fn index_buffer_child(
+        &mut self,
+        spec: &Spec,
+        args: &[(String, crate::yaml::Span, SrcExpr)],
+        op_span: crate::yaml::Span,
+        scope: &mut Scope,
+    ) -> Option<ChildOut> {
+        let decls = vec![
+            ("shape".to_string(), Ty::list(Ty::Int), None),
+            ("value".to_string(), Ty::Int, Some("0i64".to_string())),
+        ];
+        let rank = match args.iter().find(|(n, _, _)| n == "shape").map(|(_, _, e)| &e.expr.kind) {
+            Some(crate::expr::ExprKind::List(items)) => items.len(),
+            _ => {
+                self.errors.push(spec.src.error(
+                    op_span,
+                    "`index_buffer` needs `shape` written as a list, e.g. `[49, 49]`",
+                ));
+                return None;
+            }
+        };
+        let codes = self.call_args(spec, INDEX_BUFFER_OP, op_span, &decls, args, scope)?;
+        Some(ChildOut {
+            init: format!(
+                "crate::primitives::index_buffer::<{rank}>({}, {}, device)?",
+                codes[0], codes[1]
+            ),
+            ty: format!("burn::module::Param<Tensor<{rank}, burn::tensor::Int>>"),
+            call: None,
+            sig: Sig::Poly,
+            elem: None,
+            param_ty: Some(Ty::IndexTensor(rank)),
             optional: false,
         })
     }

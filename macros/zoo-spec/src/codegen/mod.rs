@@ -89,8 +89,8 @@ struct ChildOut {
     sig: Sig,
     /// For list children: call template and signature of one element.
     elem: Option<(String, Sig)>,
-    /// For `param` children: the tensor rank.
-    param_rank: Option<usize>,
+    /// For `param`/`index_buffer` children: the tensor type.
+    param_ty: Option<Ty>,
     optional: bool,
 }
 
@@ -236,7 +236,7 @@ impl<'a> Gen<'a> {
         for c in &spec.checks {
             // `each: VARS in LIST`: the check runs per item, its `at`/`message` name the item.
             let mut close = "";
-            let (mut at, mut message) = (format!("{:?}", c.at), format!("{:?}", c.message));
+            let (mut at, mut message) = (template(&c.at, &mut scope), template(&c.message, &mut scope));
             if let Some((vars, iter)) = &c.each {
                 let Some((ri, ti)) = self.lower_reported(spec, iter, &mut scope) else {
                     continue;
@@ -376,8 +376,8 @@ impl<'a> Gen<'a> {
             )
             .unwrap();
             struct_fields.push((name.clone(), co.ty.clone()));
-            match (co.param_rank, co.call) {
-                (Some(rank), _) => {
+            match (co.param_ty, co.call) {
+                (Some(pty), _) => {
                     // An optional param is used under the same condition that created it.
                     let access = if co.optional {
                         format!(
@@ -387,7 +387,7 @@ impl<'a> Gen<'a> {
                     } else {
                         format!("self.{}.val()", ident(name))
                     };
-                    fscope.bind_value(name, access, Ty::Tensor(rank));
+                    fscope.bind_value(name, access, pty);
                 }
                 (None, Some(call)) => fscope.bind(
                     name,
@@ -554,6 +554,7 @@ impl<'a> Gen<'a> {
             Kind::Head | Kind::Block => match spec.signature {
                 Sig::Fixed(a, b) => (format!("Tensor<{a}>"), format!("Tensor<{b}>")),
                 Sig::ListIn(a, b) => (format!("Vec<Tensor<{a}>>"), format!("Tensor<{b}>")),
+                Sig::ListOut(a, b) => (format!("Tensor<{a}>"), format!("Vec<Tensor<{b}>>")),
                 Sig::Poly => {
                     self.errors.push(
                         spec.src
@@ -569,6 +570,7 @@ impl<'a> Gen<'a> {
             _ => match spec.signature {
                 Sig::Fixed(a, _) => Ty::Tensor(a),
                 Sig::ListIn(a, _) => Ty::TensorList(a),
+                Sig::ListOut(a, _) => Ty::Tensor(a),
                 Sig::Poly => Ty::Tensor(4),
             },
         };
@@ -702,14 +704,15 @@ impl<'a> Gen<'a> {
             Kind::Head | Kind::Block => {
                 let (code, ty) = lower(e, scope).map_err(le)?;
                 let want = match spec.signature {
-                    Sig::Fixed(_, b) | Sig::ListIn(_, b) => b,
-                    Sig::Poly => 4,
+                    Sig::Fixed(_, b) | Sig::ListIn(_, b) => Ty::Tensor(b),
+                    Sig::ListOut(_, b) => Ty::TensorList(b),
+                    Sig::Poly => Ty::Tensor(4),
                 };
-                if ty != Ty::Tensor(want) {
+                if ty != want {
                     return Err((
                         e.start,
                         e.end,
-                        format!("the signature says this returns tensor{want}, found {ty}"),
+                        format!("the signature says this returns {want}, found {ty}"),
                     ));
                 }
                 Ok(code)
@@ -773,6 +776,9 @@ fn fwd_header(sig: Sig) -> String {
         }
         Sig::ListIn(a, b) => {
             format!("#[allow(clippy::all)]\npub fn forward(&self, input: Vec<Tensor<{a}>>) -> Tensor<{b}> {{")
+        }
+        Sig::ListOut(a, b) => {
+            format!("#[allow(clippy::all)]\npub fn forward(&self, input: Tensor<{a}>) -> Vec<Tensor<{b}>> {{")
         }
     }
 }

@@ -644,6 +644,12 @@ fn parse_sig(text: &str) -> Result<Sig, String> {
             _ => Err(bad()),
         };
     }
+    if let Some(inner) = b.trim().strip_prefix("list<").and_then(|r| r.strip_suffix('>')) {
+        return match (rank(a), rank(inner)) {
+            (Some(x), Some(y)) => Ok(Sig::ListOut(x, y)),
+            _ => Err(bad()),
+        };
+    }
     match (rank(a), rank(b)) {
         (Some(x), Some(y)) => Ok(Sig::Fixed(x, y)),
         _ => Err(bad()),
