@@ -191,6 +191,11 @@ fn efficientformer_segmentation_group_norms() {
 }
 
 #[test]
+fn segformer_sequence_reduction_mix_ffn() {
+    parity("segformer");
+}
+
+#[test]
 fn resnet_four_levels_all_mlp_decoder_segmentation() {
     parity("resnet_seg");
 }

@@ -141,6 +141,20 @@ CASES["efficientformer"] = model_doc("efficientformer_tiny", EFFICIENTFORMER, FC
 CASES["efficientformer_seg"] = model_doc("efficientformer_tiny_seg", copy.deepcopy(EFFICIENTFORMER), SEG_HEAD,
                                          "segmentation")
 CASES["efficientformer_seg"]["model"]["losses"] = CASES["resnet_seg"]["model"]["losses"]
+# SegFormer: overlapping patch embeddings, attention with and without sequence reduction, Mix-FFN.
+def mit_stage(n, sr, c, k, s, heads):
+    return {"num_blocks": n, "sequence_reduction_ratio": sr, "attention_chananels": c,
+            "embedding_patch_sizes": k, "embedding_strides": s, "num_attention_heads": heads}
+
+
+MIT = {"name": "mixtransformer", "params": {"ffn_intermediate_expansion_ratio": 2, "ffn_act_type": "gelu",
+                                            "ffn_dropout_prob": 0.0, "attention_dropout_prob": 0.0},
+       "stage_params": [mit_stage(1, 4, 8, 7, 4, 1), mit_stage(2, 2, 16, 3, 2, 2), mit_stage(1, 1, 24, 3, 2, 3)]}
+CASES["segformer"] = model_doc("segformer_tiny", MIT, SEG_HEAD, "segmentation")
+CASES["segformer"]["model"]["losses"] = CASES["resnet_seg"]["model"]["losses"]
+CASES["segformer"]["model"]["architecture"]["head"] = copy.deepcopy(SEG_HEAD)
+CASES["segformer"]["model"]["architecture"]["head"]["params"]["resize_output"] = [64, 64]
+
 # Cases whose weights are stored (the CLI tests load them); the others are recomputed.
 STORED_WEIGHTS = {"resnet_basic", "resnet_seg", "vit"}
 # Input side per case (default 32): EfficientFormer's last stage has stride 32.

@@ -193,7 +193,7 @@ pub fn compile_with(sources: &[Src], opts: &Options) -> Result<Compiled, Vec<Spe
         }
         writeln!(
             rust,
-            "pub mod {} {{\n#![allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]\nuse burn::tensor::Tensor;\nuse burn::module::Module;\n{module}\n}}",
+            "pub mod {} {{\n#![allow(clippy::all, unused_imports, dead_code, non_camel_case_types, non_snake_case)]\nuse burn::tensor::Tensor;\nuse burn::module::Module;\n{module}\n}}",
             kind.folder()
         )
         .unwrap();

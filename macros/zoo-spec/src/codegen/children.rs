@@ -129,7 +129,7 @@ impl Gen<'_> {
                 let mut sig = Sig::Poly;
                 let mut fwd = String::new();
                 for (name, c) in items {
-                    let co = self.child(spec, &format!("{tyname}{}", camel(name)), c, scope, blocks)?;
+                    let co = self.child(spec, &super::child_type(tyname, name), c, scope, blocks)?;
                     let Some(call) = &co.call else {
                         self.errors
                             .push(spec.src.error(c.span, "a `param` cannot be part of a `seq`"));
@@ -205,7 +205,7 @@ impl Gen<'_> {
                         return None;
                     }
                 };
-                let co = self.child(spec, &format!("{tyname}Item"), each, scope, blocks);
+                let co = self.child(spec, &format!("{tyname}__Item"), each, scope, blocks);
                 scope.pop();
                 let co = co?;
                 let Some(call) = co.call.clone() else {
@@ -228,7 +228,7 @@ impl Gen<'_> {
                 )
             }
             ChildForm::List(items) => {
-                let enum_name = format!("{tyname}Item");
+                let enum_name = format!("{tyname}__Item");
                 let mut variants: Vec<(String, String, String)> = Vec::new(); // (variant, type, call)
                 let mut sig: Option<Sig> = None;
                 let mut init = String::from("{ let mut __out = Vec::new(); ");
@@ -238,7 +238,7 @@ impl Gen<'_> {
                             let k = variants.len();
                             let co = self.child(
                                 spec,
-                                &format!("{tyname}{k}"),
+                                &format!("{tyname}__{k}"),
                                 &Child {
                                     cond: None,
                                     ..c.clone()
@@ -273,7 +273,7 @@ impl Gen<'_> {
                                 let k = variants.len();
                                 let Some(co) = self.child(
                                     spec,
-                                    &format!("{tyname}{k}"),
+                                    &format!("{tyname}__{k}"),
                                     &Child {
                                         cond: None,
                                         ..c.clone()
@@ -334,7 +334,7 @@ impl Gen<'_> {
                 let mut variants = Vec::new();
                 for (value, c) in cases {
                     let v = camel(value);
-                    let co = self.child(spec, &format!("{tyname}{v}"), c, scope, blocks)?;
+                    let co = self.child(spec, &format!("{tyname}_{v}"), c, scope, blocks)?;
                     let call = co.call.clone()?;
                     sig = Some(self.join(spec, c, sig, co.sig)?);
                     writeln!(arms, "{value:?} => {tyname}::{v}({}),", co.init).unwrap();

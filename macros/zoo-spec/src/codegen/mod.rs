@@ -125,14 +125,14 @@ impl<'a> Gen<'a> {
         let mut blocks = local_blocks.clone();
         for b in &spec.blocks {
             let info = BlockInfo {
-                rust: format!("{prefix}{}", camel(&b.name)),
+                rust: local_block(prefix, &b.name),
                 params: b.params.clone(),
                 sig: b.signature,
             };
             blocks.insert(b.name.clone(), info);
         }
         for b in &spec.blocks {
-            let name = format!("{prefix}{}", camel(&b.name));
+            let name = local_block(prefix, &b.name);
             self.component(b, &name, &blocks);
         }
 
@@ -363,7 +363,7 @@ impl<'a> Gen<'a> {
             fscope.bind_value(n, format!("self.settings.{}", ident(n)), t.clone());
         }
         for (name, child) in &spec.children {
-            let tyname = format!("{prefix}{}", camel(name));
+            let tyname = child_type(prefix, name);
             let Some(co) = self.child(spec, &tyname, child, &mut iscope, &blocks) else {
                 fscope.bind(name, Binding::Poisoned);
                 continue;
@@ -781,6 +781,17 @@ fn fwd_header(sig: Sig) -> String {
             format!("#[allow(clippy::all)]\npub fn forward(&self, input: Tensor<{a}>) -> Vec<Tensor<{b}>> {{")
         }
     }
+}
+
+/// Generated type names by level, kept apart from each other and from the `Params`/`Settings`/
+/// `StageParams`/`Block` types (spec names are snake_case, so their camel forms have no `_`):
+/// a child's type is `Prefix_Child`, a local block's `Prefix__Block`.
+pub fn child_type(prefix: &str, name: &str) -> String {
+    format!("{prefix}_{}", camel(name))
+}
+
+pub fn local_block(prefix: &str, name: &str) -> String {
+    format!("{prefix}__{}", camel(name))
 }
 
 pub fn snake(camel: &str) -> String {
