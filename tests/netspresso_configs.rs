@@ -161,6 +161,11 @@ fn segformer_b0() {
 }
 
 #[test]
+fn mobilevit_s() {
+    check("mobilevit-s-classification.yaml", 5_578_632);
+}
+
+#[test]
 fn presets_equal_netspresso_configs() {
     // `zoo new PRESET` prints the preset; it must say what NetsPresso's config says.
     for (preset, config) in [

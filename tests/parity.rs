@@ -196,6 +196,11 @@ fn segformer_sequence_reduction_mix_ffn() {
 }
 
 #[test]
+fn mobilevit_unfold_transformer_fold() {
+    parity("mobilevit");
+}
+
+#[test]
 fn resnet_four_levels_all_mlp_decoder_segmentation() {
     parity("resnet_seg");
 }

@@ -155,10 +155,24 @@ CASES["segformer"]["model"]["losses"] = CASES["resnet_seg"]["model"]["losses"]
 CASES["segformer"]["model"]["architecture"]["head"] = copy.deepcopy(SEG_HEAD)
 CASES["segformer"]["model"]["architecture"]["head"]["params"]["resize_output"] = [64, 64]
 
+# MobileViT: inverted residuals, unfold / transformer / fold, fusion; a stride-1 MobileViT stage.
+MOBILEVIT = {"name": "mobilevit", "params": {"patch_size": 2, "num_attention_heads": 2, "attention_dropout_prob": 0.0,
+                                             "ffn_dropout_prob": 0.0, "output_expansion_ratio": 2,
+                                             "use_fusion_layer": True},
+             "stage_params": [
+                 {"block_type": "mv2", "out_channels": 8, "num_blocks": 1, "stride": 1, "ir_expansion_ratio": 2},
+                 {"block_type": "mv2", "out_channels": 16, "num_blocks": 2, "stride": 2, "ir_expansion_ratio": 2},
+                 {"block_type": "mobilevit", "out_channels": 16, "num_blocks": 2, "stride": 2, "ir_expansion_ratio": 2,
+                  "attention_channels": 24, "ffn_intermediate_channels": 32, "dilate": False},
+                 {"block_type": "mobilevit", "out_channels": 16, "num_blocks": 1, "stride": 1, "ir_expansion_ratio": 2,
+                  "attention_channels": 16, "ffn_intermediate_channels": 24, "dilate": False},
+             ]}
+CASES["mobilevit"] = model_doc("mobilevit_tiny", MOBILEVIT, FC1)
+
 # Cases whose weights are stored (the CLI tests load them); the others are recomputed.
 STORED_WEIGHTS = {"resnet_basic", "resnet_seg", "vit"}
 # Input side per case (default 32): EfficientFormer's last stage has stride 32.
-SIDE = {"efficientformer": 64, "efficientformer_seg": 64}
+SIDE = {"efficientformer": 64, "efficientformer_seg": 64, "mobilevit": 64}
 
 
 def torchvision_names(key):
