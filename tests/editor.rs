@@ -178,11 +178,27 @@ fn hover_shows_parameter_docs() {
 #[test]
 fn netspresso_configs_have_no_diagnostics() {
     let Some(s) = server() else { return };
-    for f in std::fs::read_dir(root().join("tests/fixtures/netspresso")).unwrap() {
-        let f = f.unwrap().path();
-        let d = doc(&std::fs::read_to_string(&f).unwrap());
-        assert_eq!(probe(&s, &["diagnose"], &d), Vec::<String>::new(), "{}", f.display());
-    }
+    let files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/netspresso"))
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .collect();
+    // Errors and warnings only: the server also informs about the configs' own YAML style
+    // (gelan's unused `&act_type` anchor).
+    std::thread::scope(|scope| {
+        for chunk in files.chunks(files.len().div_ceil(4)) {
+            let s = &s;
+            scope.spawn(move || {
+                for f in chunk {
+                    let d = doc(&std::fs::read_to_string(f).unwrap());
+                    let found: Vec<String> = probe(s, &["diagnose"], &d)
+                        .into_iter()
+                        .filter(|l| !l.contains(" information ") && !l.contains(" hint "))
+                        .collect();
+                    assert_eq!(found, Vec::<String>::new(), "{}", f.display());
+                }
+            });
+        }
+    });
 }
 
 /// A config using `backbone` and `head` for `task`, each with one placeholder param line.

@@ -166,6 +166,14 @@ fn mobilevit_s() {
 }
 
 #[test]
+fn gelan() {
+    check("gelan_tiny-classification.yaml", 796_376);
+    check("gelan_s-classification.yaml", 2_912_968);
+    check("gelan_m-classification.yaml", 7_839_016);
+    check("gelan_c-classification.yaml", 8_841_384);
+}
+
+#[test]
 fn presets_equal_netspresso_configs() {
     // `zoo new PRESET` prints the preset; it must say what NetsPresso's config says.
     for (preset, config) in [

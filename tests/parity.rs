@@ -201,6 +201,11 @@ fn mobilevit_unfold_transformer_fold() {
 }
 
 #[test]
+fn gelan_every_block_tag() {
+    parity("gelan");
+}
+
+#[test]
 fn resnet_four_levels_all_mlp_decoder_segmentation() {
     parity("resnet_seg");
 }

@@ -169,6 +169,16 @@ MOBILEVIT = {"name": "mobilevit", "params": {"patch_size": 2, "num_attention_hea
              ]}
 CASES["mobilevit"] = model_doc("mobilevit_tiny", MOBILEVIT, FC1)
 
+# GELAN: every block tag, RepVGG identity branches, BN eps 1e-3.
+GELAN = {"name": "gelan", "params": {"stem_out_channels": 8, "stem_kernel_size": 3, "stem_stride": 2,
+                                     "return_stage_idx": None, "act_type": "silu"},
+         "stage_params": [
+             [["conv", 16, 3, 2], ["elan", 16, 16, False]],
+             [["aconv", 16], ["repncspelan", 16, 16, True, 2]],
+             [["adown", 24], ["repncspelan", 24, 16, False, 1], ["sppelan", 24, 8]],
+         ]}
+CASES["gelan"] = model_doc("gelan_tiny_test", GELAN, FC1)
+
 # Cases whose weights are stored (the CLI tests load them); the others are recomputed.
 STORED_WEIGHTS = {"resnet_basic", "resnet_seg", "vit"}
 # Input side per case (default 32): EfficientFormer's last stage has stride 32.
