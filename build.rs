@@ -38,6 +38,7 @@ fn main() {
             "backbone" => "backbone(name).map(|_| ())",
             "head" => "head(name)",
             "block" => "block(name)",
+            "full" => "full(name)",
             _ => continue,
         };
         tests.push_str(&format!(

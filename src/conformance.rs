@@ -140,3 +140,34 @@ pub fn block(name: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Builds every preset of a full model for 7 classes and checks that it predicts a map of
+/// class scores.
+pub fn full(name: &str) -> Result<(), String> {
+    let desc = registry::find("full", name).ok_or(format!("no full model `{name}`"))?;
+    if desc.presets.is_empty() {
+        return Err(format!("full model `{name}` has no preset to build"));
+    }
+    let device = Device::flex();
+    for p in &desc.presets {
+        let doc = serde_json::json!({ "model": p.body });
+        let v = crate::config::check_text(&serde_json::to_string(&doc).unwrap());
+        let cfg = v
+            .config
+            .ok_or_else(|| format!("preset `{}` does not validate: {:?}", p.name, v.diagnostics))?;
+        let m = crate::model::build(&cfg, 7, &device).map_err(|e| format!("{}: {e}", p.name))?;
+        let pred = m.forward(Tensor::<4>::random(
+            [1, 3, SIDE, SIDE],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        ));
+        let d = pred.dims();
+        if d.len() != 4 || d[0] != 1 || d[1] != 7 {
+            return Err(format!(
+                "full model `{name}` preset {} predicts {d:?}, expected [1, 7, h, w]",
+                p.name
+            ));
+        }
+    }
+    Ok(())
+}

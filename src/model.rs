@@ -1,14 +1,24 @@
 //! A task model (backbone → optional neck → head) built from a validated config.
 
 use crate::config::{Architecture, ModelConfig};
-use crate::generated::{AnyBackbone, AnyHead};
+use crate::generated::{AnyBackbone, AnyFull, AnyHead};
 use crate::rt::{BuildError, Context, Pred};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-/// A backbone and a head, named as in NetsPresso's state dicts (`backbone.…`, `head.…`).
+/// A model as NetsPresso names its state dict: a backbone and a head (`backbone.…`, `head.…`),
+/// or a full model whose modules sit at the top level (`conv1.…`).
+// Built once per run and moved rarely; boxing would only add indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
-pub struct TaskModel {
+pub enum TaskModel {
+    Parts(PartsModel),
+    Full(AnyFull),
+}
+
+/// A backbone (→ optional neck) → head model.
+#[derive(Module, Debug)]
+pub struct PartsModel {
     pub backbone: AnyBackbone,
     pub head: AnyHead,
 }
@@ -16,8 +26,41 @@ pub struct TaskModel {
 impl TaskModel {
     /// The raw prediction (`pred` in NetsPresso), before any postprocessing.
     pub fn forward(&self, x: Tensor<4>) -> Pred {
-        let features = self.backbone.forward(x);
-        self.head.forward(features)
+        match self {
+            TaskModel::Parts(m) => {
+                let features = m.backbone.forward(x);
+                m.head.forward(features)
+            }
+            TaskModel::Full(m) => Pred::Rank4(m.forward(x)),
+        }
+    }
+}
+
+/// The contexts the backbone and the head of a parts model are built in.
+fn contexts(
+    cfg: &ModelConfig,
+    backbone: &crate::config::Component,
+    num_classes: usize,
+) -> Result<(Context, Context), BuildError> {
+    let bctx = Context {
+        task: cfg.task.clone(),
+        ..Default::default()
+    };
+    let outputs = AnyBackbone::outputs(&backbone.name, &backbone.params, &bctx)?;
+    let hctx = Context {
+        task: cfg.task.clone(),
+        num_classes: num_classes as i64,
+        feature_dim: outputs.feature_dim.unwrap_or(0),
+        intermediate_features_dim: outputs.intermediate_features_dim,
+    };
+    Ok((bctx, hctx))
+}
+
+fn full_context(cfg: &ModelConfig, num_classes: usize) -> Context {
+    Context {
+        task: cfg.task.clone(),
+        num_classes: num_classes as i64,
+        ..Default::default()
     }
 }
 
@@ -28,53 +71,50 @@ pub fn build(cfg: &ModelConfig, num_classes: usize, device: &Device) -> Result<T
             if let Some(n) = neck {
                 return Err(BuildError::new(format!("neck `{}` is not supported yet", n.name)));
             }
-            let bctx = Context {
-                task: cfg.task.clone(),
-                ..Default::default()
-            };
-            let outputs = AnyBackbone::outputs(&backbone.name, &backbone.params, &bctx)?;
+            let (bctx, hctx) = contexts(cfg, backbone, num_classes)?;
             let b = AnyBackbone::init(&backbone.name, &backbone.params, &bctx, device)?;
-            let hctx = Context {
-                task: cfg.task.clone(),
-                num_classes: num_classes as i64,
-                feature_dim: outputs.feature_dim.unwrap_or(0),
-                intermediate_features_dim: outputs.intermediate_features_dim,
-            };
             let h = AnyHead::init(&head.name, &head.params, &hctx, device)?;
             // NetsPresso's `freeze_backbone`: backbone parameters get no gradients, so no updates.
             let b = if cfg.freeze_backbone { b.no_grad() } else { b };
-            Ok(TaskModel { backbone: b, head: h })
+            Ok(TaskModel::Parts(PartsModel { backbone: b, head: h }))
         }
-        Architecture::Full(f) => Err(BuildError::new(format!("full model `{}` is not supported yet", f.name))),
+        Architecture::Full(f) => Ok(TaskModel::Full(AnyFull::init(
+            &f.name,
+            &f.params,
+            &full_context(cfg, num_classes),
+            device,
+        )?)),
     }
 }
 
-/// The head's tensors whose shape follows the number of classes (`head.` keys), found by
-/// building the head for 1 and for 2 classes.
+/// The tensors whose shape follows the number of classes (the head's, or a full model's
+/// classifiers), found by building for 1 and for 2 classes.
 pub fn class_dependent_keys(cfg: &ModelConfig, device: &Device) -> Result<Vec<String>, BuildError> {
-    let Architecture::Parts { backbone, head, .. } = &cfg.architecture else {
-        return Err(BuildError::new("full models are not supported yet"));
+    let (one, two, prefix) = match &cfg.architecture {
+        Architecture::Parts { backbone, head, .. } => {
+            let keys = |classes: usize| -> Result<Vec<(String, Vec<usize>)>, BuildError> {
+                let (_, hctx) = contexts(cfg, backbone, classes)?;
+                Ok(state_dict(&AnyHead::init(&head.name, &head.params, &hctx, device)?))
+            };
+            (keys(1)?, keys(2)?, "head.")
+        }
+        Architecture::Full(f) => {
+            let keys = |classes: usize| -> Result<Vec<(String, Vec<usize>)>, BuildError> {
+                Ok(state_dict(&AnyFull::init(
+                    &f.name,
+                    &f.params,
+                    &full_context(cfg, classes),
+                    device,
+                )?))
+            };
+            (keys(1)?, keys(2)?, "")
+        }
     };
-    let bctx = Context {
-        task: cfg.task.clone(),
-        ..Default::default()
-    };
-    let outputs = AnyBackbone::outputs(&backbone.name, &backbone.params, &bctx)?;
-    let keys = |classes: i64| -> Result<Vec<(String, Vec<usize>)>, BuildError> {
-        let ctx = Context {
-            task: cfg.task.clone(),
-            num_classes: classes,
-            feature_dim: outputs.feature_dim.unwrap_or(0),
-            intermediate_features_dim: outputs.intermediate_features_dim.clone(),
-        };
-        Ok(state_dict(&AnyHead::init(&head.name, &head.params, &ctx, device)?))
-    };
-    let (one, two) = (keys(1)?, keys(2)?);
     Ok(one
         .into_iter()
         .zip(two)
         .filter(|(a, b)| a.1 != b.1)
-        .map(|(a, _)| format!("head.{}", a.0))
+        .map(|(a, _)| format!("{prefix}{}", a.0))
         .collect())
 }
 

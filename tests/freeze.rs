@@ -37,7 +37,11 @@ fn step(freeze: bool) -> (bool, bool) {
     assert_eq!(cfg.freeze_backbone, freeze);
     let device = Device::flex().autodiff();
     let model = zoo::build(&cfg, 4, &device).unwrap().train();
-    let (b0, h0) = (snapshot(&model.backbone), snapshot(&model.head));
+    let parts = |m: &zoo::TaskModel| match m {
+        zoo::TaskModel::Parts(p) => (snapshot(&p.backbone), snapshot(&p.head)),
+        zoo::TaskModel::Full(_) => unreachable!("resnet is a backbone + head model"),
+    };
+    let (b0, h0) = parts(&model);
     let x = Tensor::<4>::random([2, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
     let y = Tensor::<1, Int>::from_data(TensorData::from([1i64, 3]), &device);
     let zoo::rt::Pred::Rank2(logits) = model.forward(x) else {
@@ -47,7 +51,8 @@ fn step(freeze: bool) -> (bool, bool) {
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     let mut optim = SgdConfig::new().init();
     let model = optim.step(0.1, model, grads);
-    (snapshot(&model.backbone) != b0, snapshot(&model.head) != h0)
+    let (b1, h1) = parts(&model);
+    (b1 != b0, h1 != h0)
 }
 
 #[test]

@@ -174,6 +174,11 @@ fn gelan() {
 }
 
 #[test]
+fn pidnet_s() {
+    check("pidnet-s-segmentation.yaml", 7_720_935);
+}
+
+#[test]
 fn presets_equal_netspresso_configs() {
     // `zoo new PRESET` prints the preset; it must say what NetsPresso's config says.
     for (preset, config) in [

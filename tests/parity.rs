@@ -206,6 +206,16 @@ fn gelan_every_block_tag() {
 }
 
 #[test]
+fn pidnet_light_full_model() {
+    parity("pidnet_light");
+}
+
+#[test]
+fn pidnet_dappm_bag_full_model() {
+    parity("pidnet");
+}
+
+#[test]
 fn resnet_four_levels_all_mlp_decoder_segmentation() {
     parity("resnet_seg");
 }

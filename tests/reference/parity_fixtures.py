@@ -179,10 +179,22 @@ GELAN = {"name": "gelan", "params": {"stem_out_channels": 8, "stem_kernel_size":
          ]}
 CASES["gelan"] = model_doc("gelan_tiny_test", GELAN, FC1)
 
+# PIDNet, a full model: the light variant (m = 2: PAPPM, Light-Bag) and the other (DAPPM, Bag).
+def pidnet_doc(name, m):
+    doc = model_doc(name, None, None, "segmentation")
+    doc["model"]["architecture"] = {"full": {"name": "pidnet", "m": m, "n": 2, "channels": 8, "ppm_channels": 8,
+                                             "head_channels": 16}, "backbone": None, "head": None}
+    doc["model"]["losses"] = [{"criterion": "pidnet_loss", "weight": None, "ignore_index": 255}]
+    return doc
+
+
+CASES["pidnet_light"] = pidnet_doc("pidnet_light", 2)
+CASES["pidnet"] = pidnet_doc("pidnet_full", 3)
+
 # Cases whose weights are stored (the CLI tests load them); the others are recomputed.
 STORED_WEIGHTS = {"resnet_basic", "resnet_seg", "vit"}
 # Input side per case (default 32): EfficientFormer's last stage has stride 32.
-SIDE = {"efficientformer": 64, "efficientformer_seg": 64, "mobilevit": 64}
+SIDE = {"efficientformer": 64, "efficientformer_seg": 64, "mobilevit": 64, "pidnet_light": 64, "pidnet": 64}
 
 
 def torchvision_names(key):
@@ -226,7 +238,7 @@ def main():
     gen = torch.Generator().manual_seed(7)
     for case, doc in CASES.items():
         conf = OmegaConf.create(doc).model
-        conf.single_task_model = False
+        conf.single_task_model = conf.architecture.full is not None
         model = build_model(conf, NUM_CLASSES, devices=torch.device("cpu"), distributed=False)
         randomise(model)
         model.eval()

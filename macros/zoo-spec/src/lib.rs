@@ -250,6 +250,15 @@ fn block_examples(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> 
     writeln!(s, "pub fn run_block_example(name: &str, device: &burn::tensor::Device) -> Result<(Vec<usize>, Vec<usize>), crate::rt::BuildError> {{ match name {{").unwrap();
     for b in &blocks {
         let ex = &b.example;
+        if b.signature.starts_with('(') {
+            writeln!(
+                s,
+                "{:?} => Err(crate::rt::BuildError::new(\"block `{}` takes several tensors; its example is not run\")),",
+                b.name, b.name
+            )
+            .unwrap();
+            continue;
+        }
         if ex.is_null() {
             writeln!(
                 s,
@@ -423,6 +432,33 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
         .unwrap();
     }
     writeln!(s, "}} }} }}").unwrap();
+    // Full models: a name-dispatched enum taking the image, giving the prediction.
+    let fulls = of("full");
+    if !fulls.is_empty() {
+        any_enum(&mut s, "full", &fulls);
+        writeln!(
+            s,
+            "pub fn forward(&self, x: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<4> {{ match self {{"
+        )
+        .unwrap();
+        for c in &fulls {
+            if c.signature != "tensor4 -> tensor4" {
+                errors.push(SpecError {
+                    path: c.file.clone(),
+                    span: Default::default(),
+                    message: format!("a full model is `tensor4 -> tensor4`, found `{}`", c.signature),
+                });
+                continue;
+            }
+            writeln!(
+                s,
+                "Self::{}(m) => crate::trace::call(\"full\", || m.forward(x)),",
+                camel(&c.name)
+            )
+            .unwrap();
+        }
+        writeln!(s, "}} }} }}").unwrap();
+    }
     writeln!(
         s,
         "/// Registry descriptors of every component, as JSON.\npub const REGISTRY_JSON: &str = {:?};",

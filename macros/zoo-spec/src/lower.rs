@@ -359,7 +359,7 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
         }
         let x = s.fresh("x");
         let m = s.fresh("m");
-        let applied = render_call(&call, &m, &x);
+        let applied = render_call(&call, &m, &call_args(sig, &x));
         return Ok((
             format!(
                 "{{ let {x} = {rx}; match &{recv} {{ Some({m}) => crate::trace::call({n:?}, || {applied}), None => {rb} }} }}"
@@ -626,7 +626,33 @@ pub fn render_call(call: &str, recv: &str, x: &str) -> String {
 }
 
 /// Lowers the single tensor argument of a module call; returns it and the output rank.
+/// The argument list a module call passes for the lowered input `var` (see [`module_input`]).
+pub fn call_args(sig: Sig, var: &str) -> String {
+    match sig {
+        Sig::Multi(n, ..) => (0..n).map(|k| format!("{var}.{k}")).collect::<Vec<_>>().join(", "),
+        _ => var.to_string(),
+    }
+}
+
 fn module_input(e: &Expr, fname: &str, sig: Sig, args: &[Arg], s: &mut Scope) -> Result<(String, Ty), LowerError> {
+    if let Sig::Multi(n, r, out) = sig {
+        // Several inputs travel as a tuple; `call_args` spreads it.
+        if args.len() != n || args.iter().any(|a| a.name.is_some()) {
+            return fail(e, format!("module `{fname}` takes {n} tensors"));
+        }
+        let mut parts = Vec::new();
+        for a in args {
+            let (rx, tx) = lower(&a.value, s)?;
+            if tx != Ty::Tensor(r) {
+                return fail(
+                    &a.value,
+                    format!("module `{fname}` takes tensors of rank {r}, found {tx}"),
+                );
+            }
+            parts.push(rx);
+        }
+        return Ok((format!("({},)", parts.join(", ")), Ty::Tensor(out)));
+    }
     if args.len() != 1 || args[0].name.is_some() {
         return fail(e, format!("module `{fname}` takes exactly one tensor"));
     }
@@ -664,7 +690,7 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
         let applied = render_call(
             &elem_call,
             &format!("{recv}.get({k}).expect(\"`{m}` has an element {k}\")"),
-            "__x",
+            &call_args(sig, "__x"),
         );
         return Ok((
             format!("{{ let __x = {rx}; crate::trace::call({m:?}, || crate::trace::call_at({k}, || {applied})) }}"),
@@ -694,7 +720,7 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
                 ),
             );
         }
-        let applied = render_call(&call, &recv, "__x");
+        let applied = render_call(&call, &recv, &call_args(sig, "__x"));
         return Ok((
             format!("{{ let __x = {rx}; crate::trace::call({fname:?}, || {applied}) }}"),
             out,

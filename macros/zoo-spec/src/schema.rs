@@ -154,7 +154,7 @@ fn slot(title: &str, comps: &[&ComponentDesc], defs: &mut Map<String, Value>, fl
             // Full models take their fields directly under `full`, next to `name`.
             let mut s = params_object(&c.name, &c.params, &c.ignored_params, false);
             s["properties"]["name"] = json!({"const": c.name});
-            rules.push(json!({"if": {"properties": {"name": {"const": c.name}}, "required": ["name"]}, "then": s}));
+            rules.push(json!({"if": {"type": "object", "properties": {"name": {"const": c.name}}, "required": ["name"]}, "then": s}));
             continue;
         }
         then_props.insert("params".into(), json!({"$ref": format!("#/definitions/{def}")}));
@@ -189,14 +189,23 @@ fn slot(title: &str, comps: &[&ComponentDesc], defs: &mut Map<String, Value>, fl
                 }
             }
         }
-        rules.push(json!({"if": {"properties": {"name": {"const": c.name}}, "required": ["name"]}, "then": {"properties": then_props}}));
+        rules.push(json!({"if": {"type": "object", "properties": {"name": {"const": c.name}}, "required": ["name"]}, "then": {"properties": then_props}}));
     }
     let mut props = Map::new();
     // Backbone and head names depend on the task: `model_schema` adds their enum per task.
     let name = if matches!(title, "backbone" | "head") {
         json!({"type": "string", "markdownDescription": format!("Which {title} to use.")})
     } else {
-        json!({"type": if flat { json!(["string", "null"]) } else { json!("string") }, "enum": names, "markdownEnumDescriptions": docs, "markdownDescription": format!("Which {title} to use.")})
+        {
+            // `full: {name: ~}` is how NetsPresso's configs say "no full model".
+            let mut names: Vec<Value> = names.iter().map(|n| json!(n)).collect();
+            let mut docs = docs.clone();
+            if flat {
+                names.push(Value::Null);
+                docs.push("no full model: use `backbone` and `head`".into());
+            }
+            json!({"type": if flat { json!(["string", "null"]) } else { json!("string") }, "enum": names, "markdownEnumDescriptions": docs, "markdownDescription": format!("Which {title} to use.")})
+        }
     };
     props.insert("name".into(), name);
     if !flat {

@@ -18,6 +18,7 @@ pub const TENSOR_FUNCTIONS: &[&str] = &[
     "matmul",
     "index_select",
     "resize",
+    "reduce_sum",
     "interpolate",
     "global_avg_pool",
     "spatial_mean",
@@ -285,6 +286,18 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             Ok((
                 format!("crate::rt::index_select::<{r}, {ri}, {out}>({x}, {d}, {idx})"),
                 Ty::Tensor(out),
+            ))
+        }
+        "reduce_sum" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            if r < 2 {
+                return Err(error_at(e, "`reduce_sum` over a dimension needs rank >= 2"));
+            }
+            let d = dim(&args[1].value, r)?;
+            Ok((
+                format!("({x}).sum_dim({d}).squeeze_dim::<{}>({d})", r - 1),
+                Ty::Tensor(r - 1),
             ))
         }
         "resize" => {

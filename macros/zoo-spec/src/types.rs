@@ -149,6 +149,8 @@ pub enum Sig {
     ListIn(usize, usize),
     /// One tensor in, a list of tensors out (an encoder returning its stages).
     ListOut(usize, usize),
+    /// Several tensors of one rank in (named in the spec's signature), one tensor out.
+    Multi(usize, usize, usize),
 }
 
 impl Sig {
@@ -160,6 +162,7 @@ impl Sig {
             Sig::Fixed(i, _) => Err(format!("expects a tensor of rank {i}, got rank {r}")),
             Sig::ListIn(i, _) => Err(format!("expects a list of rank-{i} tensors, got a tensor of rank {r}")),
             Sig::ListOut(i, _) => Err(format!("expects a tensor of rank {i}, got rank {r}")),
+            Sig::Multi(n, ..) => Err(format!("takes {n} tensors")),
         }
     }
 
@@ -185,6 +188,9 @@ impl Sig {
     /// Sequential composition `self` then `next`.
     pub fn then(self, next: Sig) -> Result<Sig, String> {
         match (self, next) {
+            (Sig::Multi(..), _) | (_, Sig::Multi(..)) => {
+                Err("a module taking several tensors cannot be chained in a sequence or list".into())
+            }
             (_, Sig::ListIn(..)) => Err("a module taking a list of tensors must come first".into()),
             (Sig::ListOut(..), _) => Err("a module returning a list of tensors must come last".into()),
             (a, Sig::ListOut(c, d)) => match a.then(Sig::Fixed(c, c))? {
@@ -206,6 +212,9 @@ impl Sig {
     /// The signature shared by alternatives (enum variants).
     pub fn join(self, other: Sig) -> Result<Sig, String> {
         match (self, other) {
+            (Sig::Multi(..), _) | (_, Sig::Multi(..)) if self != other => {
+                Err(format!("alternatives have different signatures ({self} and {other})"))
+            }
             (Sig::Poly, Sig::Poly) => Ok(Sig::Poly),
             (Sig::Poly, Sig::Fixed(a, b)) | (Sig::Fixed(a, b), Sig::Poly) if a == b => Ok(Sig::Fixed(a, b)),
             (x, y) if x == y => Ok(x),
@@ -221,6 +230,10 @@ impl fmt::Display for Sig {
             Sig::Poly => write!(f, "tensorN -> tensorN"),
             Sig::ListIn(i, o) => write!(f, "list<tensor{i}> -> tensor{o}"),
             Sig::ListOut(i, o) => write!(f, "tensor{i} -> list<tensor{o}>"),
+            Sig::Multi(n, i, o) => {
+                let ins: Vec<String> = (0..*n).map(|_| format!("tensor{i}")).collect();
+                write!(f, "({}) -> tensor{o}", ins.join(", "))
+            }
         }
     }
 }

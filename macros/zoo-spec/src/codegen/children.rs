@@ -398,8 +398,12 @@ impl Gen<'_> {
             writeln!(s, "    {v}({t}),").unwrap();
         }
         writeln!(s, "}}\nimpl {name} {{\n{}\nmatch self {{", fwd_header(sig)).unwrap();
+        let args = match sig {
+            Sig::Multi(n, ..) => (0..n).map(|k| format!("input{k}")).collect::<Vec<_>>().join(", "),
+            _ => "input".to_string(),
+        };
         for (v, _, call) in variants {
-            writeln!(s, "{name}::{v}(__m) => {},", render_call(call, "__m", "input")).unwrap();
+            writeln!(s, "{name}::{v}(__m) => {},", render_call(call, "__m", &args)).unwrap();
         }
         writeln!(s, "}}\n}}\n}}").unwrap();
         self.out.push_str(&s);
@@ -421,7 +425,7 @@ impl Gen<'_> {
         let sig = match elem_sig {
             Sig::Poly => Sig::Poly,
             Sig::Fixed(a, b) if a == b => Sig::Fixed(a, a),
-            Sig::Fixed(..) | Sig::ListIn(..) | Sig::ListOut(..) => {
+            Sig::Fixed(..) | Sig::ListIn(..) | Sig::ListOut(..) | Sig::Multi(..) => {
                 // Elements that change rank can still be scanned or mapped, not chained.
                 elem_sig
             }
@@ -443,8 +447,11 @@ impl Gen<'_> {
             Sig::Fixed(a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Tensor<{a}>) -> Tensor<{b}>"),
             Sig::ListIn(a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Vec<Tensor<{a}>>) -> Tensor<{b}>"),
             Sig::ListOut(a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Tensor<{a}>) -> Vec<Tensor<{b}>>"),
+            Sig::Multi(_, a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Tensor<{a}>) -> Tensor<{b}>"),
         };
-        let body = if matches!(sig, Sig::Fixed(a, b) if a != b) || matches!(sig, Sig::ListIn(..) | Sig::ListOut(..)) {
+        let body = if matches!(sig, Sig::Fixed(a, b) if a != b)
+            || matches!(sig, Sig::ListIn(..) | Sig::ListOut(..) | Sig::Multi(..))
+        {
             "unreachable!(\"rank-changing elements are only scanned\")".to_string()
         } else {
             format!("let mut x = input; for (__k, __e) in m.iter().enumerate() {{ {apply} }} x")

@@ -549,10 +549,10 @@ impl<'a> Gen<'a> {
 
     fn forward(&mut self, spec: &Spec, scope: &mut Scope) -> String {
         let (in_ty, ret) = match spec.kind {
-            Kind::Backbone | Kind::Full => ("Tensor<4>".to_string(), "crate::rt::BackboneOutput".to_string()),
+            Kind::Backbone => ("Tensor<4>".to_string(), "crate::rt::BackboneOutput".to_string()),
             Kind::Neck => ("Vec<Tensor<4>>".to_string(), "Vec<Tensor<4>>".to_string()),
-            Kind::Head | Kind::Block => match spec.signature {
-                Sig::Fixed(a, b) => (format!("Tensor<{a}>"), format!("Tensor<{b}>")),
+            Kind::Head | Kind::Block | Kind::Full => match spec.signature {
+                Sig::Fixed(a, b) | Sig::Multi(_, a, b) => (format!("Tensor<{a}>"), format!("Tensor<{b}>")),
                 Sig::ListIn(a, b) => (format!("Vec<Tensor<{a}>>"), format!("Tensor<{b}>")),
                 Sig::ListOut(a, b) => (format!("Tensor<{a}>"), format!("Vec<Tensor<{b}>>")),
                 Sig::Poly => {
@@ -566,16 +566,27 @@ impl<'a> Gen<'a> {
         };
         let in_t = match spec.kind {
             Kind::Neck => Ty::TensorList(4),
-            Kind::Backbone | Kind::Full => Ty::Tensor(4),
+            Kind::Backbone => Ty::Tensor(4),
             _ => match spec.signature {
-                Sig::Fixed(a, _) => Ty::Tensor(a),
+                Sig::Fixed(a, _) | Sig::Multi(_, a, _) => Ty::Tensor(a),
                 Sig::ListIn(a, _) => Ty::TensorList(a),
                 Sig::ListOut(a, _) => Ty::Tensor(a),
                 Sig::Poly => Ty::Tensor(4),
             },
         };
+        // Several inputs are bound by their names, one input as `input`.
+        let names: Vec<String> = if matches!(spec.signature, Sig::Multi(..)) && spec.kind != Kind::Backbone {
+            spec.inputs.clone()
+        } else {
+            vec!["input".to_string()]
+        };
         scope.push();
-        scope.bind_value("input", "input", in_t);
+        let mut params = Vec::new();
+        for n in &names {
+            let v = local(n);
+            scope.bind_value(n, v.clone(), in_t.clone());
+            params.push(format!("{v}: {in_ty}"));
+        }
         let mut body = String::new();
         let mut returned = false;
         for (stmt, se) in &spec.forward {
@@ -639,14 +650,15 @@ impl<'a> Gen<'a> {
                 .push(spec.src.error(spec.forward_span, "the forward program never returns"));
         }
         format!(
-            "    #[allow(unused_variables, unused_parens, clippy::all)]\n    pub fn forward(&self, input: {in_ty}) -> {ret} {{\n{body}\n    }}\n"
+            "    #[allow(unused_variables, unused_parens, clippy::all)]\n    pub fn forward(&self, {}) -> {ret} {{\n{body}\n    }}\n",
+            params.join(", ")
         )
     }
 
     fn ret(&mut self, spec: &Spec, e: &crate::expr::Expr, scope: &mut Scope) -> Result<String, (usize, usize, String)> {
         let le = |l: crate::lower::LowerError| (l.start, l.end, l.message);
         match spec.kind {
-            Kind::Backbone | Kind::Full => {
+            Kind::Backbone => {
                 let crate::expr::ExprKind::Record(fields) = &e.kind else {
                     return Err((
                         e.start,
@@ -701,10 +713,10 @@ impl<'a> Gen<'a> {
                 }
                 Ok(code)
             }
-            Kind::Head | Kind::Block => {
+            Kind::Head | Kind::Block | Kind::Full => {
                 let (code, ty) = lower(e, scope).map_err(le)?;
                 let want = match spec.signature {
-                    Sig::Fixed(_, b) | Sig::ListIn(_, b) => Ty::Tensor(b),
+                    Sig::Fixed(_, b) | Sig::ListIn(_, b) | Sig::Multi(_, _, b) => Ty::Tensor(b),
                     Sig::ListOut(_, b) => Ty::TensorList(b),
                     Sig::Poly => Ty::Tensor(4),
                 };
@@ -780,14 +792,22 @@ fn fwd_header(sig: Sig) -> String {
         Sig::ListOut(a, b) => {
             format!("#[allow(clippy::all)]\npub fn forward(&self, input: Tensor<{a}>) -> Vec<Tensor<{b}>> {{")
         }
+        Sig::Multi(n, a, b) => {
+            let ins: Vec<String> = (0..n).map(|k| format!("input{k}: Tensor<{a}>")).collect();
+            format!(
+                "#[allow(clippy::all)]\npub fn forward(&self, {}) -> Tensor<{b}> {{",
+                ins.join(", ")
+            )
+        }
     }
 }
 
 /// Generated type names by level, kept apart from each other and from the `Params`/`Settings`/
 /// `StageParams`/`Block` types (spec names are snake_case, so their camel forms have no `_`):
-/// a child's type is `Prefix_Child`, a local block's `Prefix__Block`.
+/// a child's type is `Prefix_child`, a local block's `Prefix__Block`.
 pub fn child_type(prefix: &str, name: &str) -> String {
-    format!("{prefix}_{}", camel(name))
+    // The name as written: camel case would merge `layer3` and `layer3_`.
+    format!("{prefix}_{name}")
 }
 
 pub fn local_block(prefix: &str, name: &str) -> String {

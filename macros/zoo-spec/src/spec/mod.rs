@@ -194,6 +194,8 @@ pub struct Spec {
     pub children: Vec<(String, Child)>,
     pub blocks: Vec<Spec>,
     pub signature: Sig,
+    /// Names of the inputs of a several-input signature (`(x: tensor4, y: tensor4) -> ...`).
+    pub inputs: Vec<String>,
     pub forward: Vec<(Stmt, SrcExpr)>,
     pub forward_span: Span,
     pub outputs: Vec<(String, Span, SrcExpr)>,
@@ -485,9 +487,13 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
         Kind::Head => Sig::Fixed(2, 2),
         _ => Sig::Fixed(4, 4),
     };
+    let mut inputs = Vec::new();
     let signature = match root.get("signature") {
         Some(n) => match n.as_str().map(parse_sig) {
-            Some(Ok(s)) => s,
+            Some(Ok((s, names))) => {
+                inputs = names;
+                s
+            }
             Some(Err(m)) => {
                 cx.err(n.span, m);
                 default_sig
@@ -548,6 +554,7 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
         children,
         blocks,
         signature,
+        inputs,
         forward,
         forward_span,
         outputs,
@@ -627,31 +634,52 @@ fn parse_remap(cx: &mut Cx, node: &Node) -> Vec<(String, Vec<(String, String)>)>
     out
 }
 
-fn parse_sig(text: &str) -> Result<Sig, String> {
+fn parse_sig(text: &str) -> Result<(Sig, Vec<String>), String> {
     let bad = || {
         format!(
-            "bad signature `{text}`: expected `tensorN -> tensorM`, `list<tensorN> -> tensorM` or `tensorN -> tensorN` with N a rank"
+            "bad signature `{text}`: expected `tensorN -> tensorM`, `list<tensorN> -> tensorM`, \
+             `tensorN -> list<tensorM>`, `(x: tensorN, y: tensorN) -> tensorM` or `tensorN -> tensorN` with N a rank"
         )
     };
     let (a, b) = text.split_once("->").ok_or_else(bad)?;
     let rank = |s: &str| s.trim().strip_prefix("tensor").and_then(|r| r.parse::<usize>().ok());
     if a.trim() == "tensorN" && b.trim() == "tensorN" {
-        return Ok(Sig::Poly);
+        return Ok((Sig::Poly, Vec::new()));
+    }
+    if let Some(inner) = a.trim().strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        let mut names = Vec::new();
+        let mut ranks = Vec::new();
+        for part in inner.split(',') {
+            let (name, ty) = part.split_once(':').ok_or_else(bad)?;
+            let name = name.trim();
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(bad());
+            }
+            names.push(name.to_string());
+            ranks.push(rank(ty).ok_or_else(bad)?);
+        }
+        let out = rank(b).ok_or_else(bad)?;
+        if names.len() < 2 || ranks.iter().any(|r| *r != ranks[0]) {
+            return Err(format!(
+                "bad signature `{text}`: several inputs must be two or more tensors of one rank"
+            ));
+        }
+        return Ok((Sig::Multi(names.len(), ranks[0], out), names));
     }
     if let Some(inner) = a.trim().strip_prefix("list<").and_then(|r| r.strip_suffix('>')) {
         return match (rank(inner), rank(b)) {
-            (Some(x), Some(y)) => Ok(Sig::ListIn(x, y)),
+            (Some(x), Some(y)) => Ok((Sig::ListIn(x, y), Vec::new())),
             _ => Err(bad()),
         };
     }
     if let Some(inner) = b.trim().strip_prefix("list<").and_then(|r| r.strip_suffix('>')) {
         return match (rank(a), rank(inner)) {
-            (Some(x), Some(y)) => Ok(Sig::ListOut(x, y)),
+            (Some(x), Some(y)) => Ok((Sig::ListOut(x, y), Vec::new())),
             _ => Err(bad()),
         };
     }
     match (rank(a), rank(b)) {
-        (Some(x), Some(y)) => Ok(Sig::Fixed(x, y)),
+        (Some(x), Some(y)) => Ok((Sig::Fixed(x, y), Vec::new())),
         _ => Err(bad()),
     }
 }
