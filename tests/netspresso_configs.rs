@@ -64,6 +64,57 @@ fn check(config: &str, expected_params: usize) {
         "{config}: missing {missing:?}, unexpected {unexpected:?}"
     );
     assert_eq!(ours.len(), ref_keys.len());
+    loads_a_state_dict_with_the_reference_keys(config, model);
+}
+
+/// Writes a state dict with exactly the reference's keys and shapes (BatchNorm's
+/// `num_batches_tracked` included, index tables as int64) and loads it: nothing may be
+/// missing or unexpected.
+fn loads_a_state_dict_with_the_reference_keys(config: &str, mut model: zoo::TaskModel) {
+    let stem = config.trim_end_matches(".yaml");
+    let text = std::fs::read_to_string(fixture("reference", &format!("{stem}.txt"))).unwrap();
+    let tensors: Vec<(String, Vec<usize>, safetensors::Dtype, Vec<u8>)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (k, shape) = l.split_once(' ').unwrap();
+            let shape: Vec<usize> = serde_json::from_str(shape).unwrap();
+            let n: usize = shape.iter().product();
+            let int = k.ends_with("num_batches_tracked") || k.ends_with("attention_bias_idxs");
+            let (dtype, bytes) = if int {
+                (safetensors::Dtype::I64, vec![0u8; 8 * n])
+            } else {
+                (safetensors::Dtype::F32, vec![0u8; 4 * n])
+            };
+            (k.to_string(), shape, dtype, bytes)
+        })
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(k, s, d, b)| {
+            (
+                k.clone(),
+                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{stem}.safetensors"));
+    safetensors::serialize_to_file(views, None, &path).unwrap();
+    let report = zoo::weights::load(
+        &mut model,
+        &path,
+        &zoo::weights::LoadOptions {
+            load_head: true,
+            remap: vec![],
+        },
+    )
+    .unwrap_or_else(|e| panic!("{config}: {e}"));
+    assert!(
+        report.missing.is_empty() && report.unexpected.is_empty(),
+        "{config}: {report}"
+    );
+    assert_eq!(report.applied.len(), zoo::model::state_dict(&model).len(), "{config}");
 }
 
 #[test]
