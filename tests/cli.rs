@@ -150,3 +150,29 @@ fn unknown_device_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("rebuild with `--features cuda`"));
 }
+
+#[test]
+fn every_bundled_config_is_netspresso_s_own_and_valid() {
+    let mut files: Vec<String> = std::fs::read_dir(root("configs"))
+        .unwrap()
+        .map(|f| f.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 28);
+    for f in &files {
+        // The bundled file is NetsPresso's config plus the schema modeline.
+        let name = std::path::Path::new(f).file_name().unwrap();
+        let original = std::fs::read_to_string(root("tests/fixtures/netspresso").join(name)).unwrap();
+        let bundled = std::fs::read_to_string(f).unwrap();
+        assert_eq!(
+            bundled,
+            format!("# yaml-language-server: $schema=../schemas/model.schema.json\n{original}"),
+            "{f}"
+        );
+    }
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let o = zoo(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout).matches(": valid").count(), 28);
+}
