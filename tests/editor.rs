@@ -246,16 +246,25 @@ fn completes_every_components_params() {
             }
         })
         .collect();
+    // A full model's fields sit directly under `full`.
+    let full = doc(
+        "model:\n  task: segmentation\n  name: probe\n  architecture:\n    full:\n      name: pidnet\n      zz: 1\n",
+    );
+    let pidnet = comps.iter().find(|c| c.kind == "full" && c.name == "pidnet").unwrap();
+    let mut cases = cases;
+    cases.push((pidnet, 8, full));
     std::thread::scope(|scope| {
         let handles: Vec<_> = cases
             .iter()
             .map(|(c, line, d)| {
                 let s = &s;
-                scope.spawn(move || (c, probe(s, &["complete", &line.to_string(), "9"], d)))
+                let col = if c.kind == "full" { "7" } else { "9" };
+                scope.spawn(move || (c, probe(s, &["complete", &line.to_string(), col], d)))
             })
             .collect();
         for h in handles {
             let (c, items) = h.join().unwrap();
+            assert!(!c.params.is_empty(), "{}", c.name);
             for p in &c.params {
                 assert!(
                     items.contains(&p.name),
