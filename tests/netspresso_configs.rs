@@ -284,3 +284,24 @@ fn fc_conv_head_of_mobilenetv4_configs() {
         .collect();
     assert_eq!(ours, ref_keys);
 }
+
+#[test]
+fn gelan_block_tags_in_any_case() {
+    // NetsPresso lower-cases GELAN's block tags (not MobileNetV4's).
+    let text = std::fs::read_to_string(fixture("netspresso", "gelan_s-classification.yaml"))
+        .unwrap()
+        .replace("['conv'", "['Conv'")
+        .replace("['elan'", "['ELAN'")
+        .replace("['aconv'", "['AConv'")
+        .replace("['repncspelan'", "['RepNCSPELAN'");
+    let v = zoo::config::check_text(&text);
+    assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
+    let model = zoo::model::build(&v.config.unwrap(), 1000, &burn::tensor::Device::flex()).unwrap();
+    assert_eq!(zoo::model::count_params(&model), 2_912_968);
+    let mobilenetv4 = std::fs::read_to_string(fixture("netspresso", "mobilenetv4-conv-small-classification.yaml"))
+        .unwrap()
+        .replacen("- ['conv'", "- ['Conv'", 1);
+    let v = zoo::config::check_text(&mobilenetv4);
+    assert_eq!(v.diagnostics.len(), 1);
+    assert_eq!(v.diagnostics[0].message, "unknown block tag `Conv`");
+}

@@ -138,11 +138,18 @@ pub fn describe(name: &str) -> i32 {
             println!("\nstage_params: one list of blocks per stage; a block is [tag, value, ...]");
             for t in &sp.tags {
                 let fields: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
-                println!("  [{}, {}]", t.name, fields.join(", "));
+                println!("\n  [{}, {}]", t.name, fields.join(", "));
                 if !t.doc.is_empty() {
-                    println!("      {}", t.doc);
+                    println!("  {}", t.doc);
                 }
-                params(&format!("values of `{}`", t.name), &t.fields);
+                for f in &t.fields {
+                    let doc = if f.doc.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  {}", f.doc)
+                    };
+                    println!("    {:<30} {:<8}{doc}", f.name, f.ty);
+                }
             }
         }
         if !sp.parallel.is_empty() {

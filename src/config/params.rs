@@ -270,7 +270,7 @@ pub fn component_params(cx: &mut Cx, comp: &ComponentDesc, node: &Node, path: &s
             for (i, it) in items.iter().enumerate() {
                 let ipath = format!("{path}.stage_params[{i}]");
                 if !sp.tags.is_empty() {
-                    match tagged_stage(cx, it, &sp.tags, &ipath) {
+                    match tagged_stage(cx, it, &sp.tags, sp.ignore_tag_case, &ipath) {
                         Some(blocks) => stages.push(blocks),
                         None => ok = false,
                     }
@@ -322,7 +322,7 @@ fn parallel_lengths(cx: &mut Cx, stage: &Node, names: &[String], path: &str) {
 
 /// A stage of tagged blocks: a list of `[tag, value, ...]` lists, each checked against the
 /// fields of its tag.
-fn tagged_stage(cx: &mut Cx, stage: &Node, tags: &[TagDesc], path: &str) -> Option<J> {
+fn tagged_stage(cx: &mut Cx, stage: &Node, tags: &[TagDesc], ignore_case: bool, path: &str) -> Option<J> {
     let Some(blocks) = stage.as_seq() else {
         cx.error(
             stage.span,
@@ -357,7 +357,12 @@ fn tagged_stage(cx: &mut Cx, stage: &Node, tags: &[TagDesc], path: &str) -> Opti
             ok = false;
             continue;
         };
-        let Some(tag) = tags.iter().find(|t| Some(t.name.as_str()) == tag_node.as_str()) else {
+        let matches = |t: &&TagDesc| match tag_node.as_str() {
+            Some(x) if ignore_case => t.name.eq_ignore_ascii_case(x),
+            Some(x) => t.name == x,
+            None => false,
+        };
+        let Some(tag) = tags.iter().find(matches) else {
             let found = tag_node
                 .as_str()
                 .map(|t| format!("`{t}`"))

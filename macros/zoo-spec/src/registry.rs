@@ -31,6 +31,8 @@ pub struct StageDesc {
     /// Tagged stages (`[tag, value, ...]` blocks); empty for mapping stages.
     #[serde(default)]
     pub tags: Vec<TagDesc>,
+    #[serde(default)]
+    pub ignore_tag_case: bool,
 }
 
 /// A block kind of tagged stages: the values after its tag, in order.
@@ -133,6 +135,7 @@ pub fn describe(spec: &Spec, rust: &str) -> ComponentDesc {
                     fields: t.fields.iter().map(param_desc).collect(),
                 })
                 .collect(),
+            ignore_tag_case: sp.ignore_tag_case,
         }),
         ignored_params: spec.ignored_params.clone(),
         presets: spec

@@ -97,7 +97,7 @@ fn params_object(title: &str, params: &[ParamDesc], ignored: &[String], nullable
 
 /// One block of tagged stages: `[tag, value, ...]`, the values checked per tag (draft-07
 /// tuple `items`, chosen by `if` on the tag).
-fn tagged_block(component: &str, tags: &[crate::registry::TagDesc]) -> Value {
+fn tagged_block(component: &str, tags: &[crate::registry::TagDesc], ignore_case: bool) -> Value {
     let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
     let docs: Vec<String> = tags
         .iter()
@@ -116,11 +116,30 @@ fn tagged_block(component: &str, tags: &[crate::registry::TagDesc]) -> Value {
                    "then": {"items": items, "minItems": n, "maxItems": n}})
         })
         .collect();
+    let mut tag = json!({"type": "string", "enum": names, "markdownEnumDescriptions": docs, "markdownDescription": "The block's kind."});
+    if ignore_case {
+        // Completion offers the spelled tags; any case validates (`[cC][oO][nN][vV]`).
+        let any_case: Vec<String> = names
+            .iter()
+            .map(|n| {
+                n.chars()
+                    .map(|c| {
+                        if c.is_ascii_alphabetic() {
+                            format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        tag = json!({"anyOf": [tag, {"type": "string", "pattern": format!("^({})$", any_case.join("|"))}], "markdownDescription": "The block's kind (any case)."});
+    }
     json!({
         "title": format!("{component} block"),
         "type": "array",
         "minItems": 1,
-        "items": [{"type": "string", "enum": names, "markdownEnumDescriptions": docs, "markdownDescription": "The block's kind."}],
+        "items": [tag],
         "allOf": rules,
     })
 }
@@ -161,7 +180,7 @@ fn slot(title: &str, comps: &[&ComponentDesc], defs: &mut Map<String, Value>, fl
         match &c.stage_params {
             Some(sp) if !sp.tags.is_empty() => {
                 let bdef = format!("{}Block", crate::codegen::camel(&c.name));
-                defs.insert(bdef.clone(), tagged_block(&c.name, &sp.tags));
+                defs.insert(bdef.clone(), tagged_block(&c.name, &sp.tags, sp.ignore_tag_case));
                 then_props.insert(
                     "stage_params".into(),
                     json!({"type": "array", "minItems": sp.min_items, "markdownDescription": sp.doc,
@@ -427,11 +446,18 @@ pub fn spec_schema() -> Value {
             "stage_params": {"type": "object", "properties": {
                 "doc": {"type": "string"}, "min_items": {"type": "integer", "minimum": 0},
                 "fields": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Param"}},
-                "parallel": {"type": "array", "items": {"type": "string"}}
+                "parallel": {"type": "array", "items": {"type": "string"}},
+                "tagged": {"type": "object", "markdownDescription": "Stages as lists of `[tag, value, ...]` blocks: per tag its `doc` and positional `fields`.",
+                           "additionalProperties": {"type": "object", "properties": {
+                               "doc": {"type": "string"},
+                               "fields": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Param"}}
+                           }, "required": ["fields"], "additionalProperties": false}},
+                "ignore_tag_case": {"type": "boolean", "markdownDescription": "Block tags match in any case."}
             }, "additionalProperties": false},
             "ignored_params": {"type": "array", "items": {"type": "string"}},
             "let": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
             "checks": {"type": "array", "items": {"type": "object", "properties": {
+                "each": {"type": "string", "markdownDescription": "`VARS in LIST`: assert for every item; `{expr}` in `message`/`at` names it."},
                 "assert": {"type": "string"}, "message": {"type": "string"}, "at": {"type": "string"}
             }, "required": ["assert", "message"], "additionalProperties": false}},
             "children": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Child"}},

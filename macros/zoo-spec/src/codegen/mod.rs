@@ -140,7 +140,7 @@ impl<'a> Gen<'a> {
         let tagged = spec.stage_params.as_ref().is_some_and(|sp| !sp.tags.is_empty());
         let record = spec.stage_params.as_ref().map(|sp| {
             if !sp.tags.is_empty() {
-                return self.tagged_record(spec, prefix, &sp.tags);
+                return self.tagged_record(spec, prefix, &sp.tags, sp.ignore_tag_case);
             }
             let name = format!("{prefix}StageParams");
             let fields: Vec<(String, Ty)> = sp.fields.iter().map(|f| (f.name.clone(), f.ty.clone())).collect();
@@ -442,7 +442,7 @@ impl<'a> Gen<'a> {
 
     /// The record of one block of tagged stages: `tag` plus the union of all tags' fields (a
     /// field some tags lack is optional), read from `[tag, value, ...]` lists.
-    fn tagged_record(&mut self, spec: &Spec, prefix: &str, tags: &[crate::spec::TagDecl]) -> String {
+    fn tagged_record(&mut self, spec: &Spec, prefix: &str, tags: &[crate::spec::TagDecl], ignore_case: bool) -> String {
         let name = format!("{prefix}Block");
         let mut union: Vec<(String, Ty)> = vec![("tag".into(), Ty::Str)];
         for t in tags {
@@ -534,8 +534,9 @@ impl<'a> Gen<'a> {
         let known: Vec<String> = tags.iter().map(|t| format!("`{}`", t.name)).collect();
         writeln!(
             s,
-            "impl TryFrom<Vec<serde_json::Value>> for {name} {{ type Error = String; #[allow(clippy::all)] fn try_from(__v: Vec<serde_json::Value>) -> Result<Self, String> {{ let __tag = __v.first().and_then(|t| t.as_str()).ok_or_else(|| String::from(\"a block is a list that starts with its tag\"))?.to_string(); match __tag.as_str() {{ {from} __other => Err(format!(\"unknown block tag `{{__other}}`; expected one of {}\")) }} }} }}",
-            known.join(", ")
+            "impl TryFrom<Vec<serde_json::Value>> for {name} {{ type Error = String; #[allow(clippy::all)] fn try_from(__v: Vec<serde_json::Value>) -> Result<Self, String> {{ let __tag = __v.first().and_then(|t| t.as_str()).ok_or_else(|| String::from(\"a block is a list that starts with its tag\"))?.to_string(); {lower} match __tag.as_str() {{ {from} __other => Err(format!(\"unknown block tag `{{__other}}`; expected one of {}\")) }} }} }}",
+            known.join(", "),
+            lower = if ignore_case { "let __tag = __tag.to_lowercase();" } else { "" }
         )
         .unwrap();
         writeln!(

@@ -99,6 +99,8 @@ pub struct StageParams {
     /// Tagged stages: each stage is a list of blocks written `[tag, value, ...]`; `fields` is
     /// then empty.
     pub tags: Vec<TagDecl>,
+    /// Tags match whatever their case (NetsPresso lower-cases GELAN's, not MobileNetV4's).
+    pub ignore_tag_case: bool,
 }
 
 /// One block kind of tagged stages: its tag and its positional values after the tag.

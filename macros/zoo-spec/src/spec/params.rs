@@ -108,7 +108,7 @@ pub fn check_literal(n: &Node, ty: &Ty) -> Result<(), String> {
 pub(super) fn parse_stage_params(cx: &mut Cx, node: &Node) -> Option<StageParams> {
     if !cx.keys(
         node,
-        &["doc", "min_items", "fields", "parallel", "tagged"],
+        &["doc", "min_items", "fields", "parallel", "tagged", "ignore_tag_case"],
         "`stage_params`",
     ) {
         return None;
@@ -157,6 +157,17 @@ pub(super) fn parse_stage_params(cx: &mut Cx, node: &Node) -> Option<StageParams
         fields,
         parallel,
         tags,
+        ignore_tag_case: match node.get("ignore_tag_case").map(|n| &n.value) {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                cx.err(
+                    node.get("ignore_tag_case").unwrap().span,
+                    "`ignore_tag_case` must be true or false",
+                );
+                false
+            }
+        },
     })
 }
 
