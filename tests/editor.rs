@@ -165,6 +165,14 @@ fn diagnostics_point_at_the_exact_key() {
         )),
         "{diags:?}"
     );
+    // A value NetsPresso lower-cases is accepted in any case; a typo is not.
+    let d = doc(&RESNET.replace("blok_type: basicblock", "block_type: BasicBlock"));
+    assert_eq!(probe(&s, &["diagnose"], &d), Vec::<String>::new());
+    let d = doc(&RESNET.replace("blok_type: basicblock", "block_type: BasicBlok"));
+    assert_eq!(
+        probe(&s, &["diagnose"], &d),
+        ["9:21 error Value is not accepted. Valid values: \"basicblock\", \"bottleneck\"."]
+    );
 }
 
 #[test]

@@ -305,3 +305,34 @@ fn gelan_block_tags_in_any_case() {
     assert_eq!(v.diagnostics.len(), 1);
     assert_eq!(v.diagnostics[0].message, "unknown block tag `Conv`");
 }
+
+#[test]
+fn values_netspresso_lower_cases_match_in_any_case() {
+    // NetsPresso lower-cases ResNet's block_type and every ConvLayer's norm/activation.
+    let text = std::fs::read_to_string(fixture("netspresso", "resnet18-classification.yaml"))
+        .unwrap()
+        .replace("block_type: basicblock", "block_type: BasicBlock")
+        .replace("norm_type: batch_norm", "norm_type: Batch_Norm");
+    let v = zoo::config::check_text(&text);
+    assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
+    let cfg = v.config.unwrap();
+    let crate_params = match &cfg.architecture {
+        zoo::config::Architecture::Parts { backbone, .. } => backbone.params.clone(),
+        _ => unreachable!(),
+    };
+    // Passed on as the spec spells them.
+    assert_eq!(crate_params["block_type"], "basicblock");
+    assert_eq!(crate_params["norm_type"], "batch_norm");
+    let model = zoo::model::build(&cfg, 1000, &burn::tensor::Device::flex()).unwrap();
+    assert_eq!(zoo::model::count_params(&model), 11_689_512);
+    // Where NetsPresso does not lower-case (the fc head's activation), neither does zoo.
+    let text = std::fs::read_to_string(fixture("netspresso", "mobilenetv3-small-classification.yaml"))
+        .unwrap()
+        .replace("act_type: hard_swish\n", "act_type: Hard_Swish\n");
+    let v = zoo::config::check_text(&text);
+    assert_eq!(v.diagnostics.len(), 1, "{:?}", v.diagnostics);
+    assert_eq!(
+        v.diagnostics[0].message,
+        "`Hard_Swish` is not a valid value for `act_type`"
+    );
+}

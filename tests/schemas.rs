@@ -86,8 +86,16 @@ fn model_schema_chooses_components_with_if_then() {
     );
     let resnet = &s["definitions"]["ResnetParams"];
     assert_eq!(resnet["additionalProperties"], false);
+    // NetsPresso lower-cases block_type: the editor completes the spelled values and accepts any case.
+    let block_type = &resnet["properties"]["block_type"];
     assert_eq!(
-        resnet["properties"]["block_type"]["enum"],
+        block_type["anyOf"][0]["enum"],
         serde_json::json!(["basicblock", "bottleneck"])
     );
+    assert_eq!(
+        block_type["anyOf"][1]["pattern"],
+        "^([bB][aA][sS][iI][cC][bB][lL][oO][cC][kK]|[bB][oO][tT][tT][lL][eE][nN][eE][cC][kK])$"
+    );
+    // The fc head's activation is looked up as written.
+    assert!(s["definitions"]["FcParams"]["properties"]["act_type"]["anyOf"].is_null());
 }

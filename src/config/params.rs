@@ -39,6 +39,13 @@ pub fn typed(cx: &mut Cx, node: &Node, ty: &Ty, path: &str, decl: Option<&ParamD
         }
         (Ty::Bool, Value::Bool(b)) => Some(J::Bool(*b)),
         (Ty::Str, Value::Str(s)) => {
+            // A case-insensitive choice is passed on as the spec spells it.
+            if let Some(d) = decl
+                && d.ignore_case
+                && let Some(c) = d.choices.iter().find(|c| c.eq_ignore_ascii_case(s))
+            {
+                return Some(J::String(c.clone()));
+            }
             if let Some(d) = decl
                 && !d.choices.is_empty()
                 && !d.choices.iter().any(|c| c == s)

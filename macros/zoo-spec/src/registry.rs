@@ -20,6 +20,9 @@ pub struct ParamDesc {
     pub max: Option<f64>,
     #[serde(default)]
     pub doc: String,
+    /// `choices` match in any case.
+    #[serde(default)]
+    pub ignore_case: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -109,6 +112,7 @@ pub fn param_desc(p: &ParamDecl) -> ParamDesc {
         min: p.min,
         max: p.max,
         doc: p.doc.clone(),
+        ignore_case: p.ignore_case,
     }
 }
 

@@ -29,27 +29,66 @@ fn ty_schema(ty: &Ty) -> Value {
     }
 }
 
+/// A regex matching any of `names` in any case (`[cC][oO][nN][vV]`; draft-07 regexes have no
+/// case-insensitive flag).
+fn any_case(names: &[&str]) -> String {
+    let alts: Vec<String> = names
+        .iter()
+        .map(|n| {
+            n.chars()
+                .map(|c| {
+                    if c.is_ascii_alphabetic() {
+                        format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+                    } else {
+                        regex_escape(c)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    format!("^({})$", alts.join("|"))
+}
+
+fn regex_escape(c: char) -> String {
+    if "\\^$.|?*+()[]{}".contains(c) {
+        format!("\\{c}")
+    } else {
+        c.to_string()
+    }
+}
+
+/// `enum: values`, or for case-insensitive choices `anyOf` the values (which the editor
+/// completes) and a pattern accepting any case.
+fn set_choices(s: &mut Value, values: Vec<Value>, choices: &[String], ignore_case: bool) {
+    if !ignore_case {
+        s["enum"] = Value::Array(values);
+        return;
+    }
+    let names: Vec<&str> = choices.iter().map(String::as_str).collect();
+    s["anyOf"] = json!([{"enum": values}, {"type": "string", "pattern": any_case(&names)}]);
+}
+
 fn param_schema(p: &ParamDesc) -> Value {
     let ty = crate::registry::parse_ty(&p.ty);
     let mut s = ty_schema(&ty);
     if !p.choices.is_empty() {
         // Choices constrain the strings themselves: the items of a list of strings.
-        fn place(s: &mut Value, ty: &Ty, choices: &[String]) {
+        fn place(s: &mut Value, ty: &Ty, choices: &[String], ignore_case: bool) {
             match ty {
                 Ty::Opt(inner) => {
                     if let Ty::List(_) = **inner {
-                        place(s, inner, choices)
+                        place(s, inner, choices, ignore_case)
                     } else {
                         let mut values: Vec<Value> = choices.iter().map(|c| json!(c)).collect();
                         values.push(Value::Null);
-                        s["enum"] = Value::Array(values);
+                        set_choices(s, values, choices, ignore_case);
                     }
                 }
-                Ty::List(item) => place(&mut s["items"], item, choices),
-                _ => s["enum"] = json!(choices),
+                Ty::List(item) => place(&mut s["items"], item, choices, ignore_case),
+                _ => set_choices(s, choices.iter().map(|c| json!(c)).collect(), choices, ignore_case),
             }
         }
-        place(&mut s, &ty, &p.choices);
+        place(&mut s, &ty, &p.choices, p.ignore_case);
     }
     if let Some(m) = p.min {
         s["minimum"] = json!(m);
@@ -118,22 +157,8 @@ fn tagged_block(component: &str, tags: &[crate::registry::TagDesc], ignore_case:
         .collect();
     let mut tag = json!({"type": "string", "enum": names, "markdownEnumDescriptions": docs, "markdownDescription": "The block's kind."});
     if ignore_case {
-        // Completion offers the spelled tags; any case validates (`[cC][oO][nN][vV]`).
-        let any_case: Vec<String> = names
-            .iter()
-            .map(|n| {
-                n.chars()
-                    .map(|c| {
-                        if c.is_ascii_alphabetic() {
-                            format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
-                        } else {
-                            c.to_string()
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        tag = json!({"anyOf": [tag, {"type": "string", "pattern": format!("^({})$", any_case.join("|"))}], "markdownDescription": "The block's kind (any case)."});
+        // Completion offers the spelled tags; any case validates.
+        tag = json!({"anyOf": [tag, {"type": "string", "pattern": any_case(&names)}], "markdownDescription": "The block's kind (any case)."});
     }
     json!({
         "title": format!("{component} block"),
@@ -408,6 +433,7 @@ pub fn spec_schema() -> Value {
             {"type": "string", "markdownDescription": "A type: int, float, bool, str, list<T>, T?"},
             {"type": "object", "properties": {
                 "type": {"type": "string"}, "default": {}, "enum": {"type": "array", "items": {"type": "string"}},
+                "ignore_case": {"type": "boolean", "markdownDescription": "`enum` values match in any case."},
                 "min": {"type": "number"}, "max": {"type": "number"}, "doc": {"type": "string"}
             }, "required": ["type"], "additionalProperties": false}
         ]

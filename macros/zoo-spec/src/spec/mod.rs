@@ -86,6 +86,8 @@ pub struct ParamDecl {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub doc: String,
+    /// `enum` values match in any case (NetsPresso lower-cases the value), kept as spelled.
+    pub ignore_case: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@ use super::{Cx, ParamDecl, StageParams, TagDecl};
 use crate::types::Ty;
 use crate::yaml::{Node, Value};
 
-const PARAM_KEYS: &[&str] = &["type", "default", "enum", "min", "max", "doc"];
+const PARAM_KEYS: &[&str] = &["type", "default", "enum", "ignore_case", "min", "max", "doc"];
 
 pub(super) fn parse_params(cx: &mut Cx, node: &Node) -> Vec<ParamDecl> {
     let Some(map) = node.as_map() else {
@@ -25,6 +25,7 @@ fn parse_param(cx: &mut Cx, key: &Node, v: &Node) -> Option<ParamDecl> {
         min: None,
         max: None,
         doc: String::new(),
+        ignore_case: false,
     };
     let ty_node = match &v.value {
         Value::Str(_) => v,
@@ -40,6 +41,17 @@ fn parse_param(cx: &mut Cx, key: &Node, v: &Node) -> Option<ParamDecl> {
             decl.doc = v.get("doc").and_then(|d| cx.string(d, "`doc`")).unwrap_or_default();
             decl.min = v.get("min").and_then(|m| number(cx, m));
             decl.max = v.get("max").and_then(|m| number(cx, m));
+            decl.ignore_case = match v.get("ignore_case").map(|n| &n.value) {
+                None => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => {
+                    cx.err(
+                        v.get("ignore_case").unwrap().span,
+                        "`ignore_case` must be true or false",
+                    );
+                    false
+                }
+            };
             if let Some(e) = v.get("enum") {
                 match e.as_seq() {
                     Some(items) => decl.choices = items.iter().filter_map(|i| cx.string(i, "an enum value")).collect(),
