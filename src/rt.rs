@@ -32,11 +32,25 @@ impl BuildError {
         }
     }
 
-    /// The same error, raised inside the submodule `name`. A nested block's `at` names its own
-    /// parameters, not the config's, so it is dropped for the module path.
+    /// The same error, raised inside the submodule `name`.
     pub fn within(mut self, name: impl fmt::Display) -> Self {
         self.module.insert(0, name.to_string());
+        self
+    }
+
+    /// The error of a block as its parent sees it: the block's `at` names the block's own
+    /// parameters, not the config's, so it is dropped.
+    pub fn outside(mut self) -> Self {
         self.at = None;
+        self
+    }
+
+    /// Points an error without a location at the config item (component-relative path) whose
+    /// submodule failed; the innermost such item wins.
+    pub fn located(mut self, at: &str) -> Self {
+        if self.at.is_none() {
+            self.at = Some(at.to_string());
+        }
         self
     }
 }

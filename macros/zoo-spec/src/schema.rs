@@ -455,6 +455,7 @@ pub fn spec_schema() -> Value {
                     "seq": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Child"}},
                     "list": {"type": "array", "items": {"$ref": "#/definitions/Child"}},
                     "for": {"type": "string", "markdownDescription": "`VAR in LIST` or `A, B in LIST`"},
+                    "at": {"type": "string", "markdownDescription": "With `for`: the config path errors building an element point at, `{expr}` naming the element (e.g. `stage_params[{i}]`)."},
                     "each": {},
                     "switch": {"type": "string"},
                     "cases": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Child"}},

@@ -110,7 +110,7 @@ impl Gen<'_> {
                     .collect();
                 Some(ChildOut {
                     init: format!(
-                        "{}::init(&{}Params {{ {} }}, &crate::rt::Context::default(), device)?",
+                        "{}::init(&{}Params {{ {} }}, &crate::rt::Context::default(), device).map_err(crate::rt::BuildError::outside)?",
                         info.rust,
                         info.rust,
                         fields.join(", ")
@@ -183,7 +183,7 @@ impl Gen<'_> {
                     optional: false,
                 })
             }
-            ChildForm::For { vars, iter, each } => {
+            ChildForm::For { vars, iter, each, at } => {
                 let (ri, ti) = self.lower_reported(spec, iter, scope)?;
                 let Ty::List(item) = ti else {
                     self.err_expr(
@@ -206,6 +206,14 @@ impl Gen<'_> {
                     }
                 };
                 let co = self.child(spec, &format!("{tyname}__Item"), each, scope, blocks);
+                // Errors building an element point at the config item it comes from.
+                let (at_let, locate) = match at {
+                    Some(a) => (
+                        format!("let __at = {};", super::template(a, scope)),
+                        ".map_err(|__e| __e.located(&__at))".to_string(),
+                    ),
+                    None => (String::new(), String::new()),
+                };
                 scope.pop();
                 let co = co?;
                 let Some(call) = co.call.clone() else {
@@ -222,7 +230,7 @@ impl Gen<'_> {
                     co.sig,
                     co.optional,
                     format!(
-                        "{{ let mut __out = Vec::new(); for {it} in {ri} {{ {bind} let __k = __out.len(); __out.push(crate::rt::scoped(__k, || Ok({}))?); }} __out }}",
+                        "{{ let mut __out = Vec::new(); for {it} in {ri} {{ {bind} {at_let} let __k = __out.len(); __out.push(crate::rt::scoped(__k, || Ok({})){locate}?); }} __out }}",
                         co.init
                     ),
                 )
@@ -257,7 +265,13 @@ impl Gen<'_> {
                             write!(init, "{guarded} ").unwrap();
                             variants.push((v, co.ty, call));
                         }
-                        ListItem::Splice { vars, iter, each, span } => {
+                        ListItem::Splice {
+                            vars,
+                            iter,
+                            each,
+                            span,
+                            at,
+                        } => {
                             let (ri, ti) = self.lower_reported(spec, iter, scope)?;
                             let Ty::List(itemty) = ti else {
                                 self.errors
@@ -267,6 +281,13 @@ impl Gen<'_> {
                             scope.push();
                             let it = scope.fresh("it");
                             let bind = bind_loop_vars(&iter.expr, vars, &itemty, &it, scope).ok();
+                            let (at_let, locate) = match at {
+                                Some(a) if bind.is_some() => (
+                                    format!("let __at = {};", super::template(a, scope)),
+                                    ".map_err(|__e| __e.located(&__at))",
+                                ),
+                                _ => (String::new(), ""),
+                            };
                             let mut pushes = String::new();
                             let mut ok = bind.is_some();
                             for c in each {
@@ -294,7 +315,7 @@ impl Gen<'_> {
                                 }
                                 let v = format!("V{k}");
                                 let push = format!(
-                                    "{{ let __k = __out.len(); __out.push(crate::rt::scoped(__k, || Ok({enum_name}::{v}({})))?); }}",
+                                    "{{ let __k = __out.len(); __out.push(crate::rt::scoped(__k, || Ok({enum_name}::{v}({}))){locate}?); }}",
                                     co.init
                                 );
                                 match self.guarded(spec, c.cond.as_ref(), &push, scope) {
@@ -307,7 +328,7 @@ impl Gen<'_> {
                             if !ok {
                                 return None;
                             }
-                            write!(init, "for {it} in {ri} {{ {} {pushes} }} ", bind.unwrap()).unwrap();
+                            write!(init, "for {it} in {ri} {{ {} {at_let} {pushes} }} ", bind.unwrap()).unwrap();
                         }
                     }
                 }

@@ -736,7 +736,7 @@ impl<'a> Gen<'a> {
 
 /// A `format!` call for a check's `at`/`message` in which `{expr}` is the value of an int or
 /// string expression (e.g. a loop variable); other text is literal.
-fn template(text: &str, scope: &mut Scope) -> String {
+pub(crate) fn template(text: &str, scope: &mut Scope) -> String {
     let mut fmt = String::new();
     let mut args = Vec::new();
     let mut rest = text;

@@ -127,7 +127,7 @@ pub(super) fn parse_child(cx: &mut Cx, node: &Node) -> Option<Child> {
             let mut out = Vec::new();
             for it in items {
                 if it.get("for").is_some() && it.get("each").is_some() && it.get("each").unwrap().as_seq().is_some() {
-                    cx.keys(it, &["for", "each"], "a spliced `for` item");
+                    cx.keys(it, &["for", "each", "at"], "a spliced `for` item");
                     let Some((vars, iter)) = parse_loop(cx, it.get("for").unwrap()) else {
                         continue;
                     };
@@ -144,6 +144,7 @@ pub(super) fn parse_child(cx: &mut Cx, node: &Node) -> Option<Child> {
                         iter,
                         each,
                         span: it.span,
+                        at: it.get("at").and_then(|n| cx.string(n, "`at`")),
                     });
                 } else if let Some(c) = parse_child(cx, it) {
                     out.push(ListItem::One(c));
@@ -152,17 +153,19 @@ pub(super) fn parse_child(cx: &mut Cx, node: &Node) -> Option<Child> {
             ChildForm::List(out)
         }
         "for" => {
-            cx.keys(node, &["for", "each", "if"], "a `for` child");
+            cx.keys(node, &["for", "each", "if", "at"], "a `for` child");
             let (vars, iter) = parse_loop(cx, node.get("for").unwrap())?;
             let Some(each) = node.get("each") else {
                 cx.err(node.span, "a `for` child needs `each`");
                 return None;
             };
+            let at = node.get("at").and_then(|n| cx.string(n, "`at`"));
             let each = parse_child(cx, each)?;
             ChildForm::For {
                 vars,
                 iter,
                 each: Box::new(each),
+                at,
             }
         }
         "switch" => {

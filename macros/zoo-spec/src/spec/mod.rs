@@ -156,6 +156,9 @@ pub enum ChildForm {
         vars: Vec<String>,
         iter: SrcExpr,
         each: Box<Child>,
+        /// Config path (component-relative, `{expr}` templates) that errors building an
+        /// element point at, e.g. `stage_params[{i}]`.
+        at: Option<String>,
     },
     /// One of several children, by the value of a string expression.
     Switch { on: SrcExpr, cases: Vec<(String, Child)> },
@@ -170,6 +173,8 @@ pub enum ListItem {
         iter: SrcExpr,
         each: Vec<Child>,
         span: Span,
+        /// As `at` of a `for` child: where errors building an item point.
+        at: Option<String>,
     },
 }
 
