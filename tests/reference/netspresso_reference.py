@@ -7,7 +7,7 @@ weights) and writes `tests/fixtures/reference/<config stem>.txt`:
     <state-dict key> [<shape>]
     ...
 
-Set up (see DEVELOPERS.md):
+Set up a venv with NetsPresso Trainer 1.4.1 (never needed by the tests):
     python3 -m venv venv
     venv/bin/pip install torch torchvision omegaconf safetensors loguru fvcore \
         opencv-python-headless tensorboard datasets scipy pandas requests tqdm onnx
