@@ -102,7 +102,8 @@ fn rank_errors_in_forward() {
         "global_avg_pool(global_avg_pool(feats[-1]))",
     ));
     assert_eq!(e.len(), 1, "{e:?}");
-    assert!(e[0].starts_with("zoo/backbones/mynet.yaml:23:"), "{e:?}");
+    // The `return` line (forward statements report their own line).
+    assert!(e[0].starts_with("zoo/backbones/mynet.yaml:24:25:"), "{e:?}");
     assert!(
         e[0].contains("`global_avg_pool` needs a rank-4 tensor, found rank 2"),
         "{e:?}"
@@ -139,4 +140,75 @@ fn forward_must_return() {
         "  y = global_avg_pool(feats[-1])",
     ));
     assert_eq!(e, ["zoo/backbones/mynet.yaml:22:1: the forward program never returns"]);
+}
+
+#[test]
+fn tensor_function_arguments_are_checked_where_written() {
+    let e = error_of(&MYNET.replace(
+        "  feats = scan(stages, stem(input))",
+        "  n = 4\n  x = reshape(stem(input), n)\n  feats = scan(stages, stem(input))",
+    ));
+    assert_eq!(
+        e,
+        ["zoo/backbones/mynet.yaml:24:28: `reshape` takes the new shape as a list literal, e.g. `[b, c, h * w]`"]
+    );
+    let e = error_of(&MYNET.replace(
+        "  feats = scan(stages, stem(input))",
+        "  feats = map(stem, [stem(input)])",
+    ));
+    assert_eq!(
+        e,
+        ["zoo/backbones/mynet.yaml:23:15: `stem` is not a list of modules (a `for` or `list` child)"]
+    );
+}
+
+const TWO_INPUTS: &str = r#"name: mynet
+kind: backbone
+summary: Two-input blocks
+tasks: [classification]
+blocks:
+  blend:
+    signature: "(x: tensor4, y: tensor4) -> tensor4"
+    params: {channels: int}
+    children:
+      conv: {op: conv2d, in: channels, out: channels, kernel: 1}
+    forward: |
+      return conv(x) + y
+children:
+  stem: {op: conv2d, in: 3, out: 8, kernel: 3}
+  mix: {block: blend, channels: 8}
+forward: |
+  x = stem(input)
+  return {last_feature: global_avg_pool(mix(x, x))}
+outputs:
+  feature_dim: 8
+"#;
+
+#[test]
+fn several_input_blocks() {
+    let rust = compile("zoo/backbones/mynet.yaml", TWO_INPUTS).unwrap();
+    assert!(rust.contains("v_x: Tensor<4>, v_y: Tensor<4>"), "{rust}");
+    let e = error_of(&TWO_INPUTS.replace("mix(x, x)", "mix(x)"));
+    assert_eq!(e, ["zoo/backbones/mynet.yaml:18:41: module `mix` takes 2 tensors"]);
+    let e = error_of(&TWO_INPUTS.replace("(x: tensor4, y: tensor4)", "(x: tensor4, y: tensor3)"));
+    assert_eq!(
+        e,
+        [
+            "zoo/backbones/mynet.yaml:7:16: bad signature `(x: tensor4, y: tensor3) -> tensor4`: several inputs must be two or more tensors of one rank"
+        ]
+    );
+}
+
+#[test]
+fn tagged_stage_fields_shared_by_tags_have_one_type() {
+    let text = MYNET.replace(
+        "stage_params:\n  fields:\n    num_blocks: {type: int, min: 1}\n",
+        "stage_params:\n  tagged:\n    a: {fields: {out: int}}\n    b: {fields: {out: float}}\n",
+    );
+    let e = error_of(&text);
+    assert!(
+        e.iter().any(|m| m == "zoo/backbones/mynet.yaml:11:18: `out` is float in another tag, here int; a shared field has one type"
+            || m == "zoo/backbones/mynet.yaml:11:18: `out` is int in another tag, here float; a shared field has one type"),
+        "{e:?}"
+    );
 }

@@ -695,30 +695,37 @@ fn parse_sig(text: &str) -> Result<(Sig, Vec<String>), String> {
 
 fn parse_forward(cx: &mut Cx, node: &Node, text: &str) -> Vec<(Stmt, SrcExpr)> {
     let mut out = Vec::new();
-    let block_scalar = cx.src.line(node.span.start.line).map(|l| {
-        let rest = &l[(node.span.start.col - 1).min(l.len())..];
-        rest.starts_with('|') || rest.starts_with('>')
-    });
-    for (i, line) in text.lines().enumerate() {
+    // Each statement is found in the file from where the previous one was, so block scalars
+    // (whose node starts at the first content line), quoted and plain strings all report the
+    // statement's own line and column.
+    let mut cursor = node.span.start.line;
+    for line in text.lines() {
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        // Locate the statement in the file to report exact columns.
-        let base = if block_scalar == Some(true) {
-            let file_line = node.span.start.line + 1 + i;
-            let col = cx
-                .src
-                .line(file_line)
-                .and_then(|l| l.find(trimmed))
-                .map(|c| c + 1)
-                .unwrap_or(1);
-            Pos { line: file_line, col }
-        } else {
-            Pos {
+        let found = (cursor..cursor + 64).find_map(|l| {
+            let file_line = cx.src.line(l)?;
+            let start = if l == node.span.start.line {
+                node.span.start.col - 1
+            } else {
+                0
+            };
+            let c = file_line.get(start..)?.find(trimmed)?;
+            Some(Pos {
+                line: l,
+                col: start + c + 1,
+            })
+        });
+        let base = match found {
+            Some(p) => {
+                cursor = p.line + 1;
+                p
+            }
+            None => Pos {
                 line: node.span.start.line,
                 col: node.span.start.col,
-            }
+            },
         };
         let se = SrcExpr {
             text: trimmed.to_string(),
