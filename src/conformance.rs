@@ -10,20 +10,33 @@ use burn::tensor::{Device, Distribution, Tensor};
 /// Input side used for backbone conformance: small, but divisible by every stride (32).
 pub const SIDE: usize = 64;
 
-/// Builds every preset of a backbone and checks its outputs against its declared feature dims.
-pub fn backbone(name: &str) -> Result<usize, String> {
-    let desc = registry::find("backbone", name).ok_or(format!("no backbone `{name}`"))?;
+/// A component's presets, each with its validated config.
+type Presets = Vec<(&'static registry::PresetDesc, crate::ModelConfig)>;
+
+/// A component's presets, each validated into a config (at least one).
+fn presets(kind: &str, name: &str) -> Result<(&'static registry::ComponentDesc, Presets), String> {
+    let desc = registry::find(kind, name).ok_or(format!("no {kind} `{name}`"))?;
     if desc.presets.is_empty() {
-        return Err(format!("backbone `{name}` has no preset to build"));
+        return Err(format!("{kind} `{name}` has no preset to build"));
     }
-    let device = Device::flex();
-    let mut checked = 0;
+    let mut out = Vec::new();
     for p in &desc.presets {
         let doc = serde_json::json!({ "model": p.body });
         let v = crate::config::check_text(&serde_json::to_string(&doc).unwrap());
         let cfg = v
             .config
             .ok_or_else(|| format!("preset `{}` does not validate: {:?}", p.name, v.diagnostics))?;
+        out.push((p, cfg));
+    }
+    Ok((desc, out))
+}
+
+/// Builds every preset of a backbone and checks its outputs against its declared feature dims.
+pub fn backbone(name: &str) -> Result<usize, String> {
+    let (desc, presets) = presets("backbone", name)?;
+    let device = Device::flex();
+    let mut checked = 0;
+    for (p, cfg) in &presets {
         let crate::config::Architecture::Parts { backbone, .. } = &cfg.architecture else {
             return Err(format!("preset `{}` is not a backbone model", p.name));
         };
@@ -144,18 +157,10 @@ pub fn block(name: &str) -> Result<(), String> {
 /// Builds every preset of a full model for 7 classes and checks that it predicts a map of
 /// class scores.
 pub fn full(name: &str) -> Result<(), String> {
-    let desc = registry::find("full", name).ok_or(format!("no full model `{name}`"))?;
-    if desc.presets.is_empty() {
-        return Err(format!("full model `{name}` has no preset to build"));
-    }
+    let (_, presets) = presets("full", name)?;
     let device = Device::flex();
-    for p in &desc.presets {
-        let doc = serde_json::json!({ "model": p.body });
-        let v = crate::config::check_text(&serde_json::to_string(&doc).unwrap());
-        let cfg = v
-            .config
-            .ok_or_else(|| format!("preset `{}` does not validate: {:?}", p.name, v.diagnostics))?;
-        let m = crate::model::build(&cfg, 7, &device).map_err(|e| format!("{}: {e}", p.name))?;
+    for (p, cfg) in &presets {
+        let m = crate::model::build(cfg, 7, &device).map_err(|e| format!("{}: {e}", p.name))?;
         let pred = m.forward(Tensor::<4>::random(
             [1, 3, SIDE, SIDE],
             Distribution::Normal(0.0, 1.0),

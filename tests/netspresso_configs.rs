@@ -2,6 +2,8 @@
 //! exactly NetsPresso's parameter counts and state-dict keys/shapes (reference facts in
 //! `tests/fixtures/reference/`, written by `tests/reference/netspresso_reference.py`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 fn fixture(dir: &str, name: &str) -> PathBuf {
@@ -71,36 +73,8 @@ fn check(config: &str, expected_params: usize) {
 /// `num_batches_tracked` included, index tables as int64) and loads it: nothing may be
 /// missing or unexpected.
 fn loads_a_state_dict_with_the_reference_keys(config: &str, mut model: zoo::TaskModel) {
-    let stem = config.trim_end_matches(".yaml");
-    let text = std::fs::read_to_string(fixture("reference", &format!("{stem}.txt"))).unwrap();
-    let tensors: Vec<(String, Vec<usize>, safetensors::Dtype, Vec<u8>)> = text
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let (k, shape) = l.split_once(' ').unwrap();
-            let shape: Vec<usize> = serde_json::from_str(shape).unwrap();
-            let n: usize = shape.iter().product();
-            let int = k.ends_with("num_batches_tracked") || k.ends_with("attention_bias_idxs");
-            let (dtype, bytes) = if int {
-                (safetensors::Dtype::I64, vec![0u8; 8 * n])
-            } else {
-                (safetensors::Dtype::F32, vec![0u8; 4 * n])
-            };
-            (k.to_string(), shape, dtype, bytes)
-        })
-        .collect();
-    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
-        .iter()
-        .map(|(k, s, d, b)| {
-            (
-                k.clone(),
-                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
-            )
-        })
-        .collect();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(format!("{stem}.safetensors"));
-    safetensors::serialize_to_file(views, None, &path).unwrap();
+    let path = common::state_dict_from_facts(&config.replace(".yaml", ".txt"), dir.path());
     let report = zoo::weights::load(
         &mut model,
         &path,

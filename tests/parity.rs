@@ -2,6 +2,8 @@
 //! expected output were written by `tests/reference/parity_fixtures.py` (randomised weights and
 //! BatchNorm statistics, eval mode) must agree within 1e-4 relative to the output scale.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use zoo::weights::{LoadOptions, WeightsError};
 
@@ -100,17 +102,8 @@ fn weights_file(model: &zoo::TaskModel, case: &str, dir: &Path) -> PathBuf {
         };
         data.push((name, view.dtype(), shape, raw));
     }
-    let views: Vec<(String, safetensors::tensor::TensorView)> = data
-        .iter()
-        .map(|(n, d, s, b)| {
-            (
-                n.clone(),
-                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
-            )
-        })
-        .collect();
     let path = dir.join(format!("{case}.safetensors"));
-    safetensors::serialize_to_file(views, None, &path).unwrap();
+    common::write_safetensors(&path, &data);
     path
 }
 

@@ -1,13 +1,14 @@
 //! Checkpoint files: full-size NetsPresso state dicts load with no missing and no unexpected
 //! keys; broken files give clear errors, never panics.
 
+mod common;
+
+use common::state_dict_from_facts;
 use safetensors::tensor::{Dtype, TensorView};
 use std::path::{Path, PathBuf};
 use zoo::weights::{LoadOptions, WeightsError};
 
-fn root(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
+use common::root;
 
 fn build(config: &str) -> zoo::TaskModel {
     let text = std::fs::read_to_string(root("tests/fixtures/netspresso").join(config)).unwrap();
@@ -19,30 +20,6 @@ fn build(config: &str) -> zoo::TaskModel {
 /// (from the reference facts), `num_batches_tracked` included as int64.
 fn netspresso_state_dict(config: &str, dir: &Path) -> PathBuf {
     state_dict_from_facts(&config.replace(".yaml", ".txt"), dir)
-}
-
-/// A safetensors file with the keys and shapes of a reference facts file (first line: header).
-fn state_dict_from_facts(facts: &str, dir: &Path) -> PathBuf {
-    let facts = std::fs::read_to_string(root("tests/fixtures/reference").join(facts)).unwrap();
-    let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
-    for line in facts.lines().skip(1) {
-        let (k, shape) = line.split_once(' ').unwrap();
-        let shape: Vec<usize> = serde_json::from_str(shape).unwrap();
-        let n: usize = shape.iter().product();
-        if k.ends_with("num_batches_tracked") {
-            tensors.push((k.into(), Dtype::I64, shape, vec![0u8; 8 * n.max(1)]));
-        } else {
-            let data = vec![0u8; 4 * n];
-            tensors.push((k.into(), Dtype::F32, shape, data));
-        }
-    }
-    let views: Vec<(String, TensorView)> = tensors
-        .iter()
-        .map(|(k, d, s, b)| (k.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
-        .collect();
-    let path = dir.join("state.safetensors");
-    safetensors::serialize_to_file(views, None, &path).unwrap();
-    path
 }
 
 #[test]

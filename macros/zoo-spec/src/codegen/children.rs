@@ -507,17 +507,7 @@ impl Gen<'_> {
             ("std".to_string(), Ty::Float, Some("0.02f64".to_string())),
             ("value".to_string(), Ty::Float, Some("0.0f64".to_string())),
         ];
-        let shape = args.iter().find(|(n, _, _)| n == "shape");
-        let rank = match shape.map(|(_, _, e)| &e.expr.kind) {
-            Some(crate::expr::ExprKind::List(items)) => items.len(),
-            _ => {
-                self.errors.push(spec.src.error(
-                    op_span,
-                    "`param` needs `shape` written as a list, e.g. `[1, 1, channels]`",
-                ));
-                return None;
-            }
-        };
+        let rank = self.shape_rank(spec, args, op_span, PARAM_OP, "[1, 1, channels]")?;
         let codes = self.call_args(spec, PARAM_OP, op_span, &decls, args, scope)?;
         Some(ChildOut {
             init: format!(
@@ -533,6 +523,27 @@ impl Gen<'_> {
         })
     }
 
+    /// The rank of a tensor child's `shape`, which must be a list literal (ranks are static).
+    fn shape_rank(
+        &mut self,
+        spec: &Spec,
+        args: &[(String, crate::yaml::Span, SrcExpr)],
+        op_span: crate::yaml::Span,
+        op: &str,
+        example: &str,
+    ) -> Option<usize> {
+        match args.iter().find(|(n, _, _)| n == "shape").map(|(_, _, e)| &e.expr.kind) {
+            Some(crate::expr::ExprKind::List(items)) => Some(items.len()),
+            _ => {
+                self.errors.push(spec.src.error(
+                    op_span,
+                    format!("`{op}` needs `shape` written as a list, e.g. `{example}`"),
+                ));
+                None
+            }
+        }
+    }
+
     /// An integer buffer (e.g. a table of gather indices), loaded with the weights, not trained.
     fn index_buffer_child(
         &mut self,
@@ -545,16 +556,7 @@ impl Gen<'_> {
             ("shape".to_string(), Ty::list(Ty::Int), None),
             ("value".to_string(), Ty::Int, Some("0i64".to_string())),
         ];
-        let rank = match args.iter().find(|(n, _, _)| n == "shape").map(|(_, _, e)| &e.expr.kind) {
-            Some(crate::expr::ExprKind::List(items)) => items.len(),
-            _ => {
-                self.errors.push(spec.src.error(
-                    op_span,
-                    "`index_buffer` needs `shape` written as a list, e.g. `[49, 49]`",
-                ));
-                return None;
-            }
-        };
+        let rank = self.shape_rank(spec, args, op_span, INDEX_BUFFER_OP, "[49, 49]")?;
         let codes = self.call_args(spec, INDEX_BUFFER_OP, op_span, &decls, args, scope)?;
         Some(ChildOut {
             init: format!(

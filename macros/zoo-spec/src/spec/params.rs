@@ -41,17 +41,7 @@ fn parse_param(cx: &mut Cx, key: &Node, v: &Node) -> Option<ParamDecl> {
             decl.doc = v.get("doc").and_then(|d| cx.string(d, "`doc`")).unwrap_or_default();
             decl.min = v.get("min").and_then(|m| number(cx, m));
             decl.max = v.get("max").and_then(|m| number(cx, m));
-            decl.ignore_case = match v.get("ignore_case").map(|n| &n.value) {
-                None => false,
-                Some(Value::Bool(b)) => *b,
-                Some(_) => {
-                    cx.err(
-                        v.get("ignore_case").unwrap().span,
-                        "`ignore_case` must be true or false",
-                    );
-                    false
-                }
-            };
+            decl.ignore_case = flag(cx, v, "ignore_case");
             if let Some(e) = v.get("enum") {
                 match e.as_seq() {
                     Some(items) => decl.choices = items.iter().filter_map(|i| cx.string(i, "an enum value")).collect(),
@@ -90,6 +80,18 @@ fn parse_param(cx: &mut Cx, key: &Node, v: &Node) -> Option<ParamDecl> {
         }
     }
     Some(decl)
+}
+
+/// An optional boolean key of a declaration (absent: false).
+fn flag(cx: &mut Cx, node: &Node, key: &str) -> bool {
+    match node.get(key).map(|n| &n.value) {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            cx.err(node.get(key).unwrap().span, format!("`{key}` must be true or false"));
+            false
+        }
+    }
 }
 
 fn number(cx: &mut Cx, n: &Node) -> Option<f64> {
@@ -169,17 +171,7 @@ pub(super) fn parse_stage_params(cx: &mut Cx, node: &Node) -> Option<StageParams
         fields,
         parallel,
         tags,
-        ignore_tag_case: match node.get("ignore_tag_case").map(|n| &n.value) {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                cx.err(
-                    node.get("ignore_tag_case").unwrap().span,
-                    "`ignore_tag_case` must be true or false",
-                );
-                false
-            }
-        },
+        ignore_tag_case: flag(cx, node, "ignore_tag_case"),
     })
 }
 
