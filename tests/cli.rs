@@ -176,3 +176,19 @@ fn every_bundled_config_is_netspresso_s_own_and_valid() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout).matches(": valid").count(), 28);
 }
+
+#[test]
+fn an_input_too_small_for_the_model_is_an_error_not_a_crash() {
+    // GELAN's stride-32 stages leave no room for their 3x3 kernels on a 16x16 image.
+    let config = root("configs/gelan_s-classification.yaml");
+    let o = zoo(&["build", config.to_str().unwrap(), "--input-size", "16", "16"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("error: gelan_s cannot run on a 1x3x16x16 input (") && err.contains("try a larger --input-size"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let o = zoo(&["build", config.to_str().unwrap(), "--input-size", "64", "64"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}

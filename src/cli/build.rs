@@ -84,7 +84,16 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
         }
     };
     let x = Tensor::<4>::random([1, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
-    let (pred, entries) = crate::trace::record(depth, || model.forward(x));
+    let (pred, entries) = match crate::model::guarded(|| crate::trace::record(depth, || model.forward(x))) {
+        Ok(r) => r,
+        Err(m) => {
+            eprintln!(
+                "error: {} cannot run on a 1x3x{h}x{w} input ({m}); try a larger --input-size",
+                cfg.name
+            );
+            return INVALID;
+        }
+    };
     println!(
         "{} ({}, {} classes, input 1x3x{h}x{w})",
         cfg.name, cfg.task, num_classes

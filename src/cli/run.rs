@@ -271,7 +271,16 @@ pub fn run(a: &RunArgs) -> i32 {
     }
     let device = super::device(a.model.device).expect("checked when building");
     let x = input.to_tensor::<4>(&device).expect("rank checked");
-    let pred = model.forward(x);
+    let pred = match crate::model::guarded(|| model.forward(x)) {
+        Ok(p) => p,
+        Err(m) => {
+            eprintln!(
+                "error: {} cannot run on an input of shape {:?} ({m})",
+                cfg.name, input.shape
+            );
+            return INVALID;
+        }
+    };
     let raw = match &pred {
         crate::rt::Pred::Rank2(t) => RawTensor::from_tensor(t.clone()),
         crate::rt::Pred::Rank4(t) => RawTensor::from_tensor(t.clone()),
