@@ -23,6 +23,9 @@ from omegaconf import OmegaConf
 from netspresso_trainer.models.builder import build_model
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "reference"
+# Classes per task (the counts the README and tests/netspresso_configs.rs use): 19 Cityscapes
+# classes, 80 COCO classes, 17 COCO keypoints; ImageNet's 1000 otherwise.
+NUM_CLASSES = {"segmentation": 19, "detection": 80, "pose_estimation": 17}
 
 
 def main(paths):
@@ -32,7 +35,7 @@ def main(paths):
         model_conf.checkpoint.use_pretrained = False
         full = model_conf.architecture.get("full")
         model_conf.single_task_model = bool(full is not None and full.get("name") is not None)
-        num_classes = 19 if model_conf.task == "segmentation" else 1000
+        num_classes = NUM_CLASSES.get(model_conf.task, 1000)
         model = build_model(model_conf, num_classes, devices=torch.device("cpu"), distributed=False)
         lines = [f"# params {sum(p.numel() for p in model.parameters())}"]
         lines += [f"{k} {list(v.shape)}" for k, v in model.state_dict().items()]
