@@ -37,6 +37,7 @@ fn main() {
         let check = match c.kind.as_str() {
             "backbone" => "backbone(name).map(|_| ())",
             "head" => "head(name)",
+            "neck" => "neck(name)",
             "block" => "block(name)",
             "full" => "full(name)",
             _ => continue,

@@ -2,7 +2,7 @@
 //! `build.rs`): it builds, runs forward, and its outputs have the channels and strides its
 //! spec declares.
 
-use crate::generated::{AnyBackbone, AnyHead, run_block_example};
+use crate::generated::{AnyBackbone, AnyHead, AnyNeck, run_block_example};
 use crate::registry;
 use crate::rt::Context;
 use burn::tensor::{Device, Distribution, Tensor};
@@ -94,9 +94,22 @@ pub fn backbone(name: &str) -> Result<usize, String> {
     Ok(checked)
 }
 
-/// Builds a head on a feature of width 24 for 7 classes and checks the prediction's shape.
-pub fn head(name: &str) -> Result<(), String> {
-    let desc = registry::find("head", name).ok_or(format!("no head `{name}`"))?;
+/// The feature pyramid a neck or head is tried on: its spec example's
+/// `intermediate_features_dim` and `strides`, else three levels of 8, 16 and 24 channels at
+/// strides 4, 8 and 16, for a 64x64 image.
+fn example_pyramid(desc: &registry::ComponentDesc) -> (Vec<i64>, Vec<i64>) {
+    let ints = |key: &str| -> Option<Vec<i64>> {
+        desc.example
+            .get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|x| x.as_i64()).collect())
+    };
+    let dims = ints("intermediate_features_dim").unwrap_or(vec![8, 16, 24]);
+    let strides = ints("strides").unwrap_or_else(|| (0..dims.len()).map(|i| 4 << i).collect());
+    (dims, strides)
+}
+
+fn example_params(desc: &registry::ComponentDesc) -> serde_json::Value {
     let mut params = serde_json::Map::new();
     let example = desc.example.get("params").cloned().unwrap_or_default();
     for p in &desc.params {
@@ -105,33 +118,105 @@ pub fn head(name: &str) -> Result<(), String> {
             example.get(&p.name).cloned().unwrap_or(p.default.clone()),
         );
     }
+    serde_json::Value::Object(params)
+}
+
+fn pyramid(dims: &[i64], strides: &[i64], device: &Device) -> Vec<Tensor<4>> {
+    dims.iter()
+        .zip(strides)
+        .map(|(c, s)| {
+            let side = SIDE / *s as usize;
+            Tensor::random([2, *c as usize, side, side], Distribution::Normal(0.0, 1.0), device)
+        })
+        .collect()
+}
+
+/// Builds a head on its example pyramid (or a feature of width 24) for 7 classes and checks
+/// the prediction's shape.
+pub fn head(name: &str) -> Result<(), String> {
+    let desc = registry::find("head", name).ok_or(format!("no head `{name}`"))?;
     let device = Device::flex();
-    let task = desc.tasks.first().cloned().unwrap_or_default();
+    let (dims, strides) = example_pyramid(desc);
     let ctx = Context {
-        task,
+        task: desc.tasks.first().cloned().unwrap_or_default(),
         num_classes: 7,
         feature_dim: 24,
-        intermediate_features_dim: vec![8, 16, 24],
+        intermediate_features_dim: dims.clone(),
+        strides: strides.clone(),
     };
-    let m = AnyHead::init(name, &serde_json::Value::Object(params), &ctx, &device).map_err(|e| e.to_string())?;
-    // A three-level pyramid of strides 4, 8 and 16 on a 64x64 image.
-    let sides = [16, 8, 4];
+    let m = AnyHead::init(name, &example_params(desc), &ctx, &device).map_err(|e| e.to_string())?;
     let feats = crate::rt::BackboneOutput {
         last_feature: Some(Tensor::random([2, 24], Distribution::Normal(0.0, 1.0), &device)),
-        intermediate_features: ctx
-            .intermediate_features_dim
-            .iter()
-            .zip(sides)
-            .map(|(c, s)| Tensor::random([2, *c as usize, s, s], Distribution::Normal(0.0, 1.0), &device))
-            .collect(),
+        intermediate_features: pyramid(&dims, &strides, &device),
     };
-    let want = match desc.signature.as_str() {
-        "list<tensor4> -> tensor4" => vec![2, 7, sides[0], sides[0]],
-        _ => vec![2, 7],
-    };
+    let first_side = SIDE / strides[0] as usize;
     let pred = m.forward(feats);
-    if pred.dims() != want {
-        return Err(format!("head `{name}` predicts {:?}, expected {want:?}", pred.dims()));
+    match desc.signature.as_str() {
+        "list<tensor4> -> pred" => {
+            // Detection/pose predictions: named tensors, each finite.
+            let tensors = pred.tensors("pred");
+            if tensors.is_empty() {
+                return Err(format!("head `{name}` predicts nothing"));
+            }
+            for (n, t) in &tensors {
+                if t.values.iter().any(|v| !v.is_finite()) {
+                    return Err(format!("head `{name}`: `{n}` {:?} is not finite", t.shape));
+                }
+            }
+        }
+        sig => {
+            let want = match sig {
+                "list<tensor4> -> tensor4" => vec![2, 7, first_side, first_side],
+                _ => vec![2, 7],
+            };
+            if pred.dims() != want {
+                return Err(format!("head `{name}` predicts {:?}, expected {want:?}", pred.dims()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds a neck on its example pyramid and checks that its outputs have the channels and
+/// strides it declares.
+pub fn neck(name: &str) -> Result<(), String> {
+    let desc = registry::find("neck", name).ok_or(format!("no neck `{name}`"))?;
+    let device = Device::flex();
+    let (dims, strides) = example_pyramid(desc);
+    let ctx = Context {
+        task: "detection".into(),
+        intermediate_features_dim: dims.clone(),
+        strides: strides.clone(),
+        ..Default::default()
+    };
+    let params = example_params(desc);
+    let outputs = AnyNeck::outputs(name, &params, &ctx).map_err(|e| e.to_string())?;
+    let m = AnyNeck::init(name, &params, &ctx, &device).map_err(|e| e.to_string())?;
+    let out = m.forward(pyramid(&dims, &strides, &device));
+    if out.len() != outputs.intermediate_features_dim.len() {
+        return Err(format!(
+            "neck `{name}`: {} features, the spec declares {}",
+            out.len(),
+            outputs.intermediate_features_dim.len()
+        ));
+    }
+    for (k, (f, c)) in out.iter().zip(&outputs.intermediate_features_dim).enumerate() {
+        let d = f.dims();
+        if d[1] != *c as usize {
+            return Err(format!(
+                "neck `{name}`: feature {k} has {} channels, the spec declares {c}",
+                d[1]
+            ));
+        }
+        if let Some(stride) = outputs.strides.get(k) {
+            let side = SIDE.div_ceil(*stride as usize);
+            if d[2] != side || d[3] != side {
+                return Err(format!(
+                    "neck `{name}`: feature {k} is {}x{}, stride {stride} gives {side}x{side}",
+                    d[2], d[3]
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! A task model (backbone → optional neck → head) built from a validated config.
 
 use crate::config::{Architecture, ModelConfig};
-use crate::generated::{AnyBackbone, AnyFull, AnyHead};
+use crate::generated::{AnyBackbone, AnyFull, AnyHead, AnyNeck};
 use crate::rt::{BuildError, Context, Pred};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -20,6 +20,7 @@ pub enum TaskModel {
 #[derive(Module, Debug)]
 pub struct PartsModel {
     pub backbone: AnyBackbone,
+    pub neck: Option<AnyNeck>,
     pub head: AnyHead,
 }
 
@@ -28,7 +29,10 @@ impl TaskModel {
     pub fn forward(&self, x: Tensor<4>) -> Pred {
         match self {
             TaskModel::Parts(m) => {
-                let features = m.backbone.forward(x);
+                let mut features = m.backbone.forward(x);
+                if let Some(neck) = &m.neck {
+                    features.intermediate_features = neck.forward(features.intermediate_features);
+                }
                 m.head.forward(features)
             }
             TaskModel::Full(m) => Pred::Rank4(m.forward(x)),
@@ -36,24 +40,42 @@ impl TaskModel {
     }
 }
 
-/// The contexts the backbone and the head of a parts model are built in.
-fn contexts(
-    cfg: &ModelConfig,
+/// The contexts the backbone, the neck (if any) and the head of a parts model are built in:
+/// feature dims flow from the backbone through the neck to the head.
+pub fn contexts(
+    task: &str,
     backbone: &crate::config::Component,
+    neck: Option<&crate::config::Component>,
     num_classes: usize,
-) -> Result<(Context, Context), BuildError> {
+) -> Result<(Context, Option<Context>, Context), BuildError> {
     let bctx = Context {
-        task: cfg.task.clone(),
+        task: task.to_string(),
         ..Default::default()
     };
-    let outputs = AnyBackbone::outputs(&backbone.name, &backbone.params, &bctx)?;
+    let mut outputs = AnyBackbone::outputs(&backbone.name, &backbone.params, &bctx)?;
+    let nctx = match neck {
+        Some(n) => {
+            let nctx = Context {
+                task: task.to_string(),
+                intermediate_features_dim: outputs.intermediate_features_dim.clone(),
+                strides: outputs.strides.clone(),
+                ..Default::default()
+            };
+            let nout = AnyNeck::outputs(&n.name, &n.params, &nctx)?;
+            outputs.intermediate_features_dim = nout.intermediate_features_dim;
+            outputs.strides = nout.strides;
+            Some(nctx)
+        }
+        None => None,
+    };
     let hctx = Context {
-        task: cfg.task.clone(),
+        task: task.to_string(),
         num_classes: num_classes as i64,
         feature_dim: outputs.feature_dim.unwrap_or(0),
         intermediate_features_dim: outputs.intermediate_features_dim,
+        strides: outputs.strides,
     };
-    Ok((bctx, hctx))
+    Ok((bctx, nctx, hctx))
 }
 
 fn full_context(cfg: &ModelConfig, num_classes: usize) -> Context {
@@ -68,15 +90,20 @@ fn full_context(cfg: &ModelConfig, num_classes: usize) -> Context {
 pub fn build(cfg: &ModelConfig, num_classes: usize, device: &Device) -> Result<TaskModel, BuildError> {
     match &cfg.architecture {
         Architecture::Parts { backbone, neck, head } => {
-            if let Some(n) = neck {
-                return Err(BuildError::new(format!("neck `{}` is not supported yet", n.name)));
-            }
-            let (bctx, hctx) = contexts(cfg, backbone, num_classes)?;
+            let (bctx, nctx, hctx) = contexts(&cfg.task, backbone, neck.as_ref(), num_classes)?;
             let b = AnyBackbone::init(&backbone.name, &backbone.params, &bctx, device)?;
+            let n = match (neck, &nctx) {
+                (Some(n), Some(nctx)) => Some(AnyNeck::init(&n.name, &n.params, nctx, device)?),
+                _ => None,
+            };
             let h = AnyHead::init(&head.name, &head.params, &hctx, device)?;
             // NetsPresso's `freeze_backbone`: backbone parameters get no gradients, so no updates.
             let b = if cfg.freeze_backbone { b.no_grad() } else { b };
-            Ok(TaskModel::Parts(PartsModel { backbone: b, head: h }))
+            Ok(TaskModel::Parts(PartsModel {
+                backbone: b,
+                neck: n,
+                head: h,
+            }))
         }
         Architecture::Full(f) => Ok(TaskModel::Full(AnyFull::init(
             &f.name,
@@ -91,9 +118,9 @@ pub fn build(cfg: &ModelConfig, num_classes: usize, device: &Device) -> Result<T
 /// classifiers), found by building for 1 and for 2 classes.
 pub fn class_dependent_keys(cfg: &ModelConfig, device: &Device) -> Result<Vec<String>, BuildError> {
     let (one, two, prefix) = match &cfg.architecture {
-        Architecture::Parts { backbone, head, .. } => {
+        Architecture::Parts { backbone, neck, head } => {
             let keys = |classes: usize| -> Result<Vec<(String, Vec<usize>)>, BuildError> {
-                let (_, hctx) = contexts(cfg, backbone, classes)?;
+                let (_, _, hctx) = contexts(&cfg.task, backbone, neck.as_ref(), classes)?;
                 Ok(state_dict(&AnyHead::init(&head.name, &head.params, &hctx, device)?))
             };
             (keys(1)?, keys(2)?, "head.")

@@ -81,6 +81,8 @@ pub struct Context {
     pub num_classes: i64,
     pub feature_dim: i64,
     pub intermediate_features_dim: Vec<i64>,
+    /// Strides of `intermediate_features_dim` (necks), when the backbone declares them.
+    pub strides: Vec<i64>,
 }
 
 /// Feature metadata of a backbone or neck, computed from its parameters without building it.
@@ -98,18 +100,81 @@ pub struct BackboneOutput {
     pub intermediate_features: Vec<Tensor<4>>,
 }
 
-/// A head's prediction (`pred` in NetsPresso), by rank.
+/// A head's prediction (`pred` in NetsPresso): a tensor, or, for detection and pose heads, a
+/// list or a record of predictions (RetinaNet's `{anchors, cls_logits: [...], ...}`).
 #[derive(Debug, Clone)]
 pub enum Pred {
+    Rank1(Tensor<1>),
     Rank2(Tensor<2>),
+    Rank3(Tensor<3>),
     Rank4(Tensor<4>),
+    Rank5(Tensor<5>),
+    List(Vec<Pred>),
+    Map(Vec<(String, Pred)>),
 }
 
+macro_rules! pred_from {
+    ($($rank:literal => $variant:ident),*) => {$(
+        impl From<Tensor<$rank>> for Pred {
+            fn from(t: Tensor<$rank>) -> Self {
+                Pred::$variant(t)
+            }
+        }
+    )*};
+}
+pred_from!(1 => Rank1, 2 => Rank2, 3 => Rank3, 4 => Rank4, 5 => Rank5);
+
 impl Pred {
+    /// The shape of a single-tensor prediction; of the first tensor of a list or record.
     pub fn dims(&self) -> Vec<usize> {
         match self {
+            Pred::Rank1(t) => t.dims().to_vec(),
             Pred::Rank2(t) => t.dims().to_vec(),
+            Pred::Rank3(t) => t.dims().to_vec(),
             Pred::Rank4(t) => t.dims().to_vec(),
+            Pred::Rank5(t) => t.dims().to_vec(),
+            Pred::List(xs) => xs.first().map(Pred::dims).unwrap_or_default(),
+            Pred::Map(xs) => xs.first().map(|(_, p)| p.dims()).unwrap_or_default(),
+        }
+    }
+
+    /// Every tensor of the prediction with its name: `pred` for a single tensor, `pred.0`,
+    /// `pred.1`, ... for a list, `pred.<key>` for a record, nested as deep as needed.
+    pub fn tensors(&self, name: &str) -> Vec<(String, crate::tensor_io::RawTensor)> {
+        let mut out = Vec::new();
+        self.collect(name, &mut out);
+        out
+    }
+
+    fn collect(&self, name: &str, out: &mut Vec<(String, crate::tensor_io::RawTensor)>) {
+        use crate::tensor_io::RawTensor;
+        let raw = match self {
+            Pred::Rank1(t) => RawTensor::from_tensor(t.clone()),
+            Pred::Rank2(t) => RawTensor::from_tensor(t.clone()),
+            Pred::Rank3(t) => RawTensor::from_tensor(t.clone()),
+            Pred::Rank4(t) => RawTensor::from_tensor(t.clone()),
+            Pred::Rank5(t) => RawTensor::from_tensor(t.clone()),
+            Pred::List(xs) => {
+                for (i, p) in xs.iter().enumerate() {
+                    p.collect(&format!("{name}.{i}"), out);
+                }
+                return;
+            }
+            Pred::Map(xs) => {
+                for (k, p) in xs {
+                    p.collect(&format!("{name}.{k}"), out);
+                }
+                return;
+            }
+        };
+        out.push((name.to_string(), raw.expect("predictions are float tensors")));
+    }
+
+    /// The entry `key` of a record prediction.
+    pub fn get(&self, key: &str) -> Option<&Pred> {
+        match self {
+            Pred::Map(xs) => xs.iter().find(|(k, _)| k == key).map(|(_, p)| p),
+            _ => None,
         }
     }
 }
@@ -150,6 +215,20 @@ pub fn slice<T: Clone>(xs: &[T], lo: Option<i64>, hi: Option<i64>) -> Vec<T> {
     } else {
         xs[a as usize..b as usize].to_vec()
     }
+}
+
+/// Python's `range(a, b, step)`.
+pub fn range_step(a: i64, b: i64, step: i64) -> Result<Vec<i64>, BuildError> {
+    if step == 0 {
+        return Err(BuildError::new("`range` with a step of 0"));
+    }
+    let mut out = Vec::new();
+    let mut i = a;
+    while (step > 0 && i < b) || (step < 0 && i > b) {
+        out.push(i);
+        i += step;
+    }
+    Ok(out)
 }
 
 pub fn concat<T>(mut a: Vec<T>, b: Vec<T>) -> Vec<T> {
@@ -251,7 +330,8 @@ pub fn max_listf(xs: &[f64]) -> Result<f64, BuildError> {
 /// One subscript of a tensor index expression.
 pub enum Sub {
     At(i64),
-    Range(Option<i64>, Option<i64>),
+    /// `lo:hi:step` (step >= 1).
+    Range(Option<i64>, Option<i64>, usize),
 }
 
 /// `x[:, 0]`-style indexing: ranges keep a dimension, integers drop it.
@@ -267,10 +347,15 @@ pub fn index_tensor<const D: usize, const O: usize>(x: Tensor<D>, subs: &[Sub]) 
                 let i = norm(*i) as usize;
                 x = x.narrow(d, i, 1);
             }
-            Sub::Range(lo, hi) => {
+            Sub::Range(lo, hi, step) => {
                 let a = lo.map(norm).unwrap_or(0) as usize;
                 let b = hi.map(norm).unwrap_or(n) as usize;
                 x = x.narrow(d, a, b.saturating_sub(a));
+                if *step > 1 {
+                    let picked: Vec<i64> = (0..b.saturating_sub(a)).step_by(*step).map(|i| i as i64).collect();
+                    let device = x.device();
+                    x = x.select(d, Tensor::<1, burn::tensor::Int>::from_data(picked.as_slice(), &device));
+                }
                 keep.push(d);
             }
         }
@@ -284,6 +369,45 @@ pub fn index_tensor<const D: usize, const O: usize>(x: Tensor<D>, subs: &[Sub]) 
     }
     let shape: [i64; O] = shape.try_into().expect("rank checked by the spec compiler");
     x.reshape(shape)
+}
+
+/// Nearest-neighbour resize as PyTorch's `F.interpolate(mode="nearest")`: output pixel `i`
+/// takes input pixel `floor(i * in / out)`.
+pub fn nearest_to(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    if [h, w] == size {
+        return x;
+    }
+    let device = x.device();
+    let pick = |inp: usize, out: usize| -> Tensor<1, burn::tensor::Int> {
+        let idx: Vec<i64> = (0..out)
+            .map(|i| (((i as f64) * (inp as f64 / out as f64)).floor() as i64).min(inp as i64 - 1))
+            .collect();
+        Tensor::from_data(idx.as_slice(), &device)
+    };
+    x.select(2, pick(h, size[0])).select(3, pick(w, size[1]))
+}
+
+/// Anchors `[x1, y1, x2, y2]` of every cell of every feature map, level by level, row-major
+/// over cells and by base anchor within a cell: `cells[k]` are level k's zero-centred base
+/// anchors, shifted by the cell's top-left corner; cells are `image // grid` pixels apart.
+pub fn grid_anchors(feats: &[Tensor<4>], cells: &[Vec<Vec<i64>>], image: [i64; 2]) -> Tensor<2> {
+    let mut out: Vec<f32> = Vec::new();
+    for (f, base) in feats.iter().zip(cells) {
+        let [_, _, gh, gw] = f.dims();
+        let (sh, sw) = (image[0] / gh.max(1) as i64, image[1] / gw.max(1) as i64);
+        for y in 0..gh as i64 {
+            for x in 0..gw as i64 {
+                for a in base {
+                    let shift = [x * sw, y * sh, x * sw, y * sh];
+                    out.extend((0..4).map(|k| (shift[k] + a.get(k).copied().unwrap_or(0)) as f32));
+                }
+            }
+        }
+    }
+    let n = out.len() / 4;
+    let device = feats.first().map(|f| f.device()).unwrap_or_default();
+    Tensor::<1>::from_data(out.as_slice(), &device).reshape([n, 4])
 }
 
 /// Global average pooling to `[batch, channels]`.

@@ -26,8 +26,14 @@ fn build(config: &str) -> zoo::model::TaskModel {
         v.diagnostics
     );
     let cfg = v.config.expect("valid");
-    // As the reference facts were made: 1000 ImageNet classes, 19 Cityscapes classes.
-    let classes = if cfg.task == "segmentation" { 19 } else { 1000 };
+    // As the reference facts were made: 1000 ImageNet classes, 19 Cityscapes classes, 80 COCO
+    // classes, 17 COCO keypoints.
+    let classes = match cfg.task.as_str() {
+        "segmentation" => 19,
+        "detection" => 80,
+        "pose_estimation" => 17,
+        _ => 1000,
+    };
     zoo::model::build(&cfg, classes, &burn::tensor::Device::flex()).unwrap()
 }
 
@@ -246,7 +252,7 @@ fn fc_conv_head_of_mobilenetv4_configs() {
         task: "classification".into(),
         num_classes: 1000,
         feature_dim: 960,
-        intermediate_features_dim: vec![],
+        ..Default::default()
     };
     let head = zoo::generated::AnyHead::init("fc_conv", &params, &ctx, &burn::tensor::Device::flex()).unwrap();
     let (ref_params, ref_keys) = reference("fc_conv-head.yaml");
@@ -309,4 +315,35 @@ fn values_netspresso_lower_cases_match_in_any_case() {
         v.diagnostics[0].message,
         "`Hard_Swish` is not a valid value for `act_type`"
     );
+}
+
+// Detection: FPN neck + RetinaNet head (80 classes).
+#[test]
+fn resnet50_detection() {
+    check("resnet50-detection.yaml", 262_534_460);
+}
+
+#[test]
+fn mobilenet_v3_small_detection() {
+    check("mobilenetv3-small-detection.yaml", 20_538_908);
+}
+
+#[test]
+fn efficientformer_l1_detection() {
+    check("efficientformer-l1-detection.yaml", 23_618_836);
+}
+
+#[test]
+fn mixnet_s_detection() {
+    check("mixnet-s-detection.yaml", 136_143_842);
+}
+
+#[test]
+fn mixnet_m_detection() {
+    check("mixnet-m-detection.yaml", 137_035_906);
+}
+
+#[test]
+fn mixnet_l_detection() {
+    check("mixnet-l-detection.yaml", 139_449_080);
 }

@@ -20,7 +20,9 @@ fn build(case: &str) -> zoo::TaskModel {
     zoo::build(&cfg, 10, &burn::tensor::Device::flex()).unwrap()
 }
 
-/// Max |zoo − reference| relative to max(1, max |reference|).
+/// Max |zoo − reference| relative to max(1, max |reference|), over every tensor of the
+/// prediction: `output` for a single tensor, else `pred.…` named as `zoo run --output` names
+/// them (`pred.anchors`, `pred.cls_logits.0`, ...).
 fn run(model: &zoo::TaskModel, case: &str) -> f32 {
     let device = burn::tensor::Device::flex();
     let io = fixture(&format!("{case}.io.safetensors"));
@@ -28,20 +30,42 @@ fn run(model: &zoo::TaskModel, case: &str) -> f32 {
         .unwrap()
         .to_tensor::<4>(&device)
         .unwrap();
-    let want = zoo::tensor_io::read_safetensors(&io, "output").unwrap();
-    let got = match model.forward(x) {
-        zoo::rt::Pred::Rank2(t) => zoo::tensor_io::RawTensor::from_tensor(t),
-        zoo::rt::Pred::Rank4(t) => zoo::tensor_io::RawTensor::from_tensor(t),
+    let got = model.forward(x).tensors("pred");
+    let bytes = std::fs::read(&io).unwrap();
+    let stored: Vec<String> = safetensors::SafeTensors::deserialize(&bytes)
+        .unwrap()
+        .names()
+        .into_iter()
+        .filter(|n| n.starts_with("pred"))
+        .map(String::from)
+        .collect();
+    if got.len() > 1 || !stored.is_empty() {
+        let mut names: Vec<&String> = got.iter().map(|(n, _)| n).collect();
+        let mut want_names: Vec<&String> = stored.iter().collect();
+        names.sort();
+        want_names.sort();
+        assert_eq!(names, want_names, "{case}: the prediction's tensors");
     }
-    .unwrap();
-    assert_eq!(got.shape, want.shape);
-    let scale = want.values.iter().fold(1f32, |m, v| m.max(v.abs()));
-    got.values
-        .iter()
-        .zip(&want.values)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max)
-        / scale
+    let mut err = 0f32;
+    for (name, t) in &got {
+        let key = if got.len() == 1 && stored.is_empty() {
+            "output"
+        } else {
+            name.as_str()
+        };
+        let want = zoo::tensor_io::read_safetensors(&io, key).unwrap();
+        assert_eq!(t.shape, want.shape, "{case}: shape of {name}");
+        let scale = want.values.iter().fold(1f32, |m, v| m.max(v.abs()));
+        let e = t
+            .values
+            .iter()
+            .zip(&want.values)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max)
+            / scale;
+        err = err.max(e);
+    }
+    err
 }
 
 /// CRC-32 (IEEE), as Python's `zlib.crc32`.

@@ -281,29 +281,42 @@ pub fn run(a: &RunArgs) -> i32 {
             return INVALID;
         }
     };
-    let raw = match &pred {
-        crate::rt::Pred::Rank2(t) => RawTensor::from_tensor(t.clone()),
-        crate::rt::Pred::Rank4(t) => RawTensor::from_tensor(t.clone()),
-    }
-    .expect("float output");
+    let tensors = pred.tensors("pred");
     if let Some(out) = a.output {
-        let written = if out.extension().and_then(|e| e.to_str()) == Some("npy") {
-            tensor_io::write_npy(out, &raw).map_err(|e| e.to_string())
+        let npy = out.extension().and_then(|e| e.to_str()) == Some("npy");
+        let written = if npy && tensors.len() != 1 {
+            Err(format!(
+                "a .npy file holds one tensor, but {} predicts {} ({}); write a .safetensors file",
+                cfg.name,
+                tensors.len(),
+                tensors.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        } else if npy {
+            tensor_io::write_npy(out, &tensors[0].1).map_err(|e| e.to_string())
         } else {
-            tensor_io::write_safetensors(out, &[("pred", &raw)])
+            let named: Vec<(&str, &RawTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+            tensor_io::write_safetensors(out, &named)
         };
         if let Err(e) = written {
             eprintln!("error: cannot write {}: {e}", out.display());
             return USAGE;
         }
-        eprintln!("wrote pred {:?} to {}", raw.shape, out.display());
+        for (n, t) in &tensors {
+            eprintln!("wrote {n} {:?} to {}", t.shape, out.display());
+        }
     }
     match pred {
-        crate::rt::Pred::Rank2(_) if cfg.task == "classification" => print_top_k(&raw, a.top_k, names.as_deref()),
+        crate::rt::Pred::Rank2(_) if cfg.task == "classification" => {
+            print_top_k(&tensors[0].1, a.top_k, names.as_deref())
+        }
         crate::rt::Pred::Rank4(p) if cfg.task == "segmentation" => {
             return segmentation(p, original, a, names.as_deref());
         }
-        _ => println!("pred shape: {:?}", raw.shape),
+        _ => {
+            for (n, t) in &tensors {
+                println!("{n} shape: {:?}", t.shape);
+            }
+        }
     }
     OK
 }

@@ -1,10 +1,10 @@
 //! Semantic checks that need the resolved architecture: each spec's `checks` (run by its
-//! generated `resolve`), feature dims flowing from backbone to head, task fit.
+//! generated `resolve`), feature dims flowing from backbone through the neck to the head, task fit.
 
 use super::Component;
 use super::validate::Cx;
 use crate::diagnostics::Diagnostic;
-use crate::generated::{AnyBackbone, AnyHead};
+use crate::generated::{AnyBackbone, AnyHead, AnyNeck};
 use crate::rt::{BuildError, Context};
 use zoo_spec::yaml::Node;
 
@@ -64,16 +64,17 @@ fn report(cx: &mut Cx, comp_node: &Node, path: &str, mut e: BuildError) {
     }
 }
 
-/// Resolves backbone and head as the build would (without creating tensors).
+/// Resolves backbone, neck and head as the build would (without creating tensors).
 pub fn resolve(
     cx: &mut Cx,
     arch: &Node,
     task: &str,
     backbone: &Component,
-    _neck: Option<&Component>,
+    neck: Option<&Component>,
     head: &Component,
 ) -> Option<()> {
     let bpath = "model.architecture.backbone";
+    let npath = "model.architecture.neck";
     let hpath = "model.architecture.head";
     let bnode = arch.get("backbone")?;
     let hnode = arch.get("head")?;
@@ -81,18 +82,42 @@ pub fn resolve(
         task: task.to_string(),
         ..Default::default()
     };
-    let outputs = match AnyBackbone::outputs(&backbone.name, &backbone.params, &ctx) {
+    let mut outputs = match AnyBackbone::outputs(&backbone.name, &backbone.params, &ctx) {
         Ok(o) => o,
         Err(e) => {
             report(cx, bnode, bpath, e);
             return None;
         }
     };
+    let nctx = match neck {
+        Some(n) => {
+            let nnode = arch.get("neck")?;
+            let nctx = Context {
+                task: task.to_string(),
+                intermediate_features_dim: outputs.intermediate_features_dim.clone(),
+                strides: outputs.strides.clone(),
+                ..Default::default()
+            };
+            match AnyNeck::outputs(&n.name, &n.params, &nctx) {
+                Ok(o) => {
+                    outputs.intermediate_features_dim = o.intermediate_features_dim;
+                    outputs.strides = o.strides;
+                }
+                Err(e) => {
+                    report(cx, nnode, npath, e);
+                    return None;
+                }
+            }
+            Some((n, nnode, nctx))
+        }
+        None => None,
+    };
     let hctx = Context {
         task: task.to_string(),
         num_classes: 1000,
         feature_dim: outputs.feature_dim.unwrap_or(0),
         intermediate_features_dim: outputs.intermediate_features_dim.clone(),
+        strides: outputs.strides.clone(),
     };
     if let Err(e) = AnyHead::check(&head.name, &head.params, &hctx) {
         report(cx, hnode, hpath, e);
@@ -111,6 +136,12 @@ pub fn resolve(
     let device = burn::tensor::Device::flex();
     if let Err(e) = AnyBackbone::init(&backbone.name, &backbone.params, &ctx, &device) {
         report(cx, bnode, bpath, e);
+        return None;
+    }
+    if let Some((n, nnode, nctx)) = &nctx
+        && let Err(e) = AnyNeck::init(&n.name, &n.params, nctx, &device)
+    {
+        report(cx, nnode, npath, e);
         return None;
     }
     if let Err(e) = AnyHead::init(&head.name, &head.params, &hctx, &device) {

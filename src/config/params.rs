@@ -38,6 +38,11 @@ pub fn typed(cx: &mut Cx, node: &Node, ty: &Ty, path: &str, decl: Option<&ParamD
                 .or_else(|| bad(cx, "a finite number"))
         }
         (Ty::Bool, Value::Bool(b)) => Some(J::Bool(*b)),
+        // A string choice `true`/`false` may be written as a YAML boolean (FPN's
+        // `add_extra_convs: False | on_input | ...`); it is passed on as the string.
+        (Ty::Str, Value::Bool(b)) if decl.is_some_and(|d| d.choices.iter().any(|c| *c == b.to_string())) => {
+            Some(J::String(b.to_string()))
+        }
         (Ty::Str, Value::Str(s)) => {
             // A case-insensitive choice is passed on as the spec spells it.
             if let Some(d) = decl

@@ -34,9 +34,17 @@ pub fn lower_builtin(e: &Expr, fname: &str, args: &[Arg], s: &mut Scope) -> Resu
         "range" => {
             let (a, b) = match args.len() {
                 1 => ("0i64".to_string(), int_plain(&args[0].value, s)?),
-                2 => (int_plain(&args[0].value, s)?, int_plain(&args[1].value, s)?),
-                _ => return fail(e, "`range` takes 1 or 2 arguments"),
+                2 | 3 => (int_plain(&args[0].value, s)?, int_plain(&args[1].value, s)?),
+                _ => return fail(e, "`range` takes 1 to 3 arguments"),
             };
+            if args.len() == 3 {
+                // Python's range with a step (negative counts down); a zero step is an error.
+                let step = int_plain(&args[2].value, s)?;
+                return Ok((
+                    format!("crate::rt::range_step({a}, {b}, {step}){}", s.q()),
+                    Ty::list(Ty::Int),
+                ));
+            }
             Ok((format!("({a}..{b}).collect::<Vec<i64>>()"), Ty::list(Ty::Int)))
         }
         "enumerate" => {

@@ -197,7 +197,8 @@ impl BinOp {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Subscript {
     Index(Expr),
-    Slice(Option<Expr>, Option<Expr>),
+    /// `lo:hi` or `lo:hi:step`.
+    Slice(Option<Expr>, Option<Expr>, Option<Expr>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -471,12 +472,22 @@ impl<'a> P<'a> {
                     };
                     if self.at_sym(":") {
                         self.i += 1;
-                        let hi = if self.at_sym(",") || self.at_sym("]") {
+                        let hi = if self.at_sym(",") || self.at_sym("]") || self.at_sym(":") {
                             None
                         } else {
                             Some(self.expr()?)
                         };
-                        subs.push(Subscript::Slice(lo, hi));
+                        let step = if self.at_sym(":") {
+                            self.i += 1;
+                            if self.at_sym(",") || self.at_sym("]") {
+                                None
+                            } else {
+                                Some(self.expr()?)
+                            }
+                        } else {
+                            None
+                        };
+                        subs.push(Subscript::Slice(lo, hi, step));
                     } else {
                         match lo {
                             Some(x) => subs.push(Subscript::Index(x)),
@@ -664,7 +675,9 @@ pub fn parse(text: &str) -> Result<Expr, ExprError> {
     Ok(e)
 }
 
-/// A statement of a forward program: `name = expr`, `a, b = expr` or `return expr`.
+/// A statement of a forward program: `name = expr`, `a, b = expr`, `return expr`, or the
+/// header of a loop `for i in expr:` whose body is the next `body` statements (the lines
+/// indented under it).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
     Assign {
@@ -672,6 +685,11 @@ pub enum Stmt {
         value: Expr,
     },
     Return(Expr),
+    For {
+        vars: Vec<String>,
+        iter: Expr,
+        body: usize,
+    },
 }
 
 /// Parses one statement line.
@@ -685,6 +703,20 @@ pub fn parse_stmt(text: &str) -> Result<Stmt, ExprError> {
     let stmt = if p.at_kw("return") {
         p.i += 1;
         Stmt::Return(p.expr()?)
+    } else if p.at_kw("for") {
+        p.i += 1;
+        let mut vars = vec![p.ident()?];
+        while p.at_sym(",") {
+            p.i += 1;
+            vars.push(p.ident()?);
+        }
+        if !p.at_kw("in") {
+            return Err(p.unexpected("expected `in`"));
+        }
+        p.i += 1;
+        let iter = p.coalesce()?;
+        p.expect_sym(":")?;
+        Stmt::For { vars, iter, body: 0 }
     } else {
         let mut targets = Vec::new();
         loop {

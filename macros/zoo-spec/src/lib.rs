@@ -389,6 +389,39 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
     }
     writeln!(s, "}} }} }}").unwrap();
 
+    // Necks: feature pyramid in, feature pyramid out; their output dims follow from the
+    // backbone's (in the context) and their own params.
+    let necks = of("neck");
+    if !necks.is_empty() {
+        any_enum(&mut s, "neck", &necks);
+        by_name(
+            &mut s,
+            "neck",
+            &necks,
+            "pub fn outputs(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<crate::rt::Outputs, crate::rt::BuildError>",
+            |c| {
+                format!(
+                    "{}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx)?.outputs()",
+                    c.rust, c.rust
+                )
+            },
+        );
+        writeln!(
+            s,
+            "pub fn forward(&self, features: Vec<burn::tensor::Tensor<4>>) -> Vec<burn::tensor::Tensor<4>> {{ match self {{"
+        )
+        .unwrap();
+        for c in &necks {
+            writeln!(
+                s,
+                "Self::{}(m) => crate::trace::call(\"neck\", || m.forward(features)),",
+                camel(&c.name)
+            )
+            .unwrap();
+        }
+        writeln!(s, "}} }} }}").unwrap();
+    }
+
     let heads = of("head");
     any_enum(&mut s, "head", &heads);
     by_name(
@@ -415,11 +448,12 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
                 "crate::rt::Pred::Rank2(m.forward(features.last_feature.expect(\"backbones return last_feature\")))"
             }
             "list<tensor4> -> tensor4" => "crate::rt::Pred::Rank4(m.forward(features.intermediate_features))",
+            "list<tensor4> -> pred" => "m.forward(features.intermediate_features)",
             other => {
                 errors.push(SpecError {
                     path: c.file.clone(),
                     span: Default::default(),
-                    message: format!("a head with signature `{other}` is not supported (classification heads are `tensor2 -> tensor2`, dense heads `list<tensor4> -> tensor4`)"),
+                    message: format!("a head with signature `{other}` is not supported (classification heads are `tensor2 -> tensor2`, dense heads `list<tensor4> -> tensor4` or `list<tensor4> -> pred`)"),
                 });
                 continue;
             }

@@ -81,6 +81,21 @@ impl<'a> Scope<'a> {
         self.frames.pop();
     }
 
+    /// The number of open frames.
+    pub fn depth(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// The frame (0 = outermost) in which `name` is bound.
+    pub fn depth_of(&self, name: &str) -> Option<usize> {
+        self.frames
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, f)| f.iter().any(|(n, _)| n == name))
+            .map(|(d, _)| d)
+    }
+
     pub fn lookup(&self, name: &str) -> Option<&Binding> {
         self.frames
             .iter()
@@ -416,6 +431,9 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
             })
         }
         Add if ta == Ty::Str && tb == Ty::Str => Ok((format!("format!(\"{{}}{{}}\", {ra}, {rb})"), Ty::Str)),
+        Add if matches!((&ta, &tb), (Ty::TensorList(x), Ty::TensorList(y)) if x == y) => {
+            Ok((format!("crate::rt::concat({ra}, {rb})"), ta.clone()))
+        }
         Add if matches!((&ta, &tb), (Ty::List(_), Ty::List(_))) => {
             let Some(t) = Ty::unify(&ta, &tb) else {
                 return fail(e, format!("cannot concatenate {ta} and {tb}"));
@@ -522,7 +540,10 @@ fn lower_index(e: &Expr, base: &Expr, subs: &[Subscript], s: &mut Scope) -> Resu
                         _ => fail(i, format!("a list index must be an int or a list of ints, found {ti}")),
                     }
                 }
-                Subscript::Slice(lo, hi) => {
+                Subscript::Slice(lo, hi, step) => {
+                    if let Some(x) = step {
+                        return fail(x, "a step slices tensors, not lists");
+                    }
                     let lo = match lo {
                         Some(x) => int_arg(x, s)?,
                         None => "None".into(),
@@ -551,7 +572,7 @@ fn lower_index(e: &Expr, base: &Expr, subs: &[Subscript], s: &mut Scope) -> Resu
                         parts.push(format!("crate::rt::Sub::At({ri})"));
                         dropped += 1;
                     }
-                    Subscript::Slice(lo, hi) => {
+                    Subscript::Slice(lo, hi, step) => {
                         let lo = match lo {
                             Some(x) => int_arg(x, s)?,
                             None => "None".into(),
@@ -560,7 +581,14 @@ fn lower_index(e: &Expr, base: &Expr, subs: &[Subscript], s: &mut Scope) -> Resu
                             Some(x) => int_arg(x, s)?,
                             None => "None".into(),
                         };
-                        parts.push(format!("crate::rt::Sub::Range({lo}, {hi})"));
+                        let step = match step {
+                            Some(x) => match x.kind {
+                                ExprKind::Int(k) if k > 0 => k.to_string(),
+                                _ => return fail(x, "a slice step is a positive integer literal"),
+                            },
+                            None => "1".into(),
+                        };
+                        parts.push(format!("crate::rt::Sub::Range({lo}, {hi}, {step})"));
                     }
                 }
             }
@@ -679,21 +707,31 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
         let Some((elem_call, sig)) = elem else {
             return fail(callee, format!("`{m}` is not a list of modules"));
         };
+        // A literal index, or an int expression (a loop variable) checked when it runs.
         let k = match subs.as_slice() {
             [Subscript::Index(i)] => match i.kind {
-                ExprKind::Int(k) if k >= 0 => k,
-                _ => return fail(i, "a child list is indexed by a non-negative integer literal"),
+                ExprKind::Int(k) if k >= 0 => k.to_string(),
+                ExprKind::Int(_) => return fail(i, "a child list is indexed from 0"),
+                _ => {
+                    let (ri, ti) = lower(i, s)?;
+                    if ti != Ty::Int {
+                        return fail(i, format!("a child list is indexed by an int, found {ti}"));
+                    }
+                    format!("(({ri}) as usize)")
+                }
             },
             _ => return fail(callee, "a child list takes one index"),
         };
         let (rx, out) = module_input(e, m, sig, args, s)?;
         let applied = render_call(
             &elem_call,
-            &format!("{recv}.get({k}).expect(\"`{m}` has an element {k}\")"),
+            &format!("{recv}.get({k}).expect(\"`{m}` has the element\")"),
             &call_args(sig, "__x"),
         );
         return Ok((
-            format!("{{ let __x = {rx}; crate::trace::call({m:?}, || crate::trace::call_at({k}, || {applied})) }}"),
+            format!(
+                "{{ let __x = {rx}; let __k = {k}; crate::trace::call({m:?}, || crate::trace::call_at(__k, || {applied})) }}"
+            ),
             out,
         ));
     }

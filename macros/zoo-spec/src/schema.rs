@@ -68,9 +68,27 @@ fn set_choices(s: &mut Value, values: Vec<Value>, choices: &[String], ignore_cas
     s["anyOf"] = json!([{"enum": values}, {"type": "string", "pattern": any_case(&names)}]);
 }
 
+/// A choice as a JSON value: the choices `true`/`false` of a string parameter (FPN's
+/// `add_extra_convs: False | on_input | ...`) are written as YAML booleans.
+fn choice_value(c: &str) -> Value {
+    match c {
+        "true" => json!(true),
+        "false" => json!(false),
+        _ => json!(c),
+    }
+}
+
 fn param_schema(p: &ParamDesc) -> Value {
     let ty = crate::registry::parse_ty(&p.ty);
     let mut s = ty_schema(&ty);
+    if p.choices.iter().any(|c| c == "true" || c == "false") {
+        let nullable = matches!(ty, Ty::Opt(_));
+        s["type"] = if nullable {
+            json!(["string", "boolean", "null"])
+        } else {
+            json!(["string", "boolean"])
+        };
+    }
     if !p.choices.is_empty() {
         // Choices constrain the strings themselves: the items of a list of strings.
         fn place(s: &mut Value, ty: &Ty, choices: &[String], ignore_case: bool) {
@@ -79,13 +97,18 @@ fn param_schema(p: &ParamDesc) -> Value {
                     if let Ty::List(_) = **inner {
                         place(s, inner, choices, ignore_case)
                     } else {
-                        let mut values: Vec<Value> = choices.iter().map(|c| json!(c)).collect();
+                        let mut values: Vec<Value> = choices.iter().map(|c| choice_value(c)).collect();
                         values.push(Value::Null);
                         set_choices(s, values, choices, ignore_case);
                     }
                 }
                 Ty::List(item) => place(&mut s["items"], item, choices, ignore_case),
-                _ => set_choices(s, choices.iter().map(|c| json!(c)).collect(), choices, ignore_case),
+                _ => set_choices(
+                    s,
+                    choices.iter().map(|c| choice_value(c)).collect(),
+                    choices,
+                    ignore_case,
+                ),
             }
         }
         place(&mut s, &ty, &p.choices, p.ignore_case);

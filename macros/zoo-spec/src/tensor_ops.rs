@@ -20,6 +20,8 @@ pub const TENSOR_FUNCTIONS: &[&str] = &[
     "resize",
     "reduce_sum",
     "interpolate",
+    "upsample",
+    "grid_anchors",
     "global_avg_pool",
     "spatial_mean",
     "unsqueeze",
@@ -314,7 +316,7 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             ))
         }
         "interpolate" => {
-            arity(e, name, args, 2, 2)?;
+            arity(e, name, args, 2, 3)?;
             let (x, r) = tensor(&args[0].value, s)?;
             let (like, rl) = tensor(&args[1].value, s)?;
             if (r, rl) != (4, 4) {
@@ -323,7 +325,63 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
                     "`interpolate(x, like)` resizes a rank-4 tensor to the size of another rank-4 tensor",
                 ));
             }
-            Ok((format!("crate::rt::interpolate_like({x}, &{like})"), Ty::Tensor(4)))
+            match args.get(2).map(|a| &a.value.kind) {
+                None => Ok((format!("crate::rt::interpolate_like({x}, &{like})"), Ty::Tensor(4))),
+                Some(ExprKind::Str(m)) if m == "bilinear" => {
+                    Ok((format!("crate::rt::interpolate_like({x}, &{like})"), Ty::Tensor(4)))
+                }
+                Some(ExprKind::Str(m)) if m == "nearest" => Ok((
+                    format!(
+                        "{{ let __l = {like}; let __d = __l.dims(); crate::rt::nearest_to({x}, [__d[2], __d[3]]) }}"
+                    ),
+                    Ty::Tensor(4),
+                )),
+                _ => Err(error_at(
+                    &args[2].value,
+                    "the mode of `interpolate` is 'bilinear' (the default) or 'nearest'",
+                )),
+            }
+        }
+        "grid_anchors" => {
+            // Anchors of every cell of every feature map ([sum of h * w * anchors, 4], xyxy):
+            // level k's zero-centred base anchors `cells[k]` shifted to each cell's corner,
+            // cells `image // grid` pixels apart (torchvision's AnchorGenerator).
+            arity(e, name, args, 4, 4)?;
+            let (xs, t) = lower(&args[0].value, s)?;
+            if t != Ty::TensorList(4) {
+                return Err(error_at(
+                    &args[0].value,
+                    format!("`grid_anchors` takes the feature maps first, found {t}"),
+                ));
+            }
+            let (cells, ct) = lower(&args[1].value, s)?;
+            if !ct.fits(&Ty::list(Ty::list(Ty::list(Ty::Int)))) {
+                return Err(error_at(
+                    &args[1].value,
+                    format!("`grid_anchors` takes base anchors per level as list<list<list<int>>>, found {ct}"),
+                ));
+            }
+            let h = int_plain(&args[2].value, s)?;
+            let w = int_plain(&args[3].value, s)?;
+            Ok((
+                format!("crate::rt::grid_anchors(&{xs}, &{cells}, [{h}, {w}])"),
+                Ty::Tensor(2),
+            ))
+        }
+        "upsample" => {
+            // Nearest-neighbour upsampling by an integer factor (`nn.Upsample(scale_factor=s)`).
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            if r != 4 {
+                return Err(error_at(e, "`upsample(x, factor)` needs a rank-4 tensor"));
+            }
+            let f = int_plain(&args[1].value, s)?;
+            Ok((
+                format!(
+                    "{{ let __x = {x}; let __d = __x.dims(); let __f = ({f}) as usize; crate::rt::nearest_to(__x, [__d[2] * __f, __d[3] * __f]) }}"
+                ),
+                Ty::Tensor(4),
+            ))
         }
         "global_avg_pool" => {
             arity(e, name, args, 1, 1)?;

@@ -151,6 +151,9 @@ pub enum Sig {
     ListOut(usize, usize),
     /// Several tensors of one rank in (named in the spec's signature), one tensor out.
     Multi(usize, usize, usize),
+    /// A list of tensors of one rank in, a prediction out (detection/pose heads): a tensor, a
+    /// list of tensors or a record of those, as NetsPresso's heads return them.
+    ListPred(usize),
 }
 
 impl Sig {
@@ -163,6 +166,7 @@ impl Sig {
             Sig::ListIn(i, _) => Err(format!("expects a list of rank-{i} tensors, got a tensor of rank {r}")),
             Sig::ListOut(i, _) => Err(format!("expects a tensor of rank {i}, got rank {r}")),
             Sig::Multi(n, ..) => Err(format!("takes {n} tensors")),
+            Sig::ListPred(i) => Err(format!("expects a list of rank-{i} tensors, got a tensor of rank {r}")),
         }
     }
 
@@ -191,6 +195,9 @@ impl Sig {
             (Sig::Multi(..), _) | (_, Sig::Multi(..)) => {
                 Err("a module taking several tensors cannot be chained in a sequence or list".into())
             }
+            (Sig::ListPred(..), _) | (_, Sig::ListPred(..)) => {
+                Err("a module returning a prediction cannot be chained in a sequence or list".into())
+            }
             (_, Sig::ListIn(..)) => Err("a module taking a list of tensors must come first".into()),
             (Sig::ListOut(..), _) => Err("a module returning a list of tensors must come last".into()),
             (a, Sig::ListOut(c, d)) => match a.then(Sig::Fixed(c, c))? {
@@ -212,7 +219,7 @@ impl Sig {
     /// The signature shared by alternatives (enum variants).
     pub fn join(self, other: Sig) -> Result<Sig, String> {
         match (self, other) {
-            (Sig::Multi(..), _) | (_, Sig::Multi(..)) if self != other => {
+            (Sig::Multi(..) | Sig::ListPred(..), _) | (_, Sig::Multi(..) | Sig::ListPred(..)) if self != other => {
                 Err(format!("alternatives have different signatures ({self} and {other})"))
             }
             (Sig::Poly, Sig::Poly) => Ok(Sig::Poly),
@@ -234,6 +241,7 @@ impl fmt::Display for Sig {
                 let ins: Vec<String> = (0..*n).map(|_| format!("tensor{i}")).collect();
                 write!(f, "({}) -> tensor{o}", ins.join(", "))
             }
+            Sig::ListPred(i) => write!(f, "list<tensor{i}> -> pred"),
         }
     }
 }

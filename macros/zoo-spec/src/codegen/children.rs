@@ -446,7 +446,7 @@ impl Gen<'_> {
         let sig = match elem_sig {
             Sig::Poly => Sig::Poly,
             Sig::Fixed(a, b) if a == b => Sig::Fixed(a, a),
-            Sig::Fixed(..) | Sig::ListIn(..) | Sig::ListOut(..) | Sig::Multi(..) => {
+            Sig::Fixed(..) | Sig::ListIn(..) | Sig::ListOut(..) | Sig::Multi(..) | Sig::ListPred(..) => {
                 // Elements that change rank can still be scanned or mapped, not chained.
                 elem_sig
             }
@@ -469,10 +469,13 @@ impl Gen<'_> {
             Sig::ListIn(a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Vec<Tensor<{a}>>) -> Tensor<{b}>"),
             Sig::ListOut(a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Tensor<{a}>) -> Vec<Tensor<{b}>>"),
             Sig::Multi(_, a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Tensor<{a}>) -> Tensor<{b}>"),
+            Sig::ListPred(a) => format!("fn {fname}(m: &[{elem_ty_full}], input: Vec<Tensor<{a}>>) -> crate::rt::Pred"),
         };
         let body = if matches!(sig, Sig::Fixed(a, b) if a != b)
-            || matches!(sig, Sig::ListIn(..) | Sig::ListOut(..) | Sig::Multi(..))
-        {
+            || matches!(
+                sig,
+                Sig::ListIn(..) | Sig::ListOut(..) | Sig::Multi(..) | Sig::ListPred(..)
+            ) {
             "unreachable!(\"rank-changing elements are only scanned\")".to_string()
         } else {
             format!("let mut x = input; for (__k, __e) in m.iter().enumerate() {{ {apply} }} x")

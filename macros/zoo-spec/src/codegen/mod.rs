@@ -309,6 +309,15 @@ impl<'a> Gen<'a> {
         self.out.push_str(&st);
 
         // Outputs (feature dims), evaluated from settings alone.
+        if spec.outputs.is_empty() && matches!(spec.kind, Kind::Backbone | Kind::Neck) {
+            self.errors.push(spec.src.error(
+                spec.name_span,
+                format!(
+                    "a {} declares its `outputs` (feature_dim, intermediate_features_dim, strides)",
+                    spec.kind.as_str()
+                ),
+            ));
+        }
         if !spec.outputs.is_empty() {
             let mut oscope = Scope::new(&records, false);
             for f in &failed {
@@ -318,7 +327,7 @@ impl<'a> Gen<'a> {
                 oscope.bind_value(n, format!("settings.{}", ident(n)), t.clone());
             }
             let mut o = String::new();
-            writeln!(o, "impl {prefix}Settings {{\n#[allow(unused_parens, clippy::all)]\npub fn outputs(&self) -> Result<crate::rt::Outputs, crate::rt::BuildError> {{ let settings = self; let mut out = crate::rt::Outputs::default();").unwrap();
+            writeln!(o, "impl {prefix}Settings {{\n#[allow(unused_parens, unused_variables, clippy::all)]\npub fn outputs(&self) -> Result<crate::rt::Outputs, crate::rt::BuildError> {{ let settings = self; let mut out = crate::rt::Outputs::default();").unwrap();
             for (name, span, e) in &spec.outputs {
                 let want = match name.as_str() {
                     "feature_dim" => Ty::Int,
@@ -556,6 +565,14 @@ impl<'a> Gen<'a> {
                 Sig::Fixed(a, b) | Sig::Multi(_, a, b) => (format!("Tensor<{a}>"), format!("Tensor<{b}>")),
                 Sig::ListIn(a, b) => (format!("Vec<Tensor<{a}>>"), format!("Tensor<{b}>")),
                 Sig::ListOut(a, b) => (format!("Tensor<{a}>"), format!("Vec<Tensor<{b}>>")),
+                Sig::ListPred(_) if spec.kind != Kind::Head => {
+                    self.errors.push(
+                        spec.src
+                            .error(spec.forward_span, "only heads return a prediction (`-> pred`)"),
+                    );
+                    return String::new();
+                }
+                Sig::ListPred(a) => (format!("Vec<Tensor<{a}>>"), "crate::rt::Pred".to_string()),
                 Sig::Poly => {
                     self.errors.push(
                         spec.src
@@ -570,7 +587,7 @@ impl<'a> Gen<'a> {
             Kind::Backbone => Ty::Tensor(4),
             _ => match spec.signature {
                 Sig::Fixed(a, _) | Sig::Multi(_, a, _) => Ty::Tensor(a),
-                Sig::ListIn(a, _) => Ty::TensorList(a),
+                Sig::ListIn(a, _) | Sig::ListPred(a) => Ty::TensorList(a),
                 Sig::ListOut(a, _) => Ty::Tensor(a),
                 Sig::Poly => Ty::Tensor(4),
             },
@@ -589,8 +606,34 @@ impl<'a> Gen<'a> {
             params.push(format!("{v}: {in_ty}"));
         }
         let mut body = String::new();
+        let returned = self.statements(spec, &spec.forward, scope, &mut body, None);
+        scope.pop();
+        if !returned {
+            self.errors
+                .push(spec.src.error(spec.forward_span, "the forward program never returns"));
+        }
+        format!(
+            "    #[allow(unused_variables, unused_parens, unused_mut, clippy::all)]\n    pub fn forward(&self, {}) -> {ret} {{\n{body}\n    }}\n",
+            params.join(", ")
+        )
+    }
+
+    /// Lowers forward statements into `body`; returns whether they end in `return`. Inside a
+    /// loop (`outer`: the scope depth the loop started at), assigning a name defined before
+    /// the loop updates that variable (its type must not change) instead of shadowing it.
+    fn statements(
+        &mut self,
+        spec: &Spec,
+        stmts: &[(Stmt, SrcExpr)],
+        scope: &mut Scope,
+        body: &mut String,
+        outer: Option<usize>,
+    ) -> bool {
         let mut returned = false;
-        for (stmt, se) in &spec.forward {
+        let mut k = 0;
+        while k < stmts.len() {
+            let (stmt, se) = &stmts[k];
+            k += 1;
             if returned {
                 self.err_expr(
                     spec,
@@ -624,12 +667,28 @@ impl<'a> Gen<'a> {
                         );
                         continue;
                     }
-                    match lower(value, scope) {
-                        Ok((code, ty)) => {
-                            let v = scope.fresh(&format!("{name}_"));
-                            writeln!(body, "let {v} = {code};").unwrap();
-                            scope.bind_value(name, v, ty);
+                    let carried = match (outer, scope.depth_of(name), scope.lookup(name)) {
+                        (Some(o), Some(d), Some(Binding::Value { rust, ty })) if d < o => {
+                            Some((rust.clone(), ty.clone()))
                         }
+                        _ => None,
+                    };
+                    match lower(value, scope) {
+                        Ok((code, ty)) => match carried {
+                            Some((rust, want)) if ty == want => writeln!(body, "{rust} = {code};").unwrap(),
+                            Some((_, want)) => self.err_expr(
+                                spec,
+                                se,
+                                value.start,
+                                value.end,
+                                format!("`{name}` is {want} before the loop; it cannot become {ty} in it"),
+                            ),
+                            None => {
+                                let v = scope.fresh(&format!("{name}_"));
+                                writeln!(body, "let mut {v} = {code};").unwrap();
+                                scope.bind_value(name, v, ty);
+                            }
+                        },
                         Err(le) => {
                             self.err_expr(spec, se, le.start, le.end, le.message);
                             scope.bind(name, Binding::Poisoned);
@@ -637,23 +696,62 @@ impl<'a> Gen<'a> {
                     }
                 }
                 Stmt::Return(e) => {
+                    if outer.is_some() {
+                        self.err_expr(spec, se, 0, se.text.len(), "a loop body cannot `return`".into());
+                        continue;
+                    }
                     returned = true;
                     match self.ret(spec, e, scope) {
                         Ok(code) => writeln!(body, "{code}").unwrap(),
                         Err((start, end, msg)) => self.err_expr(spec, se, start, end, msg),
                     }
                 }
+                Stmt::For { vars, iter, body: n } => {
+                    let inner = &stmts[k..(k + n).min(stmts.len())];
+                    k += n;
+                    let (ri, ti) = match lower(iter, scope) {
+                        Ok(x) => x,
+                        Err(le) => {
+                            self.err_expr(spec, se, le.start, le.end, le.message);
+                            continue;
+                        }
+                    };
+                    let Ty::List(item) = ti else {
+                        self.err_expr(
+                            spec,
+                            se,
+                            iter.start,
+                            iter.end,
+                            format!("a loop iterates over a list, found {ti}"),
+                        );
+                        continue;
+                    };
+                    if inner.is_empty() {
+                        self.err_expr(
+                            spec,
+                            se,
+                            0,
+                            se.text.len(),
+                            "a loop needs a body (indented lines below it)".into(),
+                        );
+                        continue;
+                    }
+                    let depth = scope.depth();
+                    scope.push();
+                    let it = scope.fresh("it");
+                    match crate::lower::bind_loop_vars(iter, vars, &item, &it, scope) {
+                        Ok(bind) => {
+                            writeln!(body, "for {it} in {ri} {{ {bind}").unwrap();
+                            self.statements(spec, inner, scope, body, Some(depth));
+                            writeln!(body, "}}").unwrap();
+                        }
+                        Err(le) => self.err_expr(spec, se, le.start, le.end, le.message),
+                    }
+                    scope.pop();
+                }
             }
         }
-        scope.pop();
-        if !returned {
-            self.errors
-                .push(spec.src.error(spec.forward_span, "the forward program never returns"));
-        }
-        format!(
-            "    #[allow(unused_variables, unused_parens, clippy::all)]\n    pub fn forward(&self, {}) -> {ret} {{\n{body}\n    }}\n",
-            params.join(", ")
-        )
+        returned
     }
 
     fn ret(&mut self, spec: &Spec, e: &crate::expr::Expr, scope: &mut Scope) -> Result<String, (usize, usize, String)> {
@@ -714,12 +812,13 @@ impl<'a> Gen<'a> {
                 }
                 Ok(code)
             }
+            Kind::Head if matches!(spec.signature, Sig::ListPred(_)) => pred_tree(e, scope),
             Kind::Head | Kind::Block | Kind::Full => {
                 let (code, ty) = lower(e, scope).map_err(le)?;
                 let want = match spec.signature {
                     Sig::Fixed(_, b) | Sig::ListIn(_, b) | Sig::Multi(_, _, b) => Ty::Tensor(b),
                     Sig::ListOut(_, b) => Ty::TensorList(b),
-                    Sig::Poly => Ty::Tensor(4),
+                    Sig::Poly | Sig::ListPred(_) => Ty::Tensor(4),
                 };
                 if ty != want {
                     return Err((
@@ -731,6 +830,30 @@ impl<'a> Gen<'a> {
                 Ok(code)
             }
         }
+    }
+}
+
+/// A head's prediction (`-> pred`): a tensor, a list of tensors, or a record of those (nested
+/// as deep as the head's output is), as `crate::rt::Pred`.
+fn pred_tree(e: &crate::expr::Expr, scope: &mut Scope) -> Result<String, (usize, usize, String)> {
+    if let crate::expr::ExprKind::Record(fields) = &e.kind {
+        let mut parts = Vec::new();
+        for (name, v) in fields {
+            parts.push(format!("({name:?}.to_string(), {})", pred_tree(v, scope)?));
+        }
+        return Ok(format!("crate::rt::Pred::Map(vec![{}])", parts.join(", ")));
+    }
+    let (code, ty) = lower(e, scope).map_err(|l| (l.start, l.end, l.message))?;
+    match ty {
+        Ty::Tensor(1..=5) => Ok(format!("crate::rt::Pred::from({code})")),
+        Ty::TensorList(1..=5) => Ok(format!(
+            "crate::rt::Pred::List(({code}).into_iter().map(crate::rt::Pred::from).collect())"
+        )),
+        t => Err((
+            e.start,
+            e.end,
+            format!("a prediction is a tensor, a list of tensors or a record of those, found {t}"),
+        )),
     }
 }
 
@@ -793,6 +916,9 @@ fn fwd_header(sig: Sig) -> String {
         Sig::ListOut(a, b) => {
             format!("#[allow(clippy::all)]\npub fn forward(&self, input: Tensor<{a}>) -> Vec<Tensor<{b}>> {{")
         }
+        Sig::ListPred(a) => {
+            format!("#[allow(clippy::all)]\npub fn forward(&self, input: Vec<Tensor<{a}>>) -> crate::rt::Pred {{")
+        }
         Sig::Multi(n, a, b) => {
             let ins: Vec<String> = (0..n).map(|k| format!("input{k}: Tensor<{a}>")).collect();
             format!(
@@ -847,7 +973,10 @@ pub fn context_bindings(kind: Kind) -> Vec<(&'static str, Ty)> {
             ("feature_dim", Ty::Int),
             ("intermediate_features_dim", Ty::list(Ty::Int)),
         ],
-        Kind::Neck => vec![("intermediate_features_dim", Ty::list(Ty::Int))],
+        Kind::Neck => vec![
+            ("intermediate_features_dim", Ty::list(Ty::Int)),
+            ("strides", Ty::list(Ty::Int)),
+        ],
         Kind::Full => vec![("task", Ty::Str), ("num_classes", Ty::Int)],
         Kind::Block => vec![],
     }

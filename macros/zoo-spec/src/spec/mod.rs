@@ -647,7 +647,8 @@ fn parse_sig(text: &str) -> Result<(Sig, Vec<String>), String> {
     let bad = || {
         format!(
             "bad signature `{text}`: expected `tensorN -> tensorM`, `list<tensorN> -> tensorM`, \
-             `tensorN -> list<tensorM>`, `(x: tensorN, y: tensorN) -> tensorM` or `tensorN -> tensorN` with N a rank"
+             `tensorN -> list<tensorM>`, `(x: tensorN, y: tensorN) -> tensorM`, `list<tensorN> -> pred` (heads) \
+             or `tensorN -> tensorN` with N a rank"
         )
     };
     let (a, b) = text.split_once("->").ok_or_else(bad)?;
@@ -676,6 +677,9 @@ fn parse_sig(text: &str) -> Result<(Sig, Vec<String>), String> {
         return Ok((Sig::Multi(names.len(), ranks[0], out), names));
     }
     if let Some(inner) = a.trim().strip_prefix("list<").and_then(|r| r.strip_suffix('>')) {
+        if b.trim() == "pred" {
+            return rank(inner).map(|x| (Sig::ListPred(x), Vec::new())).ok_or_else(bad);
+        }
         return match (rank(inner), rank(b)) {
             (Some(x), Some(y)) => Ok((Sig::ListIn(x, y), Vec::new())),
             _ => Err(bad()),
@@ -699,10 +703,16 @@ fn parse_forward(cx: &mut Cx, node: &Node, text: &str) -> Vec<(Stmt, SrcExpr)> {
     // (whose node starts at the first content line), quoted and plain strings all report the
     // statement's own line and column.
     let mut cursor = node.span.start.line;
+    // Open loops: (index of the `for` statement, its indentation).
+    let mut open: Vec<(usize, usize)> = Vec::new();
     for line in text.lines() {
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        while open.last().is_some_and(|(_, i)| indent <= *i) {
+            open.pop();
         }
         let found = (cursor..cursor + 64).find_map(|l| {
             let file_line = cx.src.line(l)?;
@@ -737,7 +747,18 @@ fn parse_forward(cx: &mut Cx, node: &Node, text: &str) -> Vec<(Stmt, SrcExpr)> {
             base,
         };
         match expr::parse_stmt(trimmed) {
-            Ok(stmt) => out.push((stmt, se)),
+            Ok(stmt) => {
+                // Every open loop whose body this line is in grows by one statement.
+                for (k, _) in &open {
+                    if let (Stmt::For { body, .. }, _) = &mut out[*k] {
+                        *body += 1;
+                    }
+                }
+                if matches!(stmt, Stmt::For { .. }) {
+                    open.push((out.len(), indent));
+                }
+                out.push((stmt, se));
+            }
             Err(e) => cx.err(se.span(e.start, e.end), e.message),
         }
     }
