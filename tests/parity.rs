@@ -315,3 +315,28 @@ fn a_checkpoint_of_another_width_is_a_shape_error_naming_the_keys() {
         Ok(r) => panic!("loaded a mismatched checkpoint: {r}"),
     }
 }
+
+#[test]
+fn retinanet_fpn_extra_convs_on_input_with_relu() {
+    parity("retinanet_fpn_on_input");
+}
+
+#[test]
+fn retinanet_fpn_extra_convs_on_output() {
+    parity("retinanet_fpn_on_output");
+}
+
+#[test]
+fn retinanet_fpn_extra_convs_on_lateral_from_level_1() {
+    parity("retinanet_fpn_on_lateral");
+}
+
+#[test]
+fn retinanet_fpn_extra_levels_by_max_pooling() {
+    parity("retinanet_fpn_max_pool");
+}
+
+#[test]
+fn retinanet_fpn_end_level_below_the_last_input() {
+    parity("retinanet_fpn_end_level");
+}

@@ -191,10 +191,63 @@ def pidnet_doc(name, m):
 CASES["pidnet_light"] = pidnet_doc("pidnet_light", 2)
 CASES["pidnet"] = pidnet_doc("pidnet_full", 3)
 
+# Detection: FPN (every extra-level mode) + RetinaNet head on a reduced ResNet.
+def detection_doc(name, backbone, neck, head, losses, post):
+    doc = model_doc(name, backbone, head, "detection")
+    doc["model"]["architecture"]["neck"] = neck
+    doc["model"]["losses"] = losses
+    doc["model"]["postprocessor"] = {"params": post}
+    return doc
+
+
+def fpn(num_outs, extra, relu=False, start=0, end=-1):
+    return {"name": "fpn", "params": {"num_outs": num_outs, "start_level": start, "end_level": end,
+                                      "add_extra_convs": extra, "relu_before_extra_convs": relu}}
+
+
+RESNET_DET = copy.deepcopy(CASES["resnet_basic"]["model"]["architecture"]["backbone"])
+RESNET_DET["params"]["return_stage_idx"] = [1, 2, 3]
+RETINA_POST = {"topk_candidates": 1000, "score_thresh": 0.05, "nms_thresh": 0.45, "class_agnostic": False}
+RETINA_LOSS = [{"criterion": "retinanet_loss", "weight": None}]
+
+
+def retina(sizes):
+    return {"name": "anchor_decoupled_head", "params": {"anchor_sizes": [[s] for s in sizes],
+                                                        "aspect_ratios": [0.5, 1.0, 2.0], "num_layers": 1,
+                                                        "norm_type": "batch_norm"}}
+
+
+CASES["retinanet_fpn_on_input"] = detection_doc(
+    "retinanet_tiny", RESNET_DET, fpn(5, True, relu=True), retina([32, 64, 128, 256, 512]), RETINA_LOSS,
+    RETINA_POST)
+CASES["retinanet_fpn_on_output"] = detection_doc(
+    "retinanet_tiny", RESNET_DET, fpn(4, "on_output"), retina([32, 64, 128, 256]), RETINA_LOSS, RETINA_POST)
+CASES["retinanet_fpn_on_lateral"] = detection_doc(
+    "retinanet_tiny", RESNET_DET, fpn(5, True, start=1), retina([32, 64, 128, 256, 512]), RETINA_LOSS, RETINA_POST)
+CASES["retinanet_fpn_on_lateral"]["model"]["architecture"]["neck"]["params"]["add_extra_convs"] = "on_lateral"
+CASES["retinanet_fpn_max_pool"] = detection_doc(
+    "retinanet_tiny", RESNET_DET, fpn(4, False), retina([32, 64, 128, 256]), RETINA_LOSS, RETINA_POST)
+CASES["retinanet_fpn_end_level"] = detection_doc(
+    "retinanet_tiny", RESNET_DET, fpn(2, False, start=0, end=1), retina([32, 64]), RETINA_LOSS, RETINA_POST)
+
 # Cases whose weights are stored (the CLI tests load them); the others are recomputed.
 STORED_WEIGHTS = {"resnet_basic", "resnet_seg", "vit"}
 # Input side per case (default 32): EfficientFormer's last stage has stride 32.
 SIDE = {"efficientformer": 64, "efficientformer_seg": 64, "mobilevit": 64, "pidnet_light": 64, "pidnet": 64}
+
+
+def flatten(tree, name, out):
+    """A prediction's tensors named as `zoo run --output` names them: `pred`, `pred.0`,
+    `pred.<key>`, nested."""
+    if isinstance(tree, torch.Tensor):
+        out[name] = tree.detach().contiguous()
+    elif isinstance(tree, (list, tuple)):
+        for i, t in enumerate(tree):
+            flatten(t, f"{name}.{i}", out)
+    else:
+        for k, t in tree.items():
+            flatten(t, f"{name}.{k}", out)
+    return out
 
 
 def torchvision_names(key):
@@ -233,10 +286,14 @@ def randomise(model):
             t.copy_(synthetic(name, t))
 
 
-def main():
+def main(only=None):
     OUT.mkdir(parents=True, exist_ok=True)
     gen = torch.Generator().manual_seed(7)
     for case, doc in CASES.items():
+        if only and case not in only:
+            # Keep the generator's sequence (every input comes from the one seeded generator).
+            torch.randn(2, 3, SIDE.get(case, 32), SIDE.get(case, 32), generator=gen)
+            continue
         conf = OmegaConf.create(doc).model
         conf.single_task_model = conf.architecture.full is not None
         model = build_model(conf, NUM_CLASSES, devices=torch.device("cpu"), distributed=False)
@@ -245,12 +302,18 @@ def main():
         side = SIDE.get(case, 32)
         x = torch.randn(2, 3, side, side, generator=gen)
         with torch.no_grad():
-            y = model(x)["pred"]
+            out = model(x)
+        y = out.get("pred")
         state = {k: v.contiguous() for k, v in model.state_dict().items()}
         (OUT / f"{case}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
         if case in STORED_WEIGHTS:
             save_file(state, str(OUT / f"{case}.safetensors"))
-        io = {"input": x.contiguous(), "output": y.contiguous()}
+        if isinstance(y, torch.Tensor):
+            io = {"input": x.contiguous(), "output": y.contiguous()}
+        else:
+            # A prediction tree (detection, pose): `pred.…` tensors; RetinaNet returns its
+            # record without a `pred` key.
+            io = {"input": x.contiguous(), **flatten(y if y is not None else dict(out), "pred", {})}
         if conf.task == "segmentation":
             # NetsPresso's postprocessor: upsample to the input size, arg-max (zoo run --mask).
             post = SegmentationPostprocessor(conf)
@@ -260,7 +323,7 @@ def main():
             tv = {torchvision_names(k): v for k, v in state.items()}
             save_file(tv, str(OUT / "resnet_basic_torchvision.safetensors"))
             torch.save(tv, str(OUT / "resnet_basic_torchvision.pth"))
-        print(case, tuple(y.shape), float(y.abs().max()))
+        print(case, {k: tuple(v.shape) for k, v in io.items()})
 
 
 def torchvision_facts():
@@ -277,5 +340,9 @@ def torchvision_facts():
 
 
 if __name__ == "__main__":
-    main()
-    torchvision_facts()
+    import sys
+
+    # With case names, rewrites only those (the others' inputs stay as they were).
+    main(set(sys.argv[1:]) or None)
+    if len(sys.argv) == 1:
+        torchvision_facts()
