@@ -347,3 +347,34 @@ fn mixnet_m_detection() {
 fn mixnet_l_detection() {
     check("mixnet-l-detection.yaml", 139_449_080);
 }
+
+// Detection: CSPDarknet + YOLOPAFPN + YOLOX head (80 classes).
+#[test]
+fn yolox_nano() {
+    check("yolox-nano-detection.yaml", 912_159);
+}
+
+#[test]
+fn yolox_tiny() {
+    check("yolox-tiny-detection.yaml", 5_055_855);
+}
+
+#[test]
+fn yolox_s() {
+    check("yolox-s-detection.yaml", 8_968_255);
+}
+
+#[test]
+fn yolox_m() {
+    check("yolox-m-detection.yaml", 25_326_495);
+}
+
+#[test]
+fn yolox_l() {
+    check("yolox-l-detection.yaml", 54_208_895);
+}
+
+#[test]
+fn yolox_x() {
+    check("yolox-x-detection.yaml", 99_071_455);
+}

@@ -340,3 +340,13 @@ fn retinanet_fpn_extra_levels_by_max_pooling() {
 fn retinanet_fpn_end_level_below_the_last_input() {
     parity("retinanet_fpn_end_level");
 }
+
+#[test]
+fn yolox_cspdarknet_pafpn_decoupled_head() {
+    parity("yolox");
+}
+
+#[test]
+fn yolox_depthwise_separable_convs() {
+    parity("yolox_depthwise");
+}

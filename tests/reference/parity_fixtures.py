@@ -230,6 +230,21 @@ CASES["retinanet_fpn_max_pool"] = detection_doc(
 CASES["retinanet_fpn_end_level"] = detection_doc(
     "retinanet_tiny", RESNET_DET, fpn(2, False, start=0, end=1), retina([32, 64]), RETINA_LOSS, RETINA_POST)
 
+# YOLOX: CSPDarknet (Focus stem, CSP, SPP) + PAFPN + decoupled head, plain and depth-wise.
+def yolox(depthwise):
+    return detection_doc(
+        "yolox_tiny_test",
+        {"name": "cspdarknet", "params": {"depthwise": depthwise, "dep_mul": 0.33, "wid_mul": 0.125, "act_type": "silu"},
+         "stage_params": None},
+        {"name": "yolopafpn", "params": {"depthwise": depthwise, "dep_mul": 0.33, "act_type": "silu"}},
+        {"name": "anchor_free_decoupled_head", "params": {"depthwise": depthwise, "act_type": "silu"}},
+        [{"criterion": "yolox_loss", "weight": None, "l1_activate_epoch": 1}],
+        {"score_thresh": 0.01, "nms_thresh": 0.65, "class_agnostic": False})
+
+
+CASES["yolox"] = yolox(False)
+CASES["yolox_depthwise"] = yolox(True)
+
 # Cases whose weights are stored (the CLI tests load them); the others are recomputed.
 STORED_WEIGHTS = {"resnet_basic", "resnet_seg", "vit"}
 # Input side per case (default 32): EfficientFormer's last stage has stride 32.
