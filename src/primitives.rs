@@ -102,9 +102,16 @@ pub fn param<const D: usize>(
         "zeros" => Tensor::zeros(dims, device),
         "trunc_normal" | "normal" => Tensor::random(dims, Distribution::Normal(0.0, std), device),
         "constant" => Tensor::full(dims, value, device),
+        // 0, 1, 2, ... over the flat layout (e.g. the fixed projection of a distribution
+        // over box offsets).
+        "arange" => {
+            let n: usize = dims.iter().product();
+            let values: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            Tensor::<1>::from_data(values.as_slice(), device).reshape(dims)
+        }
         other => {
             return Err(BuildError::new(format!(
-                "unknown param init `{other}`; expected zeros, constant (of `value`) or trunc_normal"
+                "unknown param init `{other}`; expected zeros, constant (of `value`), arange or trunc_normal"
             )));
         }
     };

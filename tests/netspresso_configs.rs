@@ -378,3 +378,24 @@ fn yolox_l() {
 fn yolox_x() {
     check("yolox-x-detection.yaml", 99_071_455);
 }
+
+// Detection: GELAN + YOLOv9 FPN + YOLOv9 head (80 classes).
+#[test]
+fn yolov9_tiny() {
+    check("yolov9_tiny-detection.yaml", 2_442_672);
+}
+
+#[test]
+fn yolov9_s() {
+    check("yolov9_s-detection.yaml", 7_226_240);
+}
+
+#[test]
+fn yolov9_m() {
+    check("yolov9_m-detection.yaml", 20_124_032);
+}
+
+#[test]
+fn yolov9_c() {
+    check("yolov9_c-detection.yaml", 25_498_784);
+}

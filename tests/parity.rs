@@ -350,3 +350,13 @@ fn yolox_cspdarknet_pafpn_decoupled_head() {
 fn yolox_depthwise_separable_convs() {
     parity("yolox_depthwise");
 }
+
+#[test]
+fn yolov9_fpn_aconv_grouped_dfl_head() {
+    parity("yolov9_aconv");
+}
+
+#[test]
+fn yolov9_fpn_adown_ungrouped_head() {
+    parity("yolov9_adown");
+}

@@ -245,6 +245,25 @@ def yolox(depthwise):
 CASES["yolox"] = yolox(False)
 CASES["yolox_depthwise"] = yolox(True)
 
+# YOLOv9: GELAN + YOLOv9 FPN (both bottom-up block types) + DFL head with grouped convs.
+def yolov9(bu_type, use_group):
+    backbone = copy.deepcopy(GELAN)
+    backbone["params"]["return_stage_idx"] = [0, 1, 2]
+    return detection_doc(
+        "yolov9_tiny_test", backbone,
+        {"name": "yolov9fpn", "params": {"repeat_num": 1, "act_type": "silu", "use_aux_loss": False, "bu_type": bu_type,
+                                         "spp_channels": 16, "n4_channels": 16, "p3_channels": 8,
+                                         "p3_to_p4_channels": 8, "p4_channels": 16, "p4_to_p5_channels": 16,
+                                         "p5_channels": 16}},
+        {"name": "yolo_detection_head", "params": {"version": "v9", "num_anchors": None, "use_group": use_group,
+                                                   "reg_max": 4, "act_type": "silu", "use_aux_loss": False}},
+        [{"criterion": "yolov9_loss", "weight": None, "l1_activate_epoch": None, "reg_max": 4}],
+        {"reg_max": 4, "score_thresh": 0.01, "nms_thresh": 0.65, "class_agnostic": False})
+
+
+CASES["yolov9_aconv"] = yolov9("aconv", True)
+CASES["yolov9_adown"] = yolov9("adown", False)
+
 # Cases whose weights are stored (the CLI tests load them); the others are recomputed.
 STORED_WEIGHTS = {"resnet_basic", "resnet_seg", "vit"}
 # Input side per case (default 32): EfficientFormer's last stage has stride 32.
