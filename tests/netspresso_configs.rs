@@ -399,3 +399,9 @@ fn yolov9_m() {
 fn yolov9_c() {
     check("yolov9_c-detection.yaml", 25_498_784);
 }
+
+// Detection: ShuffleNetV2 + LightFPN + YOLO-Fastest-v2 head (80 classes).
+#[test]
+fn yolo_fastest_v2() {
+    check("yolo-fastest-v2-detection.yaml", 250_030);
+}

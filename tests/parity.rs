@@ -80,10 +80,16 @@ fn crc32(bytes: &[u8]) -> u32 {
     !c
 }
 
-/// `synthetic` of `tests/reference/parity_fixtures.py`: the weights of the cases that store none.
+/// `synthetic` of `tests/reference/parity_fixtures.py`: the weights of the cases that store
+/// none (conv/linear weights scaled by their fan-in, so the output depends on the input).
 fn synthetic(name: &str, shape: &[usize]) -> Vec<f64> {
     let phase = (crc32(name.as_bytes()) % 10007) as f64 / 1000.0;
     let n: usize = shape.iter().product();
+    let fan_in = if shape.is_empty() || shape[0] == 0 {
+        1
+    } else {
+        n / shape[0]
+    };
     (0..n)
         .map(|i| {
             let v = (i as f64 * 0.754_877_666_246_692_7 + phase).sin();
@@ -92,6 +98,10 @@ fn synthetic(name: &str, shape: &[usize]) -> Vec<f64> {
                 ((v + 1.0) / 2.0 * k).floor().clamp(0.0, k - 1.0)
             } else if name.ends_with("running_var") {
                 0.75 + 0.25 * v
+            } else if shape.len() == 1 && name.ends_with("weight") {
+                1.0 + 0.2 * v
+            } else if shape.len() >= 2 {
+                v * 2.0 / (fan_in as f64).sqrt()
             } else {
                 0.2 * v
             }
@@ -359,4 +369,24 @@ fn yolov9_fpn_aconv_grouped_dfl_head() {
 #[test]
 fn yolov9_fpn_adown_ungrouped_head() {
     parity("yolov9_adown");
+}
+
+#[test]
+fn yolo_fastest_v2_shufflenet_0_5x_lightfpn() {
+    parity("yolo_fastest_05");
+}
+
+#[test]
+fn yolo_fastest_v2_shufflenet_1_0x() {
+    parity("yolo_fastest_10");
+}
+
+#[test]
+fn yolo_fastest_v2_shufflenet_1_5x() {
+    parity("yolo_fastest_15");
+}
+
+#[test]
+fn yolo_fastest_v2_shufflenet_2_0x() {
+    parity("yolo_fastest_20");
 }

@@ -19,6 +19,7 @@ dicts (tests/fixtures/reference/torchvision_*.txt), for the key-remap tests, and
 that are not state dicts (not_a_state_dict_*.pt).
 """
 import copy
+import math
 import zlib
 import pathlib
 
@@ -264,6 +265,16 @@ def yolov9(bu_type, use_group):
 CASES["yolov9_aconv"] = yolov9("aconv", True)
 CASES["yolov9_adown"] = yolov9("adown", False)
 
+# YOLO-Fastest-v2: every ShuffleNetV2 width (full size; only the input and outputs are stored).
+FASTEST_ANCHORS = [[12.0, 18.0, 37.0, 49.0, 52.0, 132.0], [115.0, 73.0, 119.0, 199.0, 242.0, 238.0]]
+for size in ["0.5x", "1.0x", "1.5x", "2.0x"]:
+    CASES[f"yolo_fastest_{size[0]}{size[2]}"] = detection_doc(
+        "yolo_fastest_test", {"name": "shufflenetv2", "params": {"model_size": size}, "stage_params": None},
+        {"name": "lightfpn", "params": {"out_channels": 16}},
+        {"name": "yolo_fastest_head_v2", "params": {"anchors": FASTEST_ANCHORS}},
+        [{"criterion": "yolofastest_loss", "anchors": FASTEST_ANCHORS, "l1_activate_epoch": None, "weight": None}],
+        {"score_thresh": 0.01, "nms_thresh": 0.65, "anchors": FASTEST_ANCHORS, "class_agnostic": False})
+
 # Cases whose weights are stored (the CLI tests load them); the others are recomputed.
 STORED_WEIGHTS = {"resnet_basic", "resnet_seg", "vit"}
 # Input side per case (default 32): EfficientFormer's last stage has stride 32.
@@ -296,9 +307,12 @@ def torchvision_names(key):
 
 
 def synthetic(name, t):
-    """Deterministic weights that tests/parity.rs recomputes (so most cases store no weights):
-    0.2 * sin(0.7548776662466927 * i + (crc32(name) % 10007) / 1000) over the flat PyTorch
-    layout; running variances in [0.5, 1]; index tables spread over their range."""
+    """Deterministic weights that tests/parity.rs recomputes (so most cases store no weights),
+    over the flat PyTorch layout with v = sin(0.7548776662466927 * i + (crc32(name) % 10007) / 1000):
+    conv/linear weights (rank >= 2) v * 2 / sqrt(fan_in), so activations keep their scale
+    through deep networks and the output depends on the input; norm scales (rank-1 `weight`)
+    1 + 0.2 v; running variances 0.75 + 0.25 v; everything else 0.2 v; index tables spread
+    over their range."""
     phase = (zlib.crc32(name.encode()) % 10007) / 1000.0
     i = torch.arange(t.numel(), dtype=torch.float64)
     v = torch.sin(i * 0.7548776662466927 + phase)
@@ -307,6 +321,11 @@ def synthetic(name, t):
         return ((v + 1) / 2 * n).floor().clamp(0, n - 1).reshape(t.shape).to(t.dtype)
     if name.endswith("running_var"):
         v = 0.75 + 0.25 * v
+    elif t.dim() == 1 and name.endswith("weight"):
+        v = 1.0 + 0.2 * v
+    elif t.dim() >= 2:
+        fan_in = t.numel() // t.shape[0]
+        v = v * 2.0 / math.sqrt(fan_in)
     else:
         v = 0.2 * v
     return v.reshape(t.shape).to(t.dtype)

@@ -81,6 +81,19 @@ impl<'a> Scope<'a> {
         self.frames.pop();
     }
 
+    /// Gives the innermost binding of `name` a new type (an empty list that a loop fills).
+    pub fn retype(&mut self, name: &str, new: Ty) {
+        if let Some((_, Binding::Value { ty, .. })) = self
+            .frames
+            .iter_mut()
+            .rev()
+            .flat_map(|f| f.iter_mut().rev())
+            .find(|(n, _)| n == name)
+        {
+            *ty = new;
+        }
+    }
+
     /// The number of open frames.
     pub fn depth(&self) -> usize {
         self.frames.len()
@@ -434,6 +447,10 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
         Add if matches!((&ta, &tb), (Ty::TensorList(x), Ty::TensorList(y)) if x == y) => {
             Ok((format!("crate::rt::concat({ra}, {rb})"), ta.clone()))
         }
+        // `[]` (an empty list filled in a loop) and a list of tensors.
+        Add if ta == Ty::list(Ty::Null) && matches!(tb, Ty::TensorList(_)) => {
+            Ok((format!("crate::rt::concat({ra}, {rb})"), tb.clone()))
+        }
         Add if matches!((&ta, &tb), (Ty::List(_), Ty::List(_))) => {
             let Some(t) = Ty::unify(&ta, &tb) else {
                 return fail(e, format!("cannot concatenate {ta} and {tb}"));
@@ -687,7 +704,7 @@ fn module_input(e: &Expr, fname: &str, sig: Sig, args: &[Arg], s: &mut Scope) ->
     let (rx, tx) = lower(&args[0].value, s)?;
     let applied = match tx {
         Ty::Tensor(r) => sig.apply_ty(r),
-        Ty::TensorList(r) => sig.apply_list(r).map(Ty::Tensor),
+        Ty::TensorList(r) => sig.apply_list_ty(r),
         _ => return fail(&args[0].value, format!("module `{fname}` takes a tensor, found {tx}")),
     };
     let out = applied.map_err(|m| LowerError {

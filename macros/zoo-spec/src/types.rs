@@ -151,6 +151,8 @@ pub enum Sig {
     ListOut(usize, usize),
     /// Several tensors of one rank in (named in the spec's signature), one tensor out.
     Multi(usize, usize, usize),
+    /// A list of tensors in, a list of tensors out (pyramid to pyramid, e.g. per-level towers).
+    ListMap(usize, usize),
     /// A list of tensors of one rank in, a prediction out (detection/pose heads): a tensor, a
     /// list of tensors or a record of those, as NetsPresso's heads return them.
     ListPred(usize),
@@ -166,7 +168,9 @@ impl Sig {
             Sig::ListIn(i, _) => Err(format!("expects a list of rank-{i} tensors, got a tensor of rank {r}")),
             Sig::ListOut(i, _) => Err(format!("expects a tensor of rank {i}, got rank {r}")),
             Sig::Multi(n, ..) => Err(format!("takes {n} tensors")),
-            Sig::ListPred(i) => Err(format!("expects a list of rank-{i} tensors, got a tensor of rank {r}")),
+            Sig::ListPred(i) | Sig::ListMap(i, _) => {
+                Err(format!("expects a list of rank-{i} tensors, got a tensor of rank {r}"))
+            }
         }
     }
 
@@ -175,6 +179,15 @@ impl Sig {
         match self {
             Sig::ListOut(i, o) if i == r => Ok(Ty::TensorList(o)),
             _ => self.apply(r).map(Ty::Tensor),
+        }
+    }
+
+    /// The value a module of this signature returns for a list of tensors of rank `r`.
+    pub fn apply_list_ty(self, r: usize) -> Result<Ty, String> {
+        match self {
+            Sig::ListMap(i, o) if i == r => Ok(Ty::TensorList(o)),
+            Sig::ListMap(i, _) => Err(format!("expects a list of rank-{i} tensors, got rank-{r} tensors")),
+            _ => self.apply_list(r).map(Ty::Tensor),
         }
     }
 
@@ -198,6 +211,9 @@ impl Sig {
             (Sig::ListPred(..), _) | (_, Sig::ListPred(..)) => {
                 Err("a module returning a prediction cannot be chained in a sequence or list".into())
             }
+            (Sig::ListMap(..), _) | (_, Sig::ListMap(..)) => {
+                Err("a module mapping lists of tensors cannot be chained in a sequence or list".into())
+            }
             (_, Sig::ListIn(..)) => Err("a module taking a list of tensors must come first".into()),
             (Sig::ListOut(..), _) => Err("a module returning a list of tensors must come last".into()),
             (a, Sig::ListOut(c, d)) => match a.then(Sig::Fixed(c, c))? {
@@ -219,7 +235,10 @@ impl Sig {
     /// The signature shared by alternatives (enum variants).
     pub fn join(self, other: Sig) -> Result<Sig, String> {
         match (self, other) {
-            (Sig::Multi(..) | Sig::ListPred(..), _) | (_, Sig::Multi(..) | Sig::ListPred(..)) if self != other => {
+            (Sig::Multi(..) | Sig::ListPred(..) | Sig::ListMap(..), _)
+            | (_, Sig::Multi(..) | Sig::ListPred(..) | Sig::ListMap(..))
+                if self != other =>
+            {
                 Err(format!("alternatives have different signatures ({self} and {other})"))
             }
             (Sig::Poly, Sig::Poly) => Ok(Sig::Poly),
@@ -242,6 +261,7 @@ impl fmt::Display for Sig {
                 write!(f, "({}) -> tensor{o}", ins.join(", "))
             }
             Sig::ListPred(i) => write!(f, "list<tensor{i}> -> pred"),
+            Sig::ListMap(i, o) => write!(f, "list<tensor{i}> -> list<tensor{o}>"),
         }
     }
 }

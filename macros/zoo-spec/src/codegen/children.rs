@@ -446,7 +446,12 @@ impl Gen<'_> {
         let sig = match elem_sig {
             Sig::Poly => Sig::Poly,
             Sig::Fixed(a, b) if a == b => Sig::Fixed(a, a),
-            Sig::Fixed(..) | Sig::ListIn(..) | Sig::ListOut(..) | Sig::Multi(..) | Sig::ListPred(..) => {
+            Sig::Fixed(..)
+            | Sig::ListIn(..)
+            | Sig::ListOut(..)
+            | Sig::Multi(..)
+            | Sig::ListPred(..)
+            | Sig::ListMap(..) => {
                 // Elements that change rank can still be scanned or mapped, not chained.
                 elem_sig
             }
@@ -470,6 +475,9 @@ impl Gen<'_> {
             Sig::ListOut(a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Tensor<{a}>) -> Vec<Tensor<{b}>>"),
             Sig::Multi(_, a, b) => format!("fn {fname}(m: &[{elem_ty_full}], input: Tensor<{a}>) -> Tensor<{b}>"),
             Sig::ListPred(a) => format!("fn {fname}(m: &[{elem_ty_full}], input: Vec<Tensor<{a}>>) -> crate::rt::Pred"),
+            Sig::ListMap(a, b) => {
+                format!("fn {fname}(m: &[{elem_ty_full}], input: Vec<Tensor<{a}>>) -> Vec<Tensor<{b}>>")
+            }
         };
         let body = if matches!(sig, Sig::Fixed(a, b) if a != b)
             || matches!(

@@ -573,6 +573,7 @@ impl<'a> Gen<'a> {
                     return String::new();
                 }
                 Sig::ListPred(a) => (format!("Vec<Tensor<{a}>>"), "crate::rt::Pred".to_string()),
+                Sig::ListMap(a, b) => (format!("Vec<Tensor<{a}>>"), format!("Vec<Tensor<{b}>>")),
                 Sig::Poly => {
                     self.errors.push(
                         spec.src
@@ -587,7 +588,7 @@ impl<'a> Gen<'a> {
             Kind::Backbone => Ty::Tensor(4),
             _ => match spec.signature {
                 Sig::Fixed(a, _) | Sig::Multi(_, a, _) => Ty::Tensor(a),
-                Sig::ListIn(a, _) | Sig::ListPred(a) => Ty::TensorList(a),
+                Sig::ListIn(a, _) | Sig::ListPred(a) | Sig::ListMap(a, _) => Ty::TensorList(a),
                 Sig::ListOut(a, _) => Ty::Tensor(a),
                 Sig::Poly => Ty::Tensor(4),
             },
@@ -676,6 +677,14 @@ impl<'a> Gen<'a> {
                     match lower(value, scope) {
                         Ok((code, ty)) => match carried {
                             Some((rust, want)) if ty == want => writeln!(body, "{rust} = {code};").unwrap(),
+                            // An empty list before the loop takes the type of what fills it
+                            // (the Rust vector's element type is inferred).
+                            Some((rust, want))
+                                if want == Ty::list(Ty::Null) && matches!(ty, Ty::TensorList(_) | Ty::List(_)) =>
+                            {
+                                writeln!(body, "{rust} = {code};").unwrap();
+                                scope.retype(name, ty);
+                            }
                             Some((_, want)) => self.err_expr(
                                 spec,
                                 se,
@@ -817,7 +826,7 @@ impl<'a> Gen<'a> {
                 let (code, ty) = lower(e, scope).map_err(le)?;
                 let want = match spec.signature {
                     Sig::Fixed(_, b) | Sig::ListIn(_, b) | Sig::Multi(_, _, b) => Ty::Tensor(b),
-                    Sig::ListOut(_, b) => Ty::TensorList(b),
+                    Sig::ListOut(_, b) | Sig::ListMap(_, b) => Ty::TensorList(b),
                     Sig::Poly | Sig::ListPred(_) => Ty::Tensor(4),
                 };
                 if ty != want {
@@ -918,6 +927,9 @@ fn fwd_header(sig: Sig) -> String {
         }
         Sig::ListPred(a) => {
             format!("#[allow(clippy::all)]\npub fn forward(&self, input: Vec<Tensor<{a}>>) -> crate::rt::Pred {{")
+        }
+        Sig::ListMap(a, b) => {
+            format!("#[allow(clippy::all)]\npub fn forward(&self, input: Vec<Tensor<{a}>>) -> Vec<Tensor<{b}>> {{")
         }
         Sig::Multi(n, a, b) => {
             let ins: Vec<String> = (0..n).map(|k| format!("input{k}: Tensor<{a}>")).collect();

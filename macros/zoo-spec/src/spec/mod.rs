@@ -647,7 +647,7 @@ fn parse_sig(text: &str) -> Result<(Sig, Vec<String>), String> {
     let bad = || {
         format!(
             "bad signature `{text}`: expected `tensorN -> tensorM`, `list<tensorN> -> tensorM`, \
-             `tensorN -> list<tensorM>`, `(x: tensorN, y: tensorN) -> tensorM`, `list<tensorN> -> pred` (heads) \
+             `tensorN -> list<tensorM>`, `(x: tensorN, y: tensorN) -> tensorM`, `list<tensorN> -> list<tensorM>`, `list<tensorN> -> pred` (heads) \
              or `tensorN -> tensorN` with N a rank"
         )
     };
@@ -679,6 +679,12 @@ fn parse_sig(text: &str) -> Result<(Sig, Vec<String>), String> {
     if let Some(inner) = a.trim().strip_prefix("list<").and_then(|r| r.strip_suffix('>')) {
         if b.trim() == "pred" {
             return rank(inner).map(|x| (Sig::ListPred(x), Vec::new())).ok_or_else(bad);
+        }
+        if let Some(out) = b.trim().strip_prefix("list<").and_then(|r| r.strip_suffix('>')) {
+            return match (rank(inner), rank(out)) {
+                (Some(x), Some(y)) => Ok((Sig::ListMap(x, y), Vec::new())),
+                _ => Err(bad()),
+            };
         }
         return match (rank(inner), rank(b)) {
             (Some(x), Some(y)) => Ok((Sig::ListIn(x, y), Vec::new())),
