@@ -410,6 +410,52 @@ pub fn grid_anchors(feats: &[Tensor<4>], cells: &[Vec<Vec<i64>>], image: [i64; 2
     Tensor::<1>::from_data(out.as_slice(), &device).reshape([n, 4])
 }
 
+/// Rotary position embedding (RoFormer) over positions along dimension 1, as mmpose's
+/// `rope(x, dim=1)`: channels split in halves rotated by angle `p * 10000^(i / half)`.
+pub fn rope<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let dims = x.dims();
+    let (k, c) = (dims[1], dims[D - 1]);
+    let half = c / 2;
+    let device = x.device();
+    let mut sin = Vec::with_capacity(k * half);
+    let mut cos = Vec::with_capacity(k * half);
+    // In f32 as mmpose computes it (freq = -arange(half) / half; inv_freq = 10000 ** -freq):
+    // the angles reach 10^4 * positions, where f64 would round differently.
+    for p in 0..k {
+        for i in 0..half {
+            let inv = 10000f32.powf(i as f32 / half as f32);
+            let a = p as f32 * inv;
+            sin.push(a.sin());
+            cos.push(a.cos());
+        }
+    }
+    let mut shape = [1usize; D];
+    shape[1] = k;
+    shape[D - 1] = half;
+    let sin = Tensor::<1>::from_data(sin.as_slice(), &device).reshape(shape);
+    let cos = Tensor::<1>::from_data(cos.as_slice(), &device).reshape(shape);
+    let parts = x.chunk(2, D - 1);
+    let (x1, x2) = (parts[0].clone(), parts[1].clone());
+    Tensor::cat(
+        vec![
+            x1.clone() * cos.clone() - x2.clone() * sin.clone(),
+            x2 * cos + x1 * sin,
+        ],
+        D - 1,
+    )
+}
+
+/// The `[n, n]` Toeplitz matrix whose element `(i, j)` is `w[j - i + n - 1]` (a relative
+/// position bias from its `2n - 1` diagonals).
+pub fn toeplitz(w: Tensor<1>, n: usize) -> Tensor<2> {
+    let device = w.device();
+    let idx: Vec<i64> = (0..n)
+        .flat_map(|i| (0..n).map(move |j| (j + n - 1 - i) as i64))
+        .collect();
+    w.select(0, Tensor::<1, burn::tensor::Int>::from_data(idx.as_slice(), &device))
+        .reshape([n, n])
+}
+
 /// Global average pooling to `[batch, channels]`.
 pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
     let [b, c, _, _] = x.dims();

@@ -405,3 +405,9 @@ fn yolov9_c() {
 fn yolo_fastest_v2() {
     check("yolo-fastest-v2-detection.yaml", 250_030);
 }
+
+// Pose estimation: MobileNetV3 + RTMCC head (17 keypoints).
+#[test]
+fn rtmpose() {
+    check("rtmpose-pose_estimation.yaml", 2_112_115);
+}

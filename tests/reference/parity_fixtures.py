@@ -275,6 +275,22 @@ for size in ["0.5x", "1.0x", "1.5x", "2.0x"]:
         [{"criterion": "yolofastest_loss", "anchors": FASTEST_ANCHORS, "l1_activate_epoch": None, "weight": None}],
         {"score_thresh": 0.01, "nms_thresh": 0.65, "anchors": FASTEST_ANCHORS, "class_agnostic": False})
 
+# RTMPose: SimCC head with a gated attention unit, as configured (SiLU, no position encoding,
+# no relative bias) and with rotary positions, a relative bias and ReLU.
+def rtmpose(name, act, pos_enc, rel_bias):
+    doc = model_doc(name, copy.deepcopy(CASES["mobilenetv3"]["model"]["architecture"]["backbone"]), {
+        "name": "rtmcc", "params": {"conv_kernel": 7, "attention_channels": 16, "attention_act_type": act,
+                                    "attention_pos_enc": pos_enc, "s": 8, "expansion_factor": 2, "dropout_rate": 0.0,
+                                    "drop_path": 0.0, "use_rel_bias": rel_bias, "simcc_split_ratio": 2.0,
+                                    "target_size": [32, 32], "backbone_stride": 8}}, "pose_estimation")
+    doc["model"]["losses"] = [{"criterion": "rtmcc_loss", "weight": None}]
+    doc["model"]["postprocessor"] = {"params": {"simcc_split_ratio": 2.0}}
+    return doc
+
+
+CASES["rtmpose"] = rtmpose("rtmpose_tiny", "silu", False, False)
+CASES["rtmpose_rope_rel_bias"] = rtmpose("rtmpose_tiny", "relu", True, True)
+
 # Cases whose weights are stored (the CLI tests load them); the others are recomputed.
 STORED_WEIGHTS = {"resnet_basic", "resnet_seg", "vit"}
 # Input side per case (default 32): EfficientFormer's last stage has stride 32.
@@ -367,6 +383,10 @@ def main(only=None):
             # A prediction tree (detection, pose): `pred.…` tensors; RetinaNet returns its
             # record without a `pred` key.
             io = {"input": x.contiguous(), **flatten(y if y is not None else dict(out), "pred", {})}
+        if conf.task == "pose_estimation":
+            # NetsPresso's postprocessor: SimCC arg-max per keypoint, in input pixels.
+            from netspresso_trainer.postprocessors.pose_estimation import PoseEstimationPostprocessor
+            io["keypoints"] = torch.from_numpy(PoseEstimationPostprocessor(conf)({"pred": y})).float().contiguous()
         if conf.task == "segmentation":
             # NetsPresso's postprocessor: upsample to the input size, arg-max (zoo run --mask).
             post = SegmentationPostprocessor(conf)

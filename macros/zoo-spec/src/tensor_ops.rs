@@ -22,6 +22,10 @@ pub const TENSOR_FUNCTIONS: &[&str] = &[
     "interpolate",
     "upsample",
     "grid_anchors",
+    "sqrt",
+    "clamp_min",
+    "rope",
+    "toeplitz",
     "global_avg_pool",
     "spatial_mean",
     "unsqueeze",
@@ -367,6 +371,39 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
                 format!("crate::rt::grid_anchors(&{xs}, &{cells}, [{h}, {w}])"),
                 Ty::Tensor(2),
             ))
+        }
+        "sqrt" => {
+            arity(e, name, args, 1, 1)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            Ok((format!("({x}).sqrt()"), Ty::Tensor(r)))
+        }
+        "clamp_min" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let (v, t) = lower(&args[1].value, s)?;
+            if !t.is_numeric() {
+                return Err(error_at(&args[1].value, format!("`clamp_min` takes a number, found {t}")));
+            }
+            Ok((format!("({x}).clamp_min(({v}) as f32)"), Ty::Tensor(r)))
+        }
+        "rope" => {
+            // Rotary position embedding with positions along dimension 1 (RoFormer).
+            arity(e, name, args, 1, 1)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            if r < 3 {
+                return Err(error_at(e, "`rope` needs [batch, positions, ..., channels]"));
+            }
+            Ok((format!("crate::rt::rope::<{r}>({x})"), Ty::Tensor(r)))
+        }
+        "toeplitz" => {
+            // [n, n] with element (i, j) = w[j - i + n - 1] from the 2n - 1 diagonals `w`.
+            arity(e, name, args, 2, 2)?;
+            let (w, r) = tensor(&args[0].value, s)?;
+            if r != 1 {
+                return Err(error_at(e, "`toeplitz(w, n)` takes the diagonals as a rank-1 tensor"));
+            }
+            let n = int_plain(&args[1].value, s)?;
+            Ok((format!("crate::rt::toeplitz({w}, ({n}) as usize)"), Ty::Tensor(2)))
         }
         "upsample" => {
             // Nearest-neighbour upsampling by an integer factor (`nn.Upsample(scale_factor=s)`).

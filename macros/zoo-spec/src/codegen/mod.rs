@@ -984,6 +984,7 @@ pub fn context_bindings(kind: Kind) -> Vec<(&'static str, Ty)> {
             ("num_classes", Ty::Int),
             ("feature_dim", Ty::Int),
             ("intermediate_features_dim", Ty::list(Ty::Int)),
+            ("strides", Ty::list(Ty::Int)),
         ],
         Kind::Neck => vec![
             ("intermediate_features_dim", Ty::list(Ty::Int)),
