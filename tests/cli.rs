@@ -158,7 +158,7 @@ fn every_bundled_config_is_netspresso_s_own_and_valid() {
         .map(|f| f.unwrap().path().display().to_string())
         .collect();
     files.sort();
-    assert_eq!(files.len(), 45);
+    assert_eq!(files.len(), 48);
     for f in &files {
         // The bundled file is NetsPresso's config plus the schema modeline.
         let name = std::path::Path::new(f).file_name().unwrap();
@@ -174,7 +174,7 @@ fn every_bundled_config_is_netspresso_s_own_and_valid() {
     args.extend(files.iter().map(String::as_str));
     let o = zoo(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert_eq!(text(&o.stdout).matches(": valid").count(), 45);
+    assert_eq!(text(&o.stdout).matches(": valid").count(), 48);
 }
 
 #[test]

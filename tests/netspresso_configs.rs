@@ -411,3 +411,14 @@ fn yolo_fastest_v2() {
 fn rtmpose() {
     check("rtmpose-pose_estimation.yaml", 2_112_115);
 }
+
+// Detection: ResNet + RT-DETR hybrid encoder + RT-DETR decoder (80 classes).
+#[test]
+fn rtdetr_res18() {
+    check("rtdetr-res18-detection.yaml", 20_184_464);
+}
+
+#[test]
+fn rtdetr_res50() {
+    check("rtdetr-res50-detection.yaml", 42_944_620);
+}

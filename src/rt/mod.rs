@@ -4,6 +4,9 @@
 use burn::tensor::Tensor;
 use std::fmt;
 
+mod detection;
+pub use detection::*;
+
 /// An error while resolving or building a component. `at` is a config path relative to the
 /// component (`params.return_stage_idx`), when the spec names one, so the validator can point
 /// at the offending key.
@@ -437,10 +440,7 @@ pub fn rope<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let parts = x.chunk(2, D - 1);
     let (x1, x2) = (parts[0].clone(), parts[1].clone());
     Tensor::cat(
-        vec![
-            x1.clone() * cos.clone() - x2.clone() * sin.clone(),
-            x2 * cos + x1 * sin,
-        ],
+        vec![x1.clone() * cos.clone() - x2.clone() * sin.clone(), x2 * cos + x1 * sin],
         D - 1,
     )
 }

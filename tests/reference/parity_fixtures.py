@@ -291,6 +291,32 @@ def rtmpose(name, act, pos_enc, rel_bias):
 CASES["rtmpose"] = rtmpose("rtmpose_tiny", "silu", False, False)
 CASES["rtmpose_rope_rel_bias"] = rtmpose("rtmpose_tiny", "relu", True, True)
 
+# RT-DETR: hybrid encoder (transformer on chosen levels, CCFF) + deformable decoder; the second
+# case adds a memory level, masks border anchors (large eps), encodes two levels and builds the
+# denoising embedding.
+def rtdetr(num_levels, eps, use_encoder_idx, num_denoising):
+    return detection_doc(
+        "rtdetr_tiny", copy.deepcopy(RESNET_DET),
+        {"name": "rtdetr_hybrid_encoder", "params": {
+            "hidden_dim": 16, "use_encoder_idx": use_encoder_idx, "num_encoder_layers": 1, "pe_temperature": 10000,
+            "num_attention_heads": 2, "dim_feedforward": 32, "dropout": 0.0, "attn_act_type": "gelu",
+            "expansion": 0.5, "depth_mult": 0.34, "conv_act_type": "silu"}},
+        {"name": "rtdetr_head", "params": {
+            "hidden_dim": 16, "num_attention_heads": 2, "num_levels": num_levels, "num_queries": 10, "eps": eps,
+            "num_decoder_layers": 2, "eval_spatial_size": None, "position_embed_type": "sine",
+            "num_decoder_points": 2, "dim_feedforward": 32, "dropout": 0.0, "act_type": "relu",
+            "num_denoising": num_denoising, "label_noise_ratio": 0.5, "use_aux_loss": True}},
+        [{"criterion": "detr_loss", "weight": None, "weight_dict": {"loss_vfl": 1, "loss_bbox": 5, "loss_giou": 2},
+          "losses": ["vfl", "boxes"], "alpha": 0.75, "gamma": 2.0,
+          "matcher": {"type": "HungarianMatcher", "weight_dict": {"cost_class": 2, "cost_bbox": 5, "cost_giou": 2},
+                      "alpha": 0.25, "gamma": 2.0, "use_focal_loss": True}}],
+        {"num_top_queries": 10, "score_thresh": 0.0})
+
+
+CASES["rtdetr"] = rtdetr(3, 0.01, [2], 0)
+CASES["rtdetr_extra_level"] = rtdetr(4, 0.01, [2], 0)
+CASES["rtdetr_extra_level_masked"] = rtdetr(4, 0.13, [1, 2], 100)
+
 # Cases whose weights are stored (the CLI tests load them); the others are recomputed.
 STORED_WEIGHTS = {"resnet_basic", "resnet_seg", "vit"}
 # Input side per case (default 32): EfficientFormer's last stage has stride 32.
@@ -327,8 +353,9 @@ def synthetic(name, t):
     over the flat PyTorch layout with v = sin(0.7548776662466927 * i + (crc32(name) % 10007) / 1000):
     conv/linear weights (rank >= 2) v * 2 / sqrt(fan_in), so activations keep their scale
     through deep networks and the output depends on the input; norm scales (rank-1 `weight`)
-    1 + 0.2 v; running variances 0.75 + 0.25 v; everything else 0.2 v; index tables spread
-    over their range."""
+    1 + 0.2 v; running variances 0.75 + 0.25 v; everything else 0.2 v; the last layer of box
+    refinement MLPs (`*bbox_head*.layers.2.*`) a tenth of that; index tables spread over their
+    range."""
     phase = (zlib.crc32(name.encode()) % 10007) / 1000.0
     i = torch.arange(t.numel(), dtype=torch.float64)
     v = torch.sin(i * 0.7548776662466927 + phase)
@@ -344,6 +371,10 @@ def synthetic(name, t):
         v = v * 2.0 / math.sqrt(fan_in)
     else:
         v = 0.2 * v
+    if "bbox_head" in name and ".layers.2." in name:
+        # RT-DETR's box refinement starts at zero: small steps keep the boxes away from the
+        # saturated ends of the sigmoid, where float32 rounding would dominate the output.
+        v = 0.1 * v
     return v.reshape(t.shape).to(t.dtype)
 
 

@@ -250,15 +250,6 @@ fn block_examples(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> 
     writeln!(s, "pub fn run_block_example(name: &str, device: &burn::tensor::Device) -> Result<(Vec<usize>, Vec<usize>), crate::rt::BuildError> {{ match name {{").unwrap();
     for b in &blocks {
         let ex = &b.example;
-        if b.signature.starts_with('(') {
-            writeln!(
-                s,
-                "{:?} => Err(crate::rt::BuildError::new(\"block `{}` takes several tensors; its example is not run\")),",
-                b.name, b.name
-            )
-            .unwrap();
-            continue;
-        }
         if ex.is_null() {
             writeln!(
                 s,
@@ -273,13 +264,19 @@ fn block_examples(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> 
             .and_then(|i| i.as_array())
             .map(|a| a.iter().filter_map(|v| v.as_u64().map(|x| x as usize)).collect())
             .unwrap_or_default();
-        let rank = match b
-            .signature
-            .split_once("->")
-            .map(|(a, _)| a.trim().trim_start_matches("tensor").parse::<usize>())
-        {
-            Some(Ok(r)) => r,
-            _ => 4,
+        // Several inputs (`(x: tensor3, y: tensor3) -> ...`) all take the example's shape.
+        let ins = b.signature.split_once("->").map(|(a, _)| a.trim()).unwrap_or("");
+        let (rank, arity) = match ins.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+            Some(list) => {
+                let parts: Vec<&str> = list.split(',').collect();
+                let r = parts
+                    .first()
+                    .map(|p| p.rsplit(':').next().unwrap_or(p))
+                    .and_then(|t| t.trim().trim_start_matches("tensor").parse::<usize>().ok())
+                    .unwrap_or(4);
+                (r, parts.len())
+            }
+            None => (ins.trim_start_matches("tensor").parse::<usize>().unwrap_or(4), 1),
         };
         if input.len() != rank {
             errors.push(SpecError {
@@ -302,11 +299,12 @@ fn block_examples(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> 
         }
         writeln!(
             s,
-            "{:?} => {{ let v: serde_json::Value = serde_json::from_str({:?}).expect(\"example JSON\"); let p = crate::rt::from_json::<{}Params>(&v)?; let m = {}::init(&p, &crate::rt::Context::default(), device)?; let x = burn::tensor::Tensor::<{rank}>::random({input:?}, burn::tensor::Distribution::Normal(0.0, 1.0), device); let y = m.forward(x); Ok(({input:?}.to_vec(), y.dims().to_vec())) }}",
+            "{:?} => {{ let v: serde_json::Value = serde_json::from_str({:?}).expect(\"example JSON\"); let p = crate::rt::from_json::<{}Params>(&v)?; let m = {}::init(&p, &crate::rt::Context::default(), device)?; let x = burn::tensor::Tensor::<{rank}>::random({input:?}, burn::tensor::Distribution::Normal(0.0, 1.0), device); let y = m.forward({args}); Ok(({input:?}.to_vec(), y.dims().to_vec())) }}",
             b.name,
             serde_json::Value::Object(full).to_string(),
             b.rust,
-            b.rust
+            b.rust,
+            args = vec!["x.clone()"; arity].join(", ")
         )
         .unwrap();
     }

@@ -256,6 +256,10 @@ pub fn lower(e: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
                 t,
             ))
         }
+        ExprKind::Field(..) if member_name(e, s).is_some() => {
+            let named = with_members(e, s).expect("checked");
+            lower(&named, s)
+        }
         ExprKind::Field(base, field) => {
             let (r, t) = lower_place(base, s)?;
             match &t {
@@ -715,7 +719,44 @@ fn module_input(e: &Expr, fname: &str, sig: Sig, args: &[Arg], s: &mut Scope) ->
     Ok((rx, out))
 }
 
+/// `group.member` as the name it is bound under, when `group` is a group child.
+fn member_name(e: &Expr, s: &Scope) -> Option<String> {
+    if let ExprKind::Field(base, field) = &e.kind
+        && let ExprKind::Name(g) = &base.kind
+    {
+        let name = format!("{g}.{field}");
+        if s.lookup(&name).is_some() {
+            return Some(name);
+        }
+    }
+    None
+}
+
+/// The same expression with `group.member` references turned into plain names.
+fn with_members(e: &Expr, s: &Scope) -> Option<Expr> {
+    let name = member_name(e, s)?;
+    Some(Expr {
+        kind: ExprKind::Name(name),
+        start: e.start,
+        end: e.end,
+    })
+}
+
 fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(String, Ty), LowerError> {
+    // `group.member(x)` and `group.member[i](x)`: members of a group child.
+    if let Some(named) = with_members(callee, s) {
+        return lower_call(e, &named, args, s);
+    }
+    if let ExprKind::Index(base, subs) = &callee.kind
+        && let Some(named) = with_members(base, s)
+    {
+        let callee = Expr {
+            kind: ExprKind::Index(Box::new(named), subs.clone()),
+            start: callee.start,
+            end: callee.end,
+        };
+        return lower_call(e, &callee, args, s);
+    }
     // `blocks[2](x)`: one element of a list child.
     if let ExprKind::Index(base, subs) = &callee.kind
         && let ExprKind::Name(m) = &base.kind

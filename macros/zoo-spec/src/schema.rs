@@ -471,7 +471,7 @@ pub fn spec_schema() -> Value {
             "Child": {
                 "title": "child",
                 "type": "object",
-                "markdownDescription": "A child module: exactly one of `op`, `block`, `seq`, `list`, `for`, `switch`; optional `if`.",
+                "markdownDescription": "A child module: exactly one of `op`, `block`, `seq`, `list`, `for`, `switch`, `group`; optional `if`.",
                 "properties": {
                     "op": {"type": "string", "enum": ops},
                     "block": {"type": "string"},
@@ -482,6 +482,7 @@ pub fn spec_schema() -> Value {
                     "each": {},
                     "switch": {"type": "string"},
                     "cases": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Child"}},
+                    "group": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Child"}, "markdownDescription": "Named children sharing a key prefix, used as `group.member` in `forward`."},
                     "if": {"type": ["string", "boolean"]}
                 }
             }
@@ -512,7 +513,7 @@ pub fn spec_schema() -> Value {
             }, "required": ["assert", "message"], "additionalProperties": false}},
             "children": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Child"}},
             "blocks": {"type": "object", "additionalProperties": {"type": "object"}},
-            "signature": {"type": "string", "pattern": "^tensor[0-9N] -> tensor[0-9N]$"},
+            "signature": {"type": "string", "pattern": "^(tensor[0-9N]|list<tensor[0-9]>|\\(.+\\)) -> (tensor[0-9N]|list<tensor[0-9]>|pred)$", "markdownDescription": "`tensorN -> tensorM`, `list<tensorN> -> tensorM`, `tensorN -> list<tensorM>`, `list<tensorN> -> list<tensorM>`, `(x: tensorN, y: tensorN) -> tensorM`, or `list<tensorN> -> pred` (detection and pose heads)."},
             "forward": {"type": "string"},
             "outputs": {"type": "object", "properties": {
                 "feature_dim": {"type": ["string", "integer"]},

@@ -26,6 +26,15 @@ pub const TENSOR_FUNCTIONS: &[&str] = &[
     "clamp_min",
     "rope",
     "toeplitz",
+    "log",
+    "reduce_max",
+    "clamp",
+    "level_shapes",
+    "deformable_sample",
+    "sincos_embed_2d",
+    "cell_anchors",
+    "cell_anchor_mask",
+    "topk_rows",
     "global_avg_pool",
     "spatial_mean",
     "unsqueeze",
@@ -382,7 +391,10 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             let (x, r) = tensor(&args[0].value, s)?;
             let (v, t) = lower(&args[1].value, s)?;
             if !t.is_numeric() {
-                return Err(error_at(&args[1].value, format!("`clamp_min` takes a number, found {t}")));
+                return Err(error_at(
+                    &args[1].value,
+                    format!("`clamp_min` takes a number, found {t}"),
+                ));
             }
             Ok((format!("({x}).clamp_min(({v}) as f32)"), Ty::Tensor(r)))
         }
@@ -404,6 +416,131 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             }
             let n = int_plain(&args[1].value, s)?;
             Ok((format!("crate::rt::toeplitz({w}, ({n}) as usize)"), Ty::Tensor(2)))
+        }
+        "reduce_max" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            if r < 2 {
+                return Err(error_at(e, "`reduce_max` over a dimension needs rank >= 2"));
+            }
+            let d = dim(&args[1].value, r)?;
+            Ok((
+                format!("({x}).max_dim({d}).squeeze_dim::<{}>({d})", r - 1),
+                Ty::Tensor(r - 1),
+            ))
+        }
+        "log" => {
+            arity(e, name, args, 1, 1)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            Ok((format!("({x}).log()"), Ty::Tensor(r)))
+        }
+        "clamp" => {
+            arity(e, name, args, 3, 3)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let mut bounds = Vec::new();
+            for a in &args[1..] {
+                let (v, t) = lower(&a.value, s)?;
+                if !t.is_numeric() {
+                    return Err(error_at(
+                        &a.value,
+                        format!("`clamp` takes numbers as bounds, found {t}"),
+                    ));
+                }
+                bounds.push(format!("(({v}) as f32)"));
+            }
+            Ok((format!("({x}).clamp({}, {})", bounds[0], bounds[1]), Ty::Tensor(r)))
+        }
+        "level_shapes" => {
+            arity(e, name, args, 1, 1)?;
+            let (xs, t) = lower(&args[0].value, s)?;
+            if t != Ty::TensorList(4) {
+                return Err(error_at(
+                    &args[0].value,
+                    format!("`level_shapes` takes feature maps, found {t}"),
+                ));
+            }
+            Ok((format!("crate::rt::level_shapes(&{xs})"), Ty::Tensor(3)))
+        }
+        "deformable_sample" => {
+            arity(e, name, args, 4, 4)?;
+            let want = [4usize, 3, 6, 5];
+            let mut parts = Vec::new();
+            for (a, r) in args.iter().zip(want) {
+                let (x, rx) = tensor(&a.value, s)?;
+                if rx != r {
+                    return Err(error_at(
+                        &a.value,
+                        format!(
+                            "`deformable_sample(value: tensor4, shapes: tensor3, locations: tensor6, weights: tensor5)`: found a tensor of rank {rx}"
+                        ),
+                    ));
+                }
+                parts.push(x);
+            }
+            Ok((
+                format!("crate::rt::deformable_sample({})", parts.join(", ")),
+                Ty::Tensor(3),
+            ))
+        }
+        "sincos_embed_2d" => {
+            // sincos_embed_2d(like, dim, temperature): for the spatial size of `like`.
+            arity(e, name, args, 3, 3)?;
+            let (like, r) = tensor(&args[0].value, s)?;
+            if r != 4 {
+                return Err(error_at(
+                    e,
+                    "`sincos_embed_2d(like, dim, temperature)` takes a feature map first",
+                ));
+            }
+            let dim = int_plain(&args[1].value, s)?;
+            let (t, tt) = lower(&args[2].value, s)?;
+            if !tt.is_numeric() {
+                return Err(error_at(
+                    &args[2].value,
+                    format!("the temperature is a number, found {tt}"),
+                ));
+            }
+            Ok((
+                format!(
+                    "{{ let __l = {like}; let __d = __l.dims(); crate::rt::sincos_embed_2d(__d[2] as i64, __d[3] as i64, {dim}, ({t}) as f64, &__l.device()) }}"
+                ),
+                Ty::Tensor(3),
+            ))
+        }
+        "cell_anchors" | "cell_anchor_mask" => {
+            arity(e, name, args, 3, 3)?;
+            let (xs, t) = lower(&args[0].value, s)?;
+            if t != Ty::TensorList(4) {
+                return Err(error_at(
+                    &args[0].value,
+                    format!("`{name}` takes feature maps first, found {t}"),
+                ));
+            }
+            let mut nums = Vec::new();
+            for a in &args[1..] {
+                let (v, t) = lower(&a.value, s)?;
+                if !t.is_numeric() {
+                    return Err(error_at(
+                        &a.value,
+                        format!("`{name}` takes numbers (grid size, eps), found {t}"),
+                    ));
+                }
+                nums.push(format!("(({v}) as f64)"));
+            }
+            Ok((
+                format!("crate::rt::{name}(&{xs}, {}, {})", nums[0], nums[1]),
+                Ty::Tensor(3),
+            ))
+        }
+        "topk_rows" => {
+            arity(e, name, args, 3, 3)?;
+            let (x, rx) = tensor(&args[0].value, s)?;
+            let (sc, rs) = tensor(&args[1].value, s)?;
+            if (rx, rs) != (3, 2) {
+                return Err(error_at(e, "`topk_rows(x: tensor3, scores: tensor2, k)`"));
+            }
+            let k = int_plain(&args[2].value, s)?;
+            Ok((format!("crate::rt::topk_rows({x}, {sc}, {k})"), Ty::Tensor(3)))
         }
         "upsample" => {
             // Nearest-neighbour upsampling by an integer factor (`nn.Upsample(scale_factor=s)`).

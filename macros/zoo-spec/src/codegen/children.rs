@@ -1,4 +1,4 @@
-//! Children: primitives, blocks and the containers (`seq`, `list`, `for`, `switch`) that
+//! Children: primitives, blocks and the containers (`seq`, `list`, `for`, `switch`, `group`) that
 //! become generated burn module structs, enums and sequential-apply functions.
 
 use super::{BlockInfo, ChildOut, Gen, camel, fwd_header, ident, literal, snake};
@@ -73,6 +73,7 @@ impl Gen<'_> {
                     elem: None,
                     param_ty: None,
                     optional: false,
+                    members: Vec::new(),
                 })
             }
             ChildForm::Block {
@@ -121,6 +122,7 @@ impl Gen<'_> {
                     elem: None,
                     param_ty: None,
                     optional: false,
+                    members: Vec::new(),
                 })
             }
             ChildForm::Seq(items) => {
@@ -181,6 +183,38 @@ impl Gen<'_> {
                     elem: None,
                     param_ty: None,
                     optional: false,
+                    members: Vec::new(),
+                })
+            }
+            ChildForm::Group(items) => {
+                let mut fields = Vec::new();
+                let mut init_fields = Vec::new();
+                let mut members = Vec::new();
+                for (name, c) in items {
+                    let co = self.child(spec, &super::child_type(tyname, name), c, scope, blocks)?;
+                    fields.push(format!("    pub {}: {},", ident(name), co.ty));
+                    init_fields.push(format!(
+                        "{}: crate::rt::scoped({name:?}, || Ok({}))?",
+                        ident(name),
+                        co.init
+                    ));
+                    members.push((name.clone(), co));
+                }
+                writeln!(
+                    self.out,
+                    "#[derive(burn::module::Module, Debug)]\npub struct {tyname} {{\n{}\n}}",
+                    fields.join("\n")
+                )
+                .unwrap();
+                Some(ChildOut {
+                    init: format!("{tyname} {{ {} }}", init_fields.join(", ")),
+                    ty: tyname.to_string(),
+                    call: None,
+                    sig: Sig::Poly,
+                    elem: None,
+                    param_ty: None,
+                    optional: false,
+                    members,
                 })
             }
             ChildForm::For { vars, iter, each, at } => {
@@ -376,6 +410,7 @@ impl Gen<'_> {
                     elem: None,
                     param_ty: None,
                     optional: false,
+                    members: Vec::new(),
                 })
             }
         }
@@ -488,7 +523,11 @@ impl Gen<'_> {
         } else {
             format!("let mut x = input; for (__k, __e) in m.iter().enumerate() {{ {apply} }} x")
         };
-        writeln!(self.out, "#[allow(dead_code, clippy::all)]\npub {header} {{ {body} }}").unwrap();
+        writeln!(
+            self.out,
+            "#[allow(dead_code, unused_variables, clippy::all)]\npub {header} {{ {body} }}"
+        )
+        .unwrap();
         let _ = (spec, ch);
         Some(ChildOut {
             init,
@@ -502,6 +541,7 @@ impl Gen<'_> {
             },
             param_ty: None,
             optional: false,
+            members: Vec::new(),
         })
     }
 
@@ -531,6 +571,7 @@ impl Gen<'_> {
             elem: None,
             param_ty: Some(Ty::Tensor(rank)),
             optional: false,
+            members: Vec::new(),
         })
     }
 
@@ -580,6 +621,7 @@ impl Gen<'_> {
             elem: None,
             param_ty: Some(Ty::IndexTensor(rank)),
             optional: false,
+            members: Vec::new(),
         })
     }
 

@@ -55,6 +55,11 @@ pub fn ident(name: &str) -> String {
     }
 }
 
+/// The local holding a built child in `init`.
+fn child_local(name: &str) -> String {
+    format!("c_{name}")
+}
+
 /// A local variable name that cannot clash with generated temporaries or `device`.
 pub fn local(name: &str) -> String {
     format!("v_{name}")
@@ -92,6 +97,8 @@ struct ChildOut {
     /// For `param`/`index_buffer` children: the tensor type.
     param_ty: Option<Ty>,
     optional: bool,
+    /// For `group` children: the members, used as `group.member`.
+    members: Vec<(String, ChildOut)>,
 }
 
 pub struct Gen<'a> {
@@ -377,39 +384,17 @@ impl<'a> Gen<'a> {
                 fscope.bind(name, Binding::Poisoned);
                 continue;
             };
+            // Built children get their own locals: a child may share its name with a param
+            // that later children still read.
             writeln!(
                 ibody,
                 "let {} = crate::rt::scoped({name:?}, || Ok({}))?;",
-                local(name),
+                child_local(name),
                 co.init
             )
             .unwrap();
             struct_fields.push((name.clone(), co.ty.clone()));
-            match (co.param_ty, co.call) {
-                (Some(pty), _) => {
-                    // An optional param is used under the same condition that created it.
-                    let access = if co.optional {
-                        format!(
-                            "self.{}.as_ref().expect(\"`{name}` is used where its `if` is false\").val()",
-                            ident(name)
-                        )
-                    } else {
-                        format!("self.{}.val()", ident(name))
-                    };
-                    fscope.bind_value(name, access, pty);
-                }
-                (None, Some(call)) => fscope.bind(
-                    name,
-                    Binding::Module {
-                        recv: format!("self.{}", ident(name)),
-                        call,
-                        sig: co.sig,
-                        optional: co.optional,
-                        elem: co.elem,
-                    },
-                ),
-                (None, None) => {}
-            }
+            bind_child(&mut fscope, name, &format!("self.{}", ident(name)), co);
         }
         let mut m = String::new();
         writeln!(m, "/// The `{}` module{}.", spec.name, summary_suffix(spec)).unwrap();
@@ -433,7 +418,7 @@ impl<'a> Gen<'a> {
         m.push_str(&ibody);
         let finits: Vec<String> = struct_fields
             .iter()
-            .map(|(n, _)| format!("{}: {}", ident(n), local(n)))
+            .map(|(n, _)| format!("{}: {}", ident(n), child_local(n)))
             .collect();
         writeln!(
             m,
@@ -837,6 +822,37 @@ impl<'a> Gen<'a> {
                     ));
                 }
                 Ok(code)
+            }
+        }
+    }
+}
+
+/// Makes a child usable in the forward program: a module to call, a param's value, or, for
+/// a group, each member as `group.member`.
+fn bind_child(scope: &mut Scope, name: &str, recv: &str, co: ChildOut) {
+    match (co.param_ty, co.call) {
+        (Some(pty), _) => {
+            // An optional param is used under the same condition that created it.
+            let access = if co.optional {
+                format!("{recv}.as_ref().expect(\"`{name}` is used where its `if` is false\").val()")
+            } else {
+                format!("{recv}.val()")
+            };
+            scope.bind_value(name, access, pty);
+        }
+        (None, Some(call)) => scope.bind(
+            name,
+            Binding::Module {
+                recv: recv.to_string(),
+                call,
+                sig: co.sig,
+                optional: co.optional,
+                elem: co.elem,
+            },
+        ),
+        (None, None) => {
+            for (m, mo) in co.members {
+                bind_child(scope, &format!("{name}.{m}"), &format!("{recv}.{}", ident(&m)), mo);
             }
         }
     }

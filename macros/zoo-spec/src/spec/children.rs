@@ -53,13 +53,13 @@ pub(super) fn parse_loop(cx: &mut Cx, node: &Node) -> Option<(Vec<String>, SrcEx
     }
 }
 
-const FORMS: &[&str] = &["op", "block", "seq", "list", "for", "switch"];
+const FORMS: &[&str] = &["op", "block", "seq", "list", "for", "switch", "group"];
 
 pub(super) fn parse_child(cx: &mut Cx, node: &Node) -> Option<Child> {
     let Some(map) = node.as_map() else {
         cx.err(
             node.span,
-            "a child must be a mapping with one of `op`, `block`, `seq`, `list`, `for`, `switch`",
+            "a child must be a mapping with one of `op`, `block`, `seq`, `list`, `for`, `switch`, `group`",
         );
         return None;
     };
@@ -71,7 +71,7 @@ pub(super) fn parse_child(cx: &mut Cx, node: &Node) -> Option<Child> {
                 .first()
                 .map(|(k, _)| crate::diag::did_you_mean(&k.key_text(), FORMS.iter().copied()))
                 .unwrap_or_default();
-            format!("a child needs exactly one of `op`, `block`, `seq`, `list`, `for`, `switch`{hint}")
+            format!("a child needs exactly one of `op`, `block`, `seq`, `list`, `for`, `switch`, `group`{hint}")
         } else {
             format!("a child has only one form, found {}", form_keys.join(" and "))
         };
@@ -111,6 +111,20 @@ pub(super) fn parse_child(cx: &mut Cx, node: &Node) -> Option<Child> {
                 return None;
             };
             ChildForm::Seq(
+                items
+                    .iter()
+                    .filter_map(|(k, v)| parse_child(cx, v).map(|c| (k.key_text(), c)))
+                    .collect(),
+            )
+        }
+        "group" => {
+            cx.keys(node, &["group"], "a `group` child");
+            let group = node.get("group").unwrap();
+            let Some(items) = group.as_map() else {
+                cx.err(group.span, "`group` must be a mapping of names to children");
+                return None;
+            };
+            ChildForm::Group(
                 items
                     .iter()
                     .filter_map(|(k, v)| parse_child(cx, v).map(|c| (k.key_text(), c)))

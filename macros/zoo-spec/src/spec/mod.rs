@@ -162,6 +162,9 @@ pub enum ChildForm {
     },
     /// One of several children, by the value of a string expression.
     Switch { on: SrcExpr, cases: Vec<(String, Child)> },
+    /// Named children that only share a key prefix (`decoder.layers.0...`); not callable as
+    /// a whole, its members are used in forward programs as `group.member`.
+    Group(Vec<(String, Child)>),
 }
 
 #[derive(Debug, Clone)]
