@@ -3,6 +3,7 @@
 
 mod checks;
 mod params;
+mod postprocessor;
 mod validate;
 
 pub use validate::validate;

@@ -191,23 +191,9 @@ fn model_document(cx: &mut Cx, root: &Node) -> Option<ModelConfig> {
             "a full model has no separate backbone; `freeze_backbone` is ignored",
         ));
     }
-    let postprocessor = match model.get("postprocessor") {
-        None => J::Null,
-        Some(p) if p.is_null() => J::Null,
-        Some(p) => {
-            if p.as_map().is_none() {
-                cx.error(
-                    p.span,
-                    "model.postprocessor",
-                    format!("`postprocessor` must be a mapping or null, found {}", p.type_name()),
-                );
-            } else {
-                cx.unknown_keys(p, &["params"], "model.postprocessor", "postprocessor");
-            }
-            p.to_json()
-        }
-    };
+    let postprocessor = super::postprocessor::validate(cx, model, architecture.as_ref());
     let losses = losses(cx, model, task.as_deref());
+    loss_pairing(cx, model, architecture.as_ref(), task.as_deref(), &losses);
     Some(ModelConfig {
         task: task?,
         name,
@@ -554,6 +540,58 @@ fn component(cx: &mut Cx, n: &Node, kind: &str, task: &str, path: &str) -> Optio
         name: desc.name.clone(),
         params,
     })
+}
+
+/// The criterion each head (or full model) is meant to be trained with (NetsPresso's docs and
+/// configs; NetsPresso does not enforce the pairing, so a mismatch is a warning).
+const PAIRED_LOSSES: &[(&str, &str)] = &[
+    ("fc", "cross_entropy"),
+    ("fc_conv", "cross_entropy"),
+    ("all_mlp_decoder", "seg_cross_entropy"),
+    ("pidnet", "pidnet_loss"),
+    ("anchor_free_decoupled_head", "yolox_loss"),
+    ("anchor_decoupled_head", "retinanet_loss"),
+    ("yolo_fastest_head_v2", "yolofastest_loss"),
+    ("yolo_detection_head", "yolov9_loss"),
+    ("rtdetr_head", "detr_loss"),
+    ("rtmcc", "rtmcc_loss"),
+];
+
+fn loss_pairing(cx: &mut Cx, model: &Node, arch: Option<&Architecture>, task: Option<&str>, losses: &[Loss]) {
+    let (producer, kind) = match arch {
+        Some(Architecture::Parts { head, .. }) => (head.name.as_str(), "head"),
+        Some(Architecture::Full(f)) => (f.name.as_str(), "full"),
+        None => return,
+    };
+    // A head or loss that does not fit the task is an error already.
+    let fits = |tasks: &[String]| task.is_none_or(|t| tasks.iter().any(|x| x == t));
+    if !registry::find(kind, producer).is_some_and(|d| fits(&d.tasks)) {
+        return;
+    }
+    let Some((_, want)) = PAIRED_LOSSES.iter().find(|(h, _)| *h == producer) else {
+        return;
+    };
+    if losses.is_empty() || losses.iter().any(|l| l.criterion == *want) {
+        return;
+    }
+    let items = model.get("losses").and_then(|l| l.as_seq()).unwrap_or_default();
+    for (i, it) in items.iter().enumerate() {
+        let Some(at) = it.get("criterion") else { continue };
+        let Some(name) = at.as_str().filter(|n| losses.iter().any(|l| l.criterion == *n)) else {
+            continue;
+        };
+        if criterion(name).is_some_and(|c| task.is_some_and(|t| !c.tasks.contains(&t))) {
+            continue;
+        }
+        cx.push(
+            Diagnostic::warning(
+                at.span,
+                format!("model.losses[{i}].criterion"),
+                format!("`{name}` is not the loss of `{producer}`, which is trained with `{want}`"),
+            )
+            .with_help(format!("NetsPresso pairs `{producer}` with `{want}`")),
+        );
+    }
 }
 
 fn losses(cx: &mut Cx, model: &Node, task: Option<&str>) -> Vec<Loss> {

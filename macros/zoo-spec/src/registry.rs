@@ -90,6 +90,15 @@ pub struct ComponentDesc {
     /// Pretrained files by model name.
     #[serde(default)]
     pub pretrained: Vec<(String, PretrainedDesc)>,
+    /// The head's (or full model's) postprocessor: its decoder and `postprocessor.params`.
+    #[serde(default)]
+    pub postprocessor: Option<PostprocessorDesc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PostprocessorDesc {
+    pub decode: String,
+    pub params: Vec<ParamDesc>,
 }
 
 impl ComponentDesc {
@@ -154,6 +163,10 @@ pub fn describe(spec: &Spec, rust: &str) -> ComponentDesc {
         signature: spec.signature.to_string(),
         remap: spec.remap.clone(),
         pretrained: spec.pretrained.clone(),
+        postprocessor: spec.postprocessor.as_ref().map(|(d, _, ps)| PostprocessorDesc {
+            decode: d.clone(),
+            params: ps.iter().map(param_desc).collect(),
+        }),
         example: spec
             .example
             .as_ref()

@@ -393,6 +393,36 @@ pub fn model_schema(components: &[ComponentDesc]) -> Value {
         }
         json!({"properties": {"architecture": {"properties": arch}}})
     };
+    // `postprocessor.params` typed by the head (or full model) that produces the prediction.
+    let mut post_rules = Vec::new();
+    for c in components.iter().filter(|c| c.kind == "head" || c.kind == "full") {
+        let Some(post) = c.postprocessor.as_ref().filter(|p| !p.params.is_empty()) else {
+            continue;
+        };
+        let mut props = Map::new();
+        for p in &post.params {
+            props.insert(p.name.clone(), param_schema(p));
+        }
+        let required: Vec<&str> = post
+            .params
+            .iter()
+            .filter(|p| p.required)
+            .map(|p| p.name.as_str())
+            .collect();
+        let slot = if c.kind == "head" { "head" } else { "full" };
+        post_rules.push(json!({
+            "if": {"properties": {"architecture": {"type": "object", "properties": {slot: {"type": "object", "properties": {"name": {"const": c.name}}, "required": ["name"]}}, "required": [slot]}}, "required": ["architecture"]},
+            "then": {
+                "properties": {"postprocessor": {
+                    "type": "object",
+                    "markdownDescription": format!("Decoding of `{}`'s prediction ({}).", c.name, post.decode),
+                    "properties": {"params": {"type": "object", "properties": props, "required": required, "additionalProperties": false}},
+                    "required": ["params"]
+                }},
+                "required": ["postprocessor"]
+            }
+        }));
+    }
     let mut task_rule = names_for(None);
     for task in TASKS.iter().rev() {
         task_rule = json!({
@@ -429,7 +459,7 @@ pub fn model_schema(components: &[ComponentDesc]) -> Value {
             },
             "required": ["task", "name", "architecture"],
             "additionalProperties": false,
-            "allOf": [task_rule]
+            "allOf": std::iter::once(task_rule).chain(post_rules).collect::<Vec<_>>()
         }),
     );
     json!({

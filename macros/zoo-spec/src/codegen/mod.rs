@@ -896,6 +896,10 @@ pub(crate) fn template(text: &str, scope: &mut Scope) -> String {
             let e = crate::expr::parse(inner).ok()?;
             match lower(&e, scope) {
                 Ok((code, Ty::Int | Ty::Str)) => Some((code, inner.len())),
+                // Lists of numbers read as Python prints them: [256, 512, 1024].
+                Ok((code, Ty::List(t))) if matches!(*t, Ty::Int | Ty::Float) => {
+                    Some((format!("format!(\"{{:?}}\", {code})"), inner.len()))
+                }
                 _ => None,
             }
         });

@@ -218,6 +218,9 @@ pub struct Spec {
     pub remap: Vec<(String, Vec<(String, String)>)>,
     /// Registered pretrained weights by model name.
     pub pretrained: Vec<(String, crate::registry::PretrainedDesc)>,
+    /// How the runtime turns this head's prediction into results: a decoder of the zoo and
+    /// the `model.postprocessor.params` it reads.
+    pub postprocessor: Option<(String, Span, Vec<ParamDecl>)>,
 }
 
 struct Cx<'a> {
@@ -334,6 +337,19 @@ const TOP_KEYS: &[&str] = &[
     "example",
     "remap",
     "pretrained",
+    "postprocessor",
+];
+
+/// The decoders the runtime implements (`src/postprocess/`), by box/keypoint coding.
+pub const DECODERS: &[&str] = &[
+    "classification",
+    "segmentation",
+    "anchor_box_coder",
+    "grid_exp",
+    "anchor_tanh",
+    "distribution_distances",
+    "normalized_queries",
+    "simcc",
 ];
 
 fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Option<Spec> {
@@ -577,7 +593,35 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
             .get("pretrained")
             .map(|p| parse_pretrained(cx, p))
             .unwrap_or_default(),
+        postprocessor: root.get("postprocessor").and_then(|p| parse_postprocessor(cx, p)),
     })
+}
+
+/// `postprocessor: {decode: NAME, params: {...}}`.
+fn parse_postprocessor(cx: &mut Cx, node: &Node) -> Option<(String, Span, Vec<ParamDecl>)> {
+    if !cx.keys(node, &["decode", "params"], "a postprocessor") {
+        return None;
+    }
+    let Some(d) = node.get("decode") else {
+        cx.err(
+            node.span,
+            format!("a postprocessor needs `decode`, one of {}", DECODERS.join(", ")),
+        );
+        return None;
+    };
+    let name = cx.string(d, "`decode`")?;
+    if !DECODERS.contains(&name.as_str()) {
+        let hint = crate::diag::closest(&name, DECODERS.iter().copied())
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        cx.err(
+            d.span,
+            format!("unknown decoder `{name}`{hint} (the zoo has {})", DECODERS.join(", ")),
+        );
+        return None;
+    }
+    let params = node.get("params").map(|p| parse_params(cx, p)).unwrap_or_default();
+    Some((name, d.span, params))
 }
 
 /// `pretrained: {model_name: {file, version?, sha256?}}`.
