@@ -171,6 +171,67 @@ fn parity(case: &str) {
     );
     let err = run(&model, case);
     assert!(err <= 1e-4, "{case}: max relative difference {err:e}");
+    postprocessing(&model, case);
+}
+
+/// NetsPresso's postprocessor output on the fixture (`post.<image>.{boxes,scores,labels}`,
+/// `keypoints`), reproduced from zoo's prediction: same labels, scores within 1e-4, boxes
+/// within 1e-3 px, keypoints exact.
+fn postprocessing(model: &zoo::TaskModel, case: &str) {
+    let text = std::fs::read_to_string(fixture(&format!("{case}.yaml"))).unwrap();
+    let cfg = zoo::check_text(&text).config.unwrap();
+    let io = fixture(&format!("{case}.io.safetensors"));
+    let device = burn::tensor::Device::flex();
+    let input = zoo::tensor_io::read_safetensors(&io, "input").unwrap();
+    let size = [input.shape[2], input.shape[3]];
+    let pred = model.forward(input.to_tensor::<4>(&device).unwrap());
+    match zoo::postprocess::for_config(&cfg).unwrap() {
+        Some(zoo::postprocess::Postprocessor::Detection(post)) => {
+            let got = post.run(&pred, size).unwrap();
+            for (i, dets) in got.iter().enumerate() {
+                let read = |k: &str| {
+                    zoo::tensor_io::read_safetensors(&io, &format!("post.{i}.{k}"))
+                        .unwrap()
+                        .values
+                };
+                let (boxes, scores, labels) = (read("boxes"), read("scores"), read("labels"));
+                assert_eq!(dets.len(), scores.len(), "{case}: detections of image {i}");
+                // Best first in both; detections whose scores tie within rounding may swap.
+                let mut used = vec![false; dets.len()];
+                for k in 0..scores.len() {
+                    let want = &boxes[k * 4..k * 4 + 4];
+                    let found = (0..dets.len()).find(|&j| {
+                        let d = &dets[j];
+                        !used[j]
+                            && d.label == labels[k] as usize
+                            && (d.score - scores[k]).abs() <= 1e-4
+                            && (0..4).all(|c| (d.bbox[c] - want[c]).abs() <= 1e-3)
+                    });
+                    let Some(j) = found else {
+                        panic!(
+                            "{case}: image {i}, detection {k} (label {}, score {}, box {want:?}) has no match; zoo's {k}th: {:?}",
+                            labels[k],
+                            scores[k],
+                            dets.get(k)
+                        );
+                    };
+                    assert!(
+                        j.abs_diff(k) <= 3 && (dets[j].score - scores[k]).abs() <= 1e-4,
+                        "{case}: order"
+                    );
+                    used[j] = true;
+                }
+            }
+        }
+        Some(zoo::postprocess::Postprocessor::Pose { simcc_split_ratio }) => {
+            let raw = pred.tensors("pred").remove(0).1;
+            let got = zoo::postprocess::pose::simcc(&raw, simcc_split_ratio).unwrap();
+            let want = zoo::tensor_io::read_safetensors(&io, "keypoints").unwrap();
+            let flat: Vec<f32> = got.iter().flatten().flat_map(|k| [k.x, k.y]).collect();
+            assert_eq!(flat, want.values, "{case}: keypoints");
+        }
+        _ => {}
+    }
 }
 
 #[test]

@@ -414,6 +414,14 @@ def main(only=None):
             # A prediction tree (detection, pose): `pred.…` tensors; RetinaNet returns its
             # record without a `pred` key.
             io = {"input": x.contiguous(), **flatten(y if y is not None else dict(out), "pred", {})}
+        if conf.task == "detection":
+            # NetsPresso's postprocessor on the prediction: per image boxes (input pixels),
+            # scores and labels after decoding, score filtering and NMS (zoo run --json).
+            from netspresso_trainer.postprocessors.detection import DetectionPostprocessor
+            for i, (boxes, scores, labels) in enumerate(DetectionPostprocessor(conf)(out, original_shape=x[0].shape)):
+                io[f"post.{i}.boxes"] = torch.from_numpy(boxes).float().reshape(-1, 4).contiguous()
+                io[f"post.{i}.scores"] = torch.from_numpy(scores).float().contiguous()
+                io[f"post.{i}.labels"] = torch.from_numpy(labels).float().contiguous()
         if conf.task == "pose_estimation":
             # NetsPresso's postprocessor: SimCC arg-max per keypoint, in input pixels.
             from netspresso_trainer.postprocessors.pose_estimation import PoseEstimationPostprocessor
@@ -427,7 +435,7 @@ def main(only=None):
             tv = {torchvision_names(k): v for k, v in state.items()}
             save_file(tv, str(OUT / "resnet_basic_torchvision.safetensors"))
             torch.save(tv, str(OUT / "resnet_basic_torchvision.pth"))
-        print(case, {k: tuple(v.shape) for k, v in io.items()})
+        print(case, {k: tuple(v.shape) for k, v in io.items() if not k.startswith("pred.")})
 
 
 def torchvision_facts():
