@@ -1,14 +1,29 @@
 //! Turning an image file into a model input the way NetsPresso's inference augmentation does
-//! (`resize`, `centercrop`, `totensor`, `normalize`), with ImageNet defaults.
+//! (`resize` to a size or by the long or short side, `pad` at the bottom and right,
+//! `centercrop`, `totensor`, `normalize`), with ImageNet defaults; and the geometry that maps
+//! predictions back onto the original image.
 
 use crate::tensor_io::RawTensor;
 use std::path::Path;
 use zoo_spec::yaml::Node;
 
-/// The inference pipeline: resize to `size` (H, W), optional center crop, scale, normalise.
+/// How `resize` sizes the image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Resize {
+    /// Exactly (height, width).
+    To(u32, u32),
+    /// The long side to this length, the aspect ratio kept (NetsPresso `resize_criteria: long`).
+    Long(u32),
+    /// The short side to this length.
+    Short(u32),
+}
+
+/// The inference pipeline: resize, optional bottom/right padding (height, width, fill),
+/// optional center crop, scale, normalise.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pipeline {
-    pub resize: (u32, u32),
+    pub resize: Resize,
+    pub pad: Option<(u32, u32, u8)>,
     pub crop: Option<(u32, u32)>,
     pub pixel_range: f32,
     pub mean: [f32; 3],
@@ -19,11 +34,73 @@ impl Default for Pipeline {
     /// ImageNet defaults: 224×224, [0, 1] pixels, ImageNet mean and std.
     fn default() -> Self {
         Pipeline {
-            resize: (224, 224),
+            resize: Resize::To(224, 224),
+            pad: None,
             crop: None,
             pixel_range: 1.0,
             mean: [0.485, 0.456, 0.406],
             std: [0.229, 0.224, 0.225],
+        }
+    }
+}
+
+/// Where an input came from: predictions in input pixels map to the original image by
+/// dividing by `scale` (x, y) after removing the crop `offset` (x, y).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Geometry {
+    /// Original (height, width).
+    pub original: [usize; 2],
+    pub scale: [f32; 2],
+    pub offset: [f32; 2],
+}
+
+impl Geometry {
+    /// An input that is its own original (a tensor file).
+    pub fn identity(height: usize, width: usize) -> Self {
+        Geometry {
+            original: [height, width],
+            scale: [1.0, 1.0],
+            offset: [0.0, 0.0],
+        }
+    }
+
+    /// A point of the input in original pixels.
+    pub fn point(&self, x: f32, y: f32) -> (f32, f32) {
+        (
+            (x + self.offset[0]) / self.scale[0],
+            (y + self.offset[1]) / self.scale[1],
+        )
+    }
+
+    /// A box of the input in original pixels, clipped to the image (a box reaching into the
+    /// padding ends at the image border).
+    pub fn bbox(&self, b: [f32; 4]) -> [f32; 4] {
+        let (x1, y1) = self.point(b[0], b[1]);
+        let (x2, y2) = self.point(b[2], b[3]);
+        let (w, h) = (self.original[1] as f32, self.original[0] as f32);
+        [x1.clamp(0.0, w), y1.clamp(0.0, h), x2.clamp(0.0, w), y2.clamp(0.0, h)]
+    }
+}
+
+impl Pipeline {
+    /// The default inference steps per task: classification and segmentation 224×224;
+    /// detection NetsPresso's detection benchmarks' (long side to 640, padded to 640×640 with
+    /// 114); pose the head's `target_size` (else 256×256).
+    pub fn for_task(task: &str, target_size: Option<[u32; 2]>) -> Pipeline {
+        match task {
+            "detection" => Pipeline {
+                resize: Resize::Long(640),
+                pad: Some((640, 640, 114)),
+                ..Pipeline::default()
+            },
+            "pose_estimation" => {
+                let [h, w] = target_size.unwrap_or([256, 256]);
+                Pipeline {
+                    resize: Resize::To(h, w),
+                    ..Pipeline::default()
+                }
+            }
+            _ => Pipeline::default(),
         }
     }
 }
@@ -73,10 +150,38 @@ impl Pipeline {
             let at = format!("line {}", step.span.start.line);
             match name.as_str() {
                 "resize" => {
-                    p.resize = step
+                    let criteria = step
+                        .get("resize_criteria")
+                        .and_then(|c| c.as_str())
+                        .map(str::to_lowercase);
+                    let size = step
+                        .get("size")
+                        .ok_or(format!("{at}: resize needs `size` (int or [h, w])"))?;
+                    p.resize = match (&size.value, criteria.as_deref()) {
+                        (zoo_spec::yaml::Value::Int(i), Some("long")) if *i > 0 => Resize::Long(*i as u32),
+                        (zoo_spec::yaml::Value::Int(i), Some("short")) if *i > 0 => Resize::Short(*i as u32),
+                        (zoo_spec::yaml::Value::Int(_), _) => {
+                            return Err(format!(
+                                "{at}: a resize to one number needs `resize_criteria: long` or `short` (NetsPresso asserts it)"
+                            ));
+                        }
+                        _ => {
+                            let (h, w) = pair(size).ok_or(format!("{at}: resize needs `size` (int or [h, w])"))?;
+                            Resize::To(h, w)
+                        }
+                    }
+                }
+                "pad" => {
+                    let (h, w) = step
                         .get("size")
                         .and_then(pair)
-                        .ok_or(format!("{at}: resize needs `size` (int or [h, w])"))?
+                        .ok_or(format!("{at}: pad needs `size` (int or [h, w])"))?;
+                    let fill = match step.get("fill").map(|f| &f.value) {
+                        Some(zoo_spec::yaml::Value::Int(i)) if (0..=255).contains(i) => *i as u8,
+                        None => 0,
+                        _ => return Err(format!("{at}: pad's `fill` must be a pixel value 0..255")),
+                    };
+                    p.pad = Some((h, w, fill));
                 }
                 "centercrop" => {
                     p.crop = Some(
@@ -104,7 +209,7 @@ impl Pipeline {
                 }
                 other => {
                     return Err(format!(
-                        "{at}: inference transform `{other}` is not supported (resize, centercrop, totensor, normalize are)"
+                        "{at}: inference transform `{other}` is not supported (resize, pad, centercrop, totensor, normalize are)"
                     ));
                 }
             }
@@ -114,14 +219,47 @@ impl Pipeline {
 
     /// Loads an image as a `[1, 3, H, W]` input.
     pub fn load(&self, path: &Path) -> Result<RawTensor, String> {
+        self.load_with_geometry(path).map(|(t, _)| t)
+    }
+
+    /// Loads an image as a `[1, 3, H, W]` input, with how to map its pixels back.
+    pub fn load_with_geometry(&self, path: &Path) -> Result<(RawTensor, Geometry), String> {
         let img = image::open(path)
             .map_err(|e| format!("cannot read image {}: {e}", path.display()))?
             .to_rgb8();
-        let (h, w) = self.resize;
+        let (ow, oh) = img.dimensions();
+        let (h, w) = match self.resize {
+            Resize::To(h, w) => (h, w),
+            // NetsPresso: the long side to `n`, the short one scaled and rounded (Python's
+            // round); the short side to `n` is torchvision's, the long one truncated.
+            Resize::Long(n) => {
+                let other = |o: u32| crate::rt::round(n as f64 / oh.max(ow) as f64 * o as f64).max(1) as u32;
+                if oh > ow { (n, other(ow)) } else { (other(oh), n) }
+            }
+            Resize::Short(n) => {
+                let other = |o: u32| ((n as u64 * o as u64) / oh.min(ow) as u64).max(1) as u32;
+                if oh <= ow { (n, other(ow)) } else { (other(oh), n) }
+            }
+        };
         let mut img = image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle);
+        let mut geometry = Geometry {
+            original: [oh as usize, ow as usize],
+            scale: [w as f32 / ow as f32, h as f32 / oh as f32],
+            offset: [0.0, 0.0],
+        };
+        if let Some((ph, pw, fill)) = self.pad {
+            // NetsPresso pads at the bottom and right only: no offset.
+            let (nw, nh) = (pw.max(w), ph.max(h));
+            let mut canvas = image::RgbImage::from_pixel(nw, nh, image::Rgb([fill; 3]));
+            image::imageops::replace(&mut canvas, &img, 0, 0);
+            img = canvas;
+        }
         if let Some((ch, cw)) = self.crop {
-            let (ch, cw) = (ch.min(h), cw.min(w));
-            img = image::imageops::crop_imm(&img, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image();
+            let (iw, ih) = img.dimensions();
+            let (ch, cw) = (ch.min(ih), cw.min(iw));
+            let (x0, y0) = ((iw - cw) / 2, (ih - ch) / 2);
+            img = image::imageops::crop_imm(&img, x0, y0, cw, ch).to_image();
+            geometry.offset = [x0 as f32, y0 as f32];
         }
         let (w, h) = img.dimensions();
         let plane = (w * h) as usize;
@@ -132,9 +270,12 @@ impl Pipeline {
                 values[c * plane + i] = (v - self.mean[c]) / self.std[c];
             }
         }
-        Ok(RawTensor {
-            shape: vec![1, 3, h as usize, w as usize],
-            values,
-        })
+        Ok((
+            RawTensor {
+                shape: vec![1, 3, h as usize, w as usize],
+                values,
+            },
+            geometry,
+        ))
     }
 }

@@ -3,6 +3,7 @@
 mod build;
 mod catalogue;
 mod emit;
+mod results;
 mod run;
 mod validate;
 
@@ -120,7 +121,8 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         depth: usize,
     },
-    /// Run a model on an image or a tensor file; prints top-k for classification.
+    /// Run a model on an image or a tensor file; prints its results (top-k classes, masks,
+    /// detections, keypoints).
     Run {
         config: PathBuf,
         #[command(flatten)]
@@ -128,9 +130,18 @@ pub enum Command {
         /// An image (resized and normalised) or a tensor file (.npy, .safetensors).
         #[arg(long)]
         input: PathBuf,
-        /// Where to write the raw prediction (`pred`): .npy or .safetensors.
+        /// Where to write the raw prediction: .safetensors (`pred`, or `pred.0`, `pred.anchors`,
+        /// ... for several tensors) or .npy (one tensor).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Where to write the postprocessed results as JSON: one object per image (or batch
+        /// item), coordinates in the original image's pixels.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Where to draw the results on the input image (.png): boxes with classes and scores,
+        /// keypoints and skeleton, or a mask overlay.
+        #[arg(long)]
+        draw: Option<PathBuf>,
         /// A NetsPresso augmentation config whose `inference` steps prepare images.
         #[arg(long)]
         augmentation: Option<PathBuf>,
@@ -193,6 +204,8 @@ pub fn run(cmd: Command) -> i32 {
             weights,
             input,
             output,
+            json,
+            draw,
             augmentation,
             mask,
             top_k,
@@ -203,6 +216,8 @@ pub fn run(cmd: Command) -> i32 {
                 model,
                 input: &input,
                 output: output.as_deref(),
+                json: json.as_deref(),
+                draw: draw.as_deref(),
                 augmentation: augmentation.as_deref(),
                 mask: mask.as_deref(),
                 top_k,

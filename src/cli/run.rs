@@ -3,6 +3,8 @@
 use super::build::load;
 use super::{DeviceKind, INVALID, OK, USAGE};
 use crate::config::ModelConfig;
+use crate::postprocess::Postprocessor;
+use crate::preprocess::{Geometry, Pipeline};
 use crate::tensor_io::{self, RawTensor};
 use crate::weights::{self, LoadOptions};
 use std::path::{Path, PathBuf};
@@ -206,6 +208,8 @@ pub struct RunArgs<'a> {
     pub model: ModelArgs<'a>,
     pub input: &'a Path,
     pub output: Option<&'a Path>,
+    pub json: Option<&'a Path>,
+    pub draw: Option<&'a Path>,
     pub augmentation: Option<&'a Path>,
     pub mask: Option<&'a Path>,
     pub top_k: usize,
@@ -215,52 +219,62 @@ fn is_tensor_file(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("npy" | "safetensors"))
 }
 
+fn has_extension(p: Option<&Path>, ext: &str) -> bool {
+    p.is_none_or(|p| p.extension().and_then(|e| e.to_str()) == Some(ext))
+}
+
+/// The rtmcc head's `target_size` (the image size its MLP is built for).
+fn target_size(cfg: &ModelConfig) -> Option<[u32; 2]> {
+    let crate::config::Architecture::Parts { head, .. } = &cfg.architecture else {
+        return None;
+    };
+    let t = head.params.get("target_size")?.as_array()?;
+    Some([t.first()?.as_u64()? as u32, t.get(1)?.as_u64()? as u32])
+}
+
+/// The model input and, per batch item, how its pixels map back to the original.
+fn load_input(a: &RunArgs, cfg: &ModelConfig) -> Result<(RawTensor, Vec<Geometry>), String> {
+    if is_tensor_file(a.input) {
+        let t = tensor_io::read_tensor_file(a.input)?;
+        if t.shape.len() != 4 || t.shape[1] != 3 {
+            return Err(format!(
+                "the input must be [batch, 3, height, width], found {:?}",
+                t.shape
+            ));
+        }
+        let g = Geometry::identity(t.shape[2], t.shape[3]);
+        return Ok((t.clone(), vec![g; t.shape[0]]));
+    }
+    let pipeline = match a.augmentation {
+        None => Pipeline::for_task(&cfg.task, target_size(cfg)),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            Pipeline::from_augmentation(&text).map_err(|m| format!("{}: {m}", p.display()))?
+        }
+    };
+    let (t, g) = pipeline.load_with_geometry(a.input)?;
+    Ok((t, vec![g]))
+}
+
 pub fn run(a: &RunArgs) -> i32 {
-    if let Some(out) = a.output
-        && !is_tensor_file(out)
-    {
+    if a.output.is_some_and(|o| !is_tensor_file(o)) {
         eprintln!("error: --output must end in .npy or .safetensors");
         return USAGE;
     }
-    if let Some(m) = a.mask
-        && m.extension().and_then(|e| e.to_str()) != Some("png")
-    {
-        eprintln!("error: --mask must end in .png");
-        return USAGE;
-    }
-    // The size predictions are mapped back to: the image as it is on disk, or the tensor's.
-    let mut original = None;
-    let input = if is_tensor_file(a.input) {
-        tensor_io::read_tensor_file(a.input)
-    } else {
-        let pipeline = match a.augmentation {
-            None => Ok(crate::preprocess::Pipeline::default()),
-            Some(p) => std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read {}: {e}", p.display()))
-                .and_then(|t| {
-                    crate::preprocess::Pipeline::from_augmentation(&t).map_err(|m| format!("{}: {m}", p.display()))
-                }),
-        };
-        original = image::image_dimensions(a.input)
-            .ok()
-            .map(|(w, h)| [h as usize, w as usize]);
-        pipeline.and_then(|p| p.load(a.input))
-    };
-    let input = match input {
-        Ok(t) => t,
-        Err(m) => {
-            eprintln!("error: {m}");
+    for (flag, path, ext) in [
+        ("--mask", a.mask, "png"),
+        ("--draw", a.draw, "png"),
+        ("--json", a.json, "json"),
+    ] {
+        if !has_extension(path, ext) {
+            eprintln!("error: {flag} must end in .{ext}");
             return USAGE;
         }
-    };
-    if input.shape.len() != 4 || input.shape[1] != 3 {
-        eprintln!(
-            "error: the input must be [batch, 3, height, width], found {:?}",
-            input.shape
-        );
+    }
+    if a.draw.is_some() && is_tensor_file(a.input) {
+        eprintln!("error: --draw draws on the input image; give an image with --input, not a tensor file");
         return USAGE;
     }
-    let original = original.unwrap_or([input.shape[2], input.shape[3]]);
     let (cfg, model, names) = match model_with_weights(&a.model) {
         Ok(m) => m,
         Err(code) => return code,
@@ -269,6 +283,17 @@ pub fn run(a: &RunArgs) -> i32 {
         eprintln!("error: --mask is for segmentation models; this one is for {}", cfg.task);
         return USAGE;
     }
+    if a.draw.is_some() && cfg.task == "classification" {
+        eprintln!("error: --draw is for detection, pose estimation and segmentation; use --json for classes");
+        return USAGE;
+    }
+    let (input, geometry) = match load_input(a, &cfg) {
+        Ok(x) => x,
+        Err(m) => {
+            eprintln!("error: {m}");
+            return USAGE;
+        }
+    };
     let device = super::device(a.model.device).expect("checked when building");
     let x = input.to_tensor::<4>(&device).expect("rank checked");
     let pred = match crate::model::guarded(|| model.forward(x)) {
@@ -305,53 +330,50 @@ pub fn run(a: &RunArgs) -> i32 {
             eprintln!("wrote {n} {:?} to {}", t.shape, out.display());
         }
     }
-    match pred {
-        crate::rt::Pred::Rank2(_) if cfg.task == "classification" => {
-            print_top_k(&tensors[0].1, a.top_k, names.as_deref())
+    let post = match crate::postprocess::for_config(&cfg) {
+        Ok(p) => p,
+        Err(m) => {
+            eprintln!("error: {m}");
+            return INVALID;
         }
-        crate::rt::Pred::Rank4(p) if cfg.task == "segmentation" => {
-            return segmentation(p, original, a, names.as_deref());
+    };
+    let out = super::results::Outputs {
+        json: a.json,
+        draw: a.draw,
+        mask: a.mask,
+        image: (!is_tensor_file(a.input)).then_some(a.input),
+        names: names.as_deref(),
+        top_k: a.top_k,
+    };
+    let size = [input.shape[2], input.shape[3]];
+    let done = match (post, pred) {
+        (Some(Postprocessor::Classification), crate::rt::Pred::Rank2(_)) => {
+            super::results::classification(&tensors[0].1, &out)
+        }
+        (Some(Postprocessor::Segmentation), crate::rt::Pred::Rank4(p)) => {
+            super::results::segmentation(p, &geometry, &out)
+        }
+        (Some(Postprocessor::Detection(d)), p) => d
+            .run(&p, size)
+            .and_then(|dets| super::results::detection(&dets, &geometry, &out)),
+        (Some(Postprocessor::Pose { simcc_split_ratio }), _) => {
+            crate::postprocess::pose::simcc(&tensors[0].1, simcc_split_ratio)
+                .and_then(|kps| super::results::pose(&kps, &geometry, &out))
         }
         _ => {
             for (n, t) in &tensors {
                 println!("{n} shape: {:?}", t.shape);
             }
-        }
-    }
-    OK
-}
-
-/// Upsamples to the original size, takes the class of every pixel, prints each image's
-/// largest classes and writes the masks.
-fn segmentation(pred: burn::tensor::Tensor<4>, size: [usize; 2], a: &RunArgs, names: Option<&[String]>) -> i32 {
-    let classes = pred.dims()[1];
-    let masks = match crate::postprocess::segmentation_masks(pred, size) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return INVALID;
+            Ok(())
         }
     };
-    for (i, m) in masks.iter().enumerate() {
-        println!("image {i}: mask {}x{}, largest classes:", m.height, m.width);
-        let total = m.labels.len() as f32;
-        for (c, n) in m.histogram().into_iter().take(a.top_k) {
-            let name = names
-                .and_then(|ns| ns.get(c as usize))
-                .map(|n| format!("  {n}"))
-                .unwrap_or_default();
-            println!("  class {c:<5} {:>7.3}% of pixels{name}", n as f32 / total * 100.0);
-        }
-        if let Some(path) = a.mask {
-            let file = crate::postprocess::numbered(path, i, masks.len());
-            if let Err(e) = crate::postprocess::write_mask_png(m, classes, &file) {
-                eprintln!("error: {e}");
-                return USAGE;
-            }
-            eprintln!("wrote mask to {}", file.display());
+    match done {
+        Ok(()) => OK,
+        Err(m) => {
+            eprintln!("error: {m}");
+            INVALID
         }
     }
-    OK
 }
 
 /// Softmax probabilities and the `k` best classes of every image.
@@ -363,20 +385,6 @@ pub fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     ranked.truncate(k);
     ranked
-}
-
-fn print_top_k(raw: &RawTensor, k: usize, names: Option<&[String]>) {
-    let classes = raw.shape[1];
-    for (i, row) in raw.values.chunks(classes).enumerate() {
-        println!("image {i}: top-{}", k.min(classes));
-        for (rank, (c, p)) in top_k(row, k).into_iter().enumerate() {
-            let name = names
-                .and_then(|n| n.get(c))
-                .map(|n| format!("  {n}"))
-                .unwrap_or_default();
-            println!("  {}. class {c:<5} {:>7.3}%{name}", rank + 1, p * 100.0);
-        }
-    }
 }
 
 pub fn save(a: &ModelArgs, output: &Path) -> i32 {

@@ -2,6 +2,7 @@
 //! detections (per-head box decoding and NMS), pose keypoints.
 
 pub mod detection;
+pub mod draw;
 pub mod pose;
 mod segmentation;
 pub use segmentation::*;
