@@ -594,6 +594,80 @@ fn loss_pairing(cx: &mut Cx, model: &Node, arch: Option<&Architecture>, task: Op
     }
 }
 
+/// RT-DETR's set loss: the partial losses it knows (anything else hits NetsPresso's assert
+/// "do you really want to compute {loss} loss?") and a Hungarian matcher (resolved with
+/// `eval()` in NetsPresso, so only that name works).
+fn detr_loss(cx: &mut Cx, it: &Node, path: &str) {
+    const PARTIAL: &[&str] = &["labels", "boxes", "cardinality", "focal", "vfl"];
+    for (k, l) in it
+        .get("losses")
+        .and_then(|l| l.as_seq())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        if let Some(name) = l.as_str()
+            && !PARTIAL.contains(&name)
+        {
+            let help = zoo_spec::diag::closest(name, PARTIAL.iter().copied())
+                .map(|c| format!("did you mean `{c}`?"))
+                .unwrap_or_else(|| format!("expected one of {}", PARTIAL.join(", ")));
+            cx.push(
+                Diagnostic::error(
+                    l.span,
+                    format!("{path}.losses[{k}]"),
+                    format!("`{name}` is not a partial loss of detr_loss"),
+                )
+                .with_help(help),
+            );
+        }
+    }
+    let Some(m) = it.get("matcher").filter(|m| m.as_map().is_some()) else {
+        return;
+    };
+    let mpath = format!("{path}.matcher");
+    cx.unknown_keys(
+        m,
+        &["type", "weight_dict", "alpha", "gamma", "use_focal_loss"],
+        &mpath,
+        "the matcher",
+    );
+    match m.get("type") {
+        Some(t) if t.as_str() == Some("HungarianMatcher") => {}
+        Some(t) => cx.error(
+            t.span,
+            format!("{mpath}.type"),
+            "the matcher `type` must be `HungarianMatcher` (the only matcher NetsPresso has)",
+        ),
+        None => cx.error(m.span, &mpath, "missing `type` in the matcher (`HungarianMatcher`)"),
+    }
+    if let Some(w) = m.get("weight_dict").filter(|w| w.as_map().is_some()) {
+        cx.unknown_keys(
+            w,
+            &["cost_class", "cost_bbox", "cost_giou"],
+            &format!("{mpath}.weight_dict"),
+            "the matcher's weight_dict",
+        );
+        for key in ["cost_class", "cost_bbox", "cost_giou"] {
+            match w.get(key) {
+                Some(v) => {
+                    typed(cx, v, &Ty::Float, &format!("{mpath}.weight_dict.{key}"), None);
+                }
+                None => cx.error(
+                    w.span,
+                    format!("{mpath}.weight_dict"),
+                    format!("missing `{key}` in the matcher's weight_dict"),
+                ),
+            }
+        }
+    }
+    for (key, ty) in [("alpha", Ty::Float), ("gamma", Ty::Float), ("use_focal_loss", Ty::Bool)] {
+        if let Some(v) = m.get(key) {
+            typed(cx, v, &ty, &format!("{mpath}.{key}"), None);
+        }
+    }
+}
+
 fn losses(cx: &mut Cx, model: &Node, task: Option<&str>) -> Vec<Loss> {
     let Some(list) = model.get("losses") else {
         return Vec::new();
@@ -693,6 +767,21 @@ fn losses(cx: &mut Cx, model: &Node, task: Option<&str>) -> Vec<Loss> {
                     }
                 }
             }
+        }
+        for r in c.required {
+            if it.get(r).is_none() {
+                cx.error(
+                    it.span,
+                    &path,
+                    format!(
+                        "missing `{r}` in the `{}` loss (NetsPresso reads it without a default)",
+                        c.name
+                    ),
+                );
+            }
+        }
+        if c.name == "detr_loss" {
+            detr_loss(cx, it, &path);
         }
         let mut fields = it.to_json();
         if let Some(o) = fields.as_object_mut() {

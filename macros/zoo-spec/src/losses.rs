@@ -6,6 +6,8 @@ pub struct Criterion {
     pub name: &'static str,
     pub tasks: &'static [&'static str],
     pub fields: &'static [(&'static str, &'static str, &'static str)],
+    /// Fields NetsPresso reads without a default (missing ones fail when training starts).
+    pub required: &'static [&'static str],
     pub doc: &'static str,
 }
 
@@ -23,6 +25,7 @@ pub const CRITERIA: &[Criterion] = &[
             WEIGHT,
             ("label_smoothing", "float", "Label smoothing factor in [0, 1]."),
         ],
+        required: &["weight"],
         doc: "Cross-entropy over class logits.",
     },
     Criterion {
@@ -37,12 +40,14 @@ pub const CRITERIA: &[Criterion] = &[
             ),
             ("label_smoothing", "float", "Label smoothing factor in [0, 1]."),
         ],
+        required: &["weight"],
         doc: "Per-pixel cross-entropy.",
     },
     Criterion {
         name: "pidnet_loss",
         tasks: &["segmentation"],
         fields: &[WEIGHT, ("ignore_index", "int", "Label value excluded from the loss.")],
+        required: &["weight"],
         doc: "PIDNet's cross-entropy + boundary losses.",
     },
     Criterion {
@@ -52,6 +57,7 @@ pub const CRITERIA: &[Criterion] = &[
             WEIGHT,
             ("l1_activate_epoch", "int?", "Epoch from which the L1 box loss is on."),
         ],
+        required: &["weight", "l1_activate_epoch"],
         doc: "YOLOX loss.",
     },
     Criterion {
@@ -62,6 +68,7 @@ pub const CRITERIA: &[Criterion] = &[
             ("anchors", "list<list<float>>", "Anchor sizes per level."),
             ("l1_activate_epoch", "int?", "Epoch from which the L1 box loss is on."),
         ],
+        required: &["weight", "anchors"],
         doc: "YOLO-Fastest loss.",
     },
     Criterion {
@@ -72,12 +79,14 @@ pub const CRITERIA: &[Criterion] = &[
             ("l1_activate_epoch", "int?", "Epoch from which the L1 box loss is on."),
             ("reg_max", "int", "Distribution focal loss bins (default 16)."),
         ],
+        required: &["weight", "l1_activate_epoch"],
         doc: "YOLOv9 loss.",
     },
     Criterion {
         name: "retinanet_loss",
         tasks: &["detection"],
         fields: &[WEIGHT],
+        required: &["weight"],
         doc: "RetinaNet focal + L1 loss.",
     },
     Criterion {
@@ -95,6 +104,7 @@ pub const CRITERIA: &[Criterion] = &[
             ("gamma", "float", "Focal gamma."),
             ("matcher", "map", "Hungarian matcher settings."),
         ],
+        required: &["weight", "matcher", "weight_dict", "losses"],
         doc: "RT-DETR set-prediction loss.",
     },
     Criterion {
@@ -105,12 +115,14 @@ pub const CRITERIA: &[Criterion] = &[
             ("alpha", "float", "Focal alpha."),
             ("gamma", "float", "Focal gamma."),
         ],
+        required: &["weight", "alpha", "gamma"],
         doc: "Sigmoid focal loss.",
     },
     Criterion {
         name: "rtmcc_loss",
         tasks: &["pose_estimation"],
         fields: &[WEIGHT],
+        required: &["weight"],
         doc: "RTMCC SimCC loss.",
     },
 ];

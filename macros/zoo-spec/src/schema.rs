@@ -332,7 +332,7 @@ pub fn model_schema(components: &[ComponentDesc]) -> Value {
         }
         loss_rules.push(json!({
             "if": {"properties": {"criterion": {"const": c.name}}, "required": ["criterion"]},
-            "then": {"properties": props, "additionalProperties": false}
+            "then": {"properties": props, "required": c.required, "additionalProperties": false}
         }));
     }
     let criteria: Vec<&str> = CRITERIA.iter().map(|c| c.name).collect();
