@@ -285,3 +285,89 @@ fn completes_every_components_params() {
         }
     });
 }
+
+/// A detection config with a neck; after the modeline, the neck's `name` is on line 12, its
+/// params' placeholder on line 14, the postprocessor params' on line 21.
+fn neck_doc(neck: &str, head: &str) -> Doc {
+    doc(&format!(
+        "model:
+  task: detection
+  name: probe
+  architecture:
+    backbone:
+      name: cspdarknet
+      params:
+        dep_mul: 0.33
+      stage_params: ~
+    neck:
+      name: {neck}
+      params:
+        zz: 1
+    head:
+      name: {head}
+      params:
+        zz: 1
+  postprocessor:
+    params:
+      zz: 1
+"
+    ))
+}
+
+#[test]
+fn completes_neck_names_necks_params_and_postprocessor_params() {
+    let Some(s) = server() else { return };
+    let d = neck_doc("", "anchor_free_decoupled_head");
+    assert_eq!(
+        probe(&s, &["complete", "12", "13"], &d),
+        supporting("neck", "detection")
+    );
+    let necks: Vec<&zoo::registry::ComponentDesc> = zoo::registry::components()
+        .iter()
+        .filter(|c| c.kind == "neck")
+        .collect();
+    assert!(necks.len() >= 5, "{}", necks.len());
+    let heads: Vec<&zoo::registry::ComponentDesc> = zoo::registry::components()
+        .iter()
+        .filter(|c| c.kind == "head" && c.postprocessor.as_ref().is_some_and(|p| !p.params.is_empty()))
+        .collect();
+    std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for n in &necks {
+            let s = &s;
+            handles.push(scope.spawn(move || {
+                let items = probe(
+                    s,
+                    &["complete", "14", "9"],
+                    &neck_doc(&n.name, "anchor_free_decoupled_head"),
+                );
+                (
+                    n.name.clone(),
+                    n.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+                    items,
+                )
+            }));
+        }
+        for h in &heads {
+            let s = &s;
+            handles.push(scope.spawn(move || {
+                let items = probe(s, &["complete", "21", "7"], &neck_doc("fpn", &h.name));
+                let want = h
+                    .postprocessor
+                    .as_ref()
+                    .unwrap()
+                    .params
+                    .iter()
+                    .map(|p| p.name.clone())
+                    .collect();
+                (format!("postprocessor of {}", h.name), want, items)
+            }));
+        }
+        for handle in handles {
+            let (what, want, items) = handle.join().unwrap();
+            for p in want {
+                assert!(items.contains(&p), "{what}: `{p}` is not completed; got {items:?}");
+            }
+        }
+    });
+}

@@ -374,7 +374,7 @@ pub fn model_schema(components: &[ComponentDesc]) -> Value {
     // editor then completes only those); without a known task, every name.
     let names_for = |task: Option<&str>| -> Value {
         let mut arch = Map::new();
-        for k in ["backbone", "head"] {
+        for k in ["backbone", "neck", "head"] {
             let comps: Vec<&ComponentDesc> = components
                 .iter()
                 .filter(|c| c.kind == k && task.is_none_or(|t| c.tasks.iter().any(|x| x == t)))
