@@ -192,3 +192,26 @@ fn an_input_too_small_for_the_model_is_an_error_not_a_crash() {
     let o = zoo(&["build", config.to_str().unwrap(), "--input-size", "64", "64"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }
+
+#[test]
+fn necks_are_listed_and_described_with_their_computed_pyramids() {
+    let o = zoo(&["list", "--kind", "neck"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o.stdout);
+    for n in ["fpn", "lightfpn", "rtdetr_hybrid_encoder", "yolopafpn", "yolov9fpn"] {
+        assert!(out.lines().any(|l| l.starts_with(&format!("{n} "))), "{n}: {out}");
+    }
+    let lightfpn = out.lines().find(|l| l.starts_with("lightfpn ")).unwrap();
+    assert!(lightfpn.contains(" 72,72 "), "{lightfpn}");
+    let o = zoo(&["describe", "yolov9fpn"]);
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("in presets (input -> output channels @ strides):"),
+        "{out}"
+    );
+    // GELAN-C returns stages 1..3 (512 wide each); the FPN makes them 256, 512, 512.
+    assert!(
+        out.contains("yolov9_c                     [512, 512, 512] @ [8, 16, 32] -> [256, 512, 512] @ [8, 16, 32]"),
+        "{out}"
+    );
+}

@@ -20,9 +20,57 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     go(&pattern.chars().collect::<Vec<_>>(), &name.chars().collect::<Vec<_>>())
 }
 
-/// Output channels of a backbone for each of its presets (feature dims are computed from the
-/// spec's `outputs`, not by running the model).
+/// A neck in the presets that use it: (preset, input dims, input strides, output dims,
+/// output strides), computed from the specs' `outputs` without building anything.
+type NeckFlow = (String, Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>);
+
+fn neck_flows(neck: &str) -> Vec<NeckFlow> {
+    let mut out = Vec::new();
+    for c in registry::components() {
+        for p in &c.presets {
+            let uses = p.body.pointer("/architecture/neck/name").and_then(|n| n.as_str()) == Some(neck);
+            if !uses {
+                continue;
+            }
+            let doc = serde_json::json!({ "model": p.body });
+            let Some(cfg) = crate::config::check_text(&doc.to_string()).config else {
+                continue;
+            };
+            let crate::config::Architecture::Parts {
+                backbone,
+                neck: Some(n),
+                ..
+            } = &cfg.architecture
+            else {
+                continue;
+            };
+            if let Ok((_, Some(nctx), hctx)) = crate::model::contexts(&cfg.task, backbone, Some(n), 1) {
+                out.push((
+                    p.name.clone(),
+                    nctx.intermediate_features_dim,
+                    nctx.strides,
+                    hctx.intermediate_features_dim,
+                    hctx.strides,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Output channels of a backbone for each of its presets, of a neck in the presets that use
+/// it (feature dims are computed from the specs' `outputs`, not by running the model).
 fn channels(c: &ComponentDesc) -> String {
+    if c.kind == "neck" {
+        let mut parts: Vec<String> = Vec::new();
+        for (_, _, _, dims, _) in neck_flows(&c.name) {
+            let s = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",");
+            if !parts.contains(&s) {
+                parts.push(s);
+            }
+        }
+        return if parts.is_empty() { "-".into() } else { parts.join("/") };
+    }
     if c.kind != "backbone" {
         return "-".into();
     }
@@ -75,12 +123,12 @@ pub fn list(glob: Option<&str>, task: Option<&str>, kind: Option<Kind>) -> i32 {
         .filter(|c| kind.as_deref().is_none_or(|k| c.kind == k))
         .collect();
     println!(
-        "{:<20} {:<9} {:<58} {:<10} summary",
+        "{:<22} {:<9} {:<58} {:<10} summary",
         "name", "kind", "tasks", "channels"
     );
     for c in &rows {
         println!(
-            "{:<20} {:<9} {:<58} {:<10} {}",
+            "{:<22} {:<9} {:<58} {:<10} {}",
             c.name,
             c.kind,
             c.tasks.join(","),
@@ -161,6 +209,15 @@ pub fn describe(name: &str) -> i32 {
             "\nignored (accepted for compatibility): {}",
             c.ignored_params.join(", ")
         );
+    }
+    if c.kind == "neck" {
+        let flows = neck_flows(&c.name);
+        if !flows.is_empty() {
+            println!("\nin presets (input -> output channels @ strides):");
+            for (p, di, si, d, st) in flows {
+                println!("  {p:<28} {di:?} @ {si:?} -> {d:?} @ {st:?}");
+            }
+        }
     }
     if !c.presets.is_empty() {
         println!("\npresets:");
