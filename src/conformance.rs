@@ -61,32 +61,7 @@ pub fn backbone(name: &str) -> Result<usize, String> {
                 ));
             }
             if task != "classification" {
-                let dims = &outputs.intermediate_features_dim;
-                if out.intermediate_features.len() != dims.len() {
-                    return Err(format!(
-                        "{what}: {} features, the spec declares {}",
-                        out.intermediate_features.len(),
-                        dims.len()
-                    ));
-                }
-                for (k, (f, c)) in out.intermediate_features.iter().zip(dims).enumerate() {
-                    let d = f.dims();
-                    if d[1] != *c as usize {
-                        return Err(format!(
-                            "{what}: feature {k} has {} channels, the spec declares {c}",
-                            d[1]
-                        ));
-                    }
-                    if let Some(stride) = outputs.strides.get(k) {
-                        let side = SIDE.div_ceil(*stride as usize);
-                        if d[2] != side || d[3] != side {
-                            return Err(format!(
-                                "{what}: feature {k} is {}x{}, stride {stride} gives {side}x{side}",
-                                d[2], d[3]
-                            ));
-                        }
-                    }
-                }
+                pyramid_matches(&what, &out.intermediate_features, &outputs)?;
             }
             checked += 1;
         }
@@ -193,18 +168,25 @@ pub fn neck(name: &str) -> Result<(), String> {
     let outputs = AnyNeck::outputs(name, &params, &ctx).map_err(|e| e.to_string())?;
     let m = AnyNeck::init(name, &params, &ctx, &device).map_err(|e| e.to_string())?;
     let out = m.forward(pyramid(&dims, &strides, &device));
-    if out.len() != outputs.intermediate_features_dim.len() {
+    pyramid_matches(&format!("neck `{name}`"), &out, &outputs)
+}
+
+/// The features a backbone or neck returns have the channels and the strides (on a
+/// `SIDE`x`SIDE` input) its spec declares.
+fn pyramid_matches(what: &str, feats: &[Tensor<4>], outputs: &crate::rt::Outputs) -> Result<(), String> {
+    let dims = &outputs.intermediate_features_dim;
+    if feats.len() != dims.len() {
         return Err(format!(
-            "neck `{name}`: {} features, the spec declares {}",
-            out.len(),
-            outputs.intermediate_features_dim.len()
+            "{what}: {} features, the spec declares {}",
+            feats.len(),
+            dims.len()
         ));
     }
-    for (k, (f, c)) in out.iter().zip(&outputs.intermediate_features_dim).enumerate() {
+    for (k, (f, c)) in feats.iter().zip(dims).enumerate() {
         let d = f.dims();
         if d[1] != *c as usize {
             return Err(format!(
-                "neck `{name}`: feature {k} has {} channels, the spec declares {c}",
+                "{what}: feature {k} has {} channels, the spec declares {c}",
                 d[1]
             ));
         }
@@ -212,7 +194,7 @@ pub fn neck(name: &str) -> Result<(), String> {
             let side = SIDE.div_ceil(*stride as usize);
             if d[2] != side || d[3] != side {
                 return Err(format!(
-                    "neck `{name}`: feature {k} is {}x{}, stride {stride} gives {side}x{side}",
+                    "{what}: feature {k} is {}x{}, stride {stride} gives {side}x{side}",
                     d[2], d[3]
                 ));
             }

@@ -193,6 +193,16 @@ fn xyxy(cx: f32, cy: f32, w: f32, h: f32) -> [f32; 4] {
     [cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0]
 }
 
+/// Keeps a YOLO-style box whose objectness (value 4) times its best class score (values 5..)
+/// reaches `thresh`; `value(k)` is the cell's raw value k of `channels`.
+fn keep_scored(cands: &mut Vec<Candidate>, bbox: [f32; 4], value: impl Fn(usize) -> f32, channels: usize, thresh: f32) {
+    let obj = sigmoid(value(4));
+    let (label, conf) = argmax((5..channels).map(|ch| sigmoid(value(ch))));
+    if obj * conf >= thresh {
+        cands.push(Candidate { bbox, obj, conf, label });
+    }
+}
+
 /// YOLOX: level `[batch, 5 + classes, h, w]`; stride = input width // map width.
 fn grid_exp(levels: &[RawTensor], input: [usize; 2], thresh: f32) -> Result<Vec<Vec<Candidate>>, String> {
     let batch = levels.first().map(|l| l.shape[0]).unwrap_or(0);
@@ -213,16 +223,7 @@ fn grid_exp(levels: &[RawTensor], input: [usize; 2], thresh: f32) -> Result<Vec<
                     let cy = (at(1, i) + y as f32) * stride;
                     let bw = at(2, i).exp() * stride;
                     let bh = at(3, i).exp() * stride;
-                    let obj = sigmoid(at(4, i));
-                    let (label, conf) = argmax((5..c).map(|ch| sigmoid(at(ch, i))));
-                    if obj * conf >= thresh {
-                        cands.push(Candidate {
-                            bbox: xyxy(cx, cy, bw, bh),
-                            obj,
-                            conf,
-                            label,
-                        });
-                    }
+                    keep_scored(cands, xyxy(cx, cy, bw, bh), |ch| at(ch, i), c, thresh);
                 }
             }
         }
@@ -265,16 +266,7 @@ fn anchor_tanh(
                         let cy = (sigmoid(at(1, i)) + y as f32) * stride;
                         let bw = 2.0 * ((at(2, i) / 2.0 - 0.549306).tanh() + 1.0) * anc[2 * a];
                         let bh = 2.0 * ((at(3, i) / 2.0 - 0.549306).tanh() + 1.0) * anc[2 * a + 1];
-                        let obj = sigmoid(at(4, i));
-                        let (label, conf) = argmax((5..c).map(|ch| sigmoid(at(ch, i))));
-                        if obj * conf >= thresh {
-                            cands.push(Candidate {
-                                bbox: xyxy(cx, cy, bw, bh),
-                                obj,
-                                conf,
-                                label,
-                            });
-                        }
+                        keep_scored(cands, xyxy(cx, cy, bw, bh), |ch| at(ch, i), c, thresh);
                     }
                 }
             }

@@ -276,6 +276,21 @@ impl<'a> P<'a> {
             None => err(&format!("{what}, found the end of the expression"), self.len, self.len),
         }
     }
+    /// `for VARS in EXPR` (at `for`), of comprehensions and loop statements.
+    fn loop_head(&mut self) -> Result<(Vec<String>, Expr), ExprError> {
+        self.i += 1;
+        let mut vars = vec![self.ident()?];
+        while self.at_sym(",") {
+            self.i += 1;
+            vars.push(self.ident()?);
+        }
+        if !self.at_kw("in") {
+            return Err(self.unexpected("expected `in`"));
+        }
+        self.i += 1;
+        Ok((vars, self.coalesce()?))
+    }
+
     fn ident(&mut self) -> Result<String, ExprError> {
         match self.peek() {
             Some(Tok::Ident(s)) if !is_keyword(s) => {
@@ -576,17 +591,7 @@ impl<'a> P<'a> {
                 }
                 let first = self.expr()?;
                 if self.at_kw("for") {
-                    self.i += 1;
-                    let mut vars = vec![self.ident()?];
-                    while self.at_sym(",") {
-                        self.i += 1;
-                        vars.push(self.ident()?);
-                    }
-                    if !self.at_kw("in") {
-                        return Err(self.unexpected("expected `in`"));
-                    }
-                    self.i += 1;
-                    let iter = self.coalesce()?;
+                    let (vars, iter) = self.loop_head()?;
                     let cond = if self.at_kw("if") {
                         self.i += 1;
                         Some(Box::new(self.coalesce()?))
@@ -704,17 +709,7 @@ pub fn parse_stmt(text: &str) -> Result<Stmt, ExprError> {
         p.i += 1;
         Stmt::Return(p.expr()?)
     } else if p.at_kw("for") {
-        p.i += 1;
-        let mut vars = vec![p.ident()?];
-        while p.at_sym(",") {
-            p.i += 1;
-            vars.push(p.ident()?);
-        }
-        if !p.at_kw("in") {
-            return Err(p.unexpected("expected `in`"));
-        }
-        p.i += 1;
-        let iter = p.coalesce()?;
+        let (vars, iter) = p.loop_head()?;
         p.expect_sym(":")?;
         Stmt::For { vars, iter, body: 0 }
     } else {

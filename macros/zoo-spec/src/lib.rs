@@ -329,6 +329,22 @@ fn by_name(s: &mut String, kind: &str, comps: &[&ComponentDesc], header: &str, a
     .unwrap();
 }
 
+/// `outputs(name, params, ctx)`: a component's feature dims from its settings alone.
+fn outputs_by_name(s: &mut String, kind: &str, comps: &[&ComponentDesc]) {
+    by_name(
+        s,
+        kind,
+        comps,
+        "pub fn outputs(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<crate::rt::Outputs, crate::rt::BuildError>",
+        |c| {
+            format!(
+                "{}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx)?.outputs()",
+                c.rust, c.rust
+            )
+        },
+    );
+}
+
 /// An enum over the components of a kind (a burn module) with `init` by name.
 fn any_enum(s: &mut String, kind: &str, comps: &[&ComponentDesc]) -> String {
     let ty = format!("Any{}", camel(kind));
@@ -360,18 +376,7 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
     let of = |kind: &str| components.iter().filter(|c| c.kind == kind).collect::<Vec<_>>();
     let backbones = of("backbone");
     any_enum(&mut s, "backbone", &backbones);
-    by_name(
-        &mut s,
-        "backbone",
-        &backbones,
-        "pub fn outputs(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<crate::rt::Outputs, crate::rt::BuildError>",
-        |c| {
-            format!(
-                "{}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx)?.outputs()",
-                c.rust, c.rust
-            )
-        },
-    );
+    outputs_by_name(&mut s, "backbone", &backbones);
     writeln!(
         s,
         "pub fn forward(&self, x: burn::tensor::Tensor<4>) -> crate::rt::BackboneOutput {{ match self {{"
@@ -392,18 +397,7 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
     let necks = of("neck");
     if !necks.is_empty() {
         any_enum(&mut s, "neck", &necks);
-        by_name(
-            &mut s,
-            "neck",
-            &necks,
-            "pub fn outputs(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<crate::rt::Outputs, crate::rt::BuildError>",
-            |c| {
-                format!(
-                    "{}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx)?.outputs()",
-                    c.rust, c.rust
-                )
-            },
-        );
+        outputs_by_name(&mut s, "neck", &necks);
         writeln!(
             s,
             "pub fn forward(&self, features: Vec<burn::tensor::Tensor<4>>) -> Vec<burn::tensor::Tensor<4>> {{ match self {{"
