@@ -85,6 +85,7 @@ const RESNET: &str = "model:
   losses:
     - criterion: cross_entropy
       label_smoothing: 0.1
+      weight: ~
 ";
 
 /// The registered components of a kind that support a task, sorted (as the server lists them).

@@ -224,3 +224,70 @@ fn classification_and_segmentation_json() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--draw is for detection, pose estimation and segmentation"));
 }
+
+/// Serves `body` once over HTTP on 127.0.0.1, whatever the path.
+fn serve_once(body: Vec<u8>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Some(Ok(mut stream)) = listener.incoming().next() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap() == 0 || h == "\r\n" {
+                    break;
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_detector_named_after_a_classifier_says_its_registered_weights_lack_the_neck() {
+    // NetsPresso downloads `mobilenet_v3_small`'s ImageNet weights for this RetinaNet config.
+    let dir = tempfile::tempdir().unwrap();
+    let classifier = offline_copy("configs/mobilenetv3-small-classification.yaml", dir.path());
+    let weights = dir.path().join("imagenet.safetensors");
+    let o = zoo(&[
+        "save",
+        &classifier,
+        "--num-classes",
+        "1000",
+        "--output",
+        weights.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let url = serve_once(std::fs::read(&weights).unwrap());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_zoo"))
+        .args([
+            "run",
+            &f("configs/mobilenetv3-small-detection.yaml"),
+            "--num-classes",
+            "80",
+            "--input",
+            &f("tests/fixtures/images/sample.jpg"),
+            "--weights-url",
+            &url,
+        ])
+        .env("ZOO_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("the checkpoint lacks 16 tensor(s) of the model: neck.fpn_convs.0.bias"),
+        "{err}"
+    );
+    assert!(
+        err.contains("note: the weights registered for `mobilenet_v3_small` are its ImageNet classification weights"),
+        "{err}"
+    );
+}

@@ -105,7 +105,14 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
         println!("{label:<48} {:?}", e.shape);
     }
     println!("total parameters: {}", thousands(crate::model::count_params(&model)));
-    println!("output shape: {:?}", pred.dims());
+    match &pred {
+        crate::rt::Pred::List(_) | crate::rt::Pred::Map(_) => {
+            for (name, t) in pred.tensors("pred") {
+                println!("output {name}: {:?}", t.shape);
+            }
+        }
+        _ => println!("output shape: {:?}", pred.dims()),
+    }
     OK
 }
 

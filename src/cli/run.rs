@@ -119,6 +119,19 @@ pub fn model_with_weights(a: &ModelArgs) -> Result<(ModelConfig, crate::TaskMode
                 Ok(report) => eprint!("weights: {}: {report}", path.display()),
                 Err(e) => {
                     eprintln!("error: {e}");
+                    // NetsPresso downloads by `model.name` whatever the task: a detector named
+                    // after a classifier gets its ImageNet weights, without neck or head.
+                    let registered = a.checkpoint.is_none() && cfg.checkpoint.path.is_none();
+                    if let (true, weights::WeightsError::Missing(keys)) = (registered, &e)
+                        && keys.iter().all(|k| k.starts_with("neck.") || k.starts_with("head."))
+                    {
+                        eprintln!(
+                            "note: the weights registered for `{}` are its ImageNet classification weights; this {} model's \
+                             neck and head are not in them (NetsPresso starts them from random values for training). \
+                             Give trained weights with --checkpoint",
+                            cfg.name, cfg.task
+                        );
+                    }
                     return Err(INVALID);
                 }
             }
