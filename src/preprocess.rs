@@ -83,6 +83,36 @@ impl Geometry {
 }
 
 impl Pipeline {
+    /// The default inference steps of a model config (`for_task` with the rtmcc head's
+    /// `target_size`, the image size its MLP is built for).
+    pub fn for_config(cfg: &crate::config::ModelConfig) -> Pipeline {
+        let target = match &cfg.architecture {
+            crate::config::Architecture::Parts { head, .. } => head
+                .params
+                .get("target_size")
+                .and_then(|t| t.as_array())
+                .and_then(|t| Some([t.first()?.as_u64()? as u32, t.get(1)?.as_u64()? as u32])),
+            crate::config::Architecture::Full(_) => None,
+        };
+        Pipeline::for_task(&cfg.task, target)
+    }
+
+    /// The (height, width) of the model inputs this pipeline makes from a square image.
+    pub fn input_size(&self) -> (usize, usize) {
+        let (h, w) = match self.resize {
+            Resize::To(h, w) => (h, w),
+            Resize::Long(n) | Resize::Short(n) => (n, n),
+        };
+        let (h, w) = match self.pad {
+            Some((ph, pw, _)) => (h.max(ph), w.max(pw)),
+            None => (h, w),
+        };
+        match self.crop {
+            Some((ch, cw)) => (ch.min(h) as usize, cw.min(w) as usize),
+            None => (h as usize, w as usize),
+        }
+    }
+
     /// The default inference steps per task: classification and segmentation 224×224;
     /// detection NetsPresso's detection benchmarks' (long side to 640, padded to 640×640 with
     /// 114); pose the head's `target_size` (else 256×256).

@@ -61,13 +61,16 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
         eprintln!("error: --num-classes must be at least 1");
         return USAGE;
     }
+    // By default, the size `zoo run` gives the model (224x224, 640x640 for detection, the
+    // pose head's target size).
+    let default = crate::preprocess::Pipeline::for_config(&cfg).input_size();
     let (h, w) = match input_size {
         Some([h, w]) if *h > 0 && *w > 0 => (*h, *w),
         Some(_) => {
             eprintln!("error: --input-size takes two positive numbers, H and W");
             return USAGE;
         }
-        None => (224, 224),
+        None => default,
     };
     let device = match super::device(device) {
         Ok(d) => d,
@@ -87,10 +90,15 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
     let (pred, entries) = match crate::model::guarded(|| crate::trace::record(depth, || model.forward(x))) {
         Ok(r) => r,
         Err(m) => {
-            eprintln!(
-                "error: {} cannot run on a 1x3x{h}x{w} input ({m}); try a larger --input-size",
-                cfg.name
-            );
+            let hint = if (h, w) == default {
+                "try another --input-size".to_string()
+            } else {
+                format!(
+                    "try a larger --input-size, or {}x{} as `zoo run` uses",
+                    default.0, default.1
+                )
+            };
+            eprintln!("error: {} cannot run on a 1x3x{h}x{w} input ({m}); {hint}", cfg.name);
             return INVALID;
         }
     };

@@ -236,15 +236,6 @@ fn has_extension(p: Option<&Path>, ext: &str) -> bool {
     p.is_none_or(|p| p.extension().and_then(|e| e.to_str()) == Some(ext))
 }
 
-/// The rtmcc head's `target_size` (the image size its MLP is built for).
-fn target_size(cfg: &ModelConfig) -> Option<[u32; 2]> {
-    let crate::config::Architecture::Parts { head, .. } = &cfg.architecture else {
-        return None;
-    };
-    let t = head.params.get("target_size")?.as_array()?;
-    Some([t.first()?.as_u64()? as u32, t.get(1)?.as_u64()? as u32])
-}
-
 /// The model input and, per batch item, how its pixels map back to the original.
 fn load_input(a: &RunArgs, cfg: &ModelConfig) -> Result<(RawTensor, Vec<Geometry>), String> {
     if is_tensor_file(a.input) {
@@ -259,7 +250,7 @@ fn load_input(a: &RunArgs, cfg: &ModelConfig) -> Result<(RawTensor, Vec<Geometry
         return Ok((t.clone(), vec![g; t.shape[0]]));
     }
     let pipeline = match a.augmentation {
-        None => Pipeline::for_task(&cfg.task, target_size(cfg)),
+        None => Pipeline::for_config(cfg),
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
             Pipeline::from_augmentation(&text).map_err(|m| format!("{}: {m}", p.display()))?
