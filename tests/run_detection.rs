@@ -295,10 +295,18 @@ fn a_detector_named_after_a_classifier_says_its_registered_weights_lack_the_neck
 #[test]
 fn build_uses_the_input_size_zoo_run_gives_the_model() {
     // The pose head's MLP is built for its 256x256 target size; detection runs at 640x640.
-    let o = zoo(&["build", &f("configs/rtmpose-pose_estimation.yaml"), "--num-classes", "17"]);
+    let o = zoo(&[
+        "build",
+        &f("configs/rtmpose-pose_estimation.yaml"),
+        "--num-classes",
+        "17",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let out = text(&o.stdout);
-    assert!(out.contains("input 1x3x256x256") && out.contains("output shape: [1, 17, 1024]"), "{out}");
+    assert!(
+        out.contains("input 1x3x256x256") && out.contains("output shape: [1, 17, 1024]"),
+        "{out}"
+    );
     let o = zoo(&[
         "build",
         &f("configs/rtmpose-pose_estimation.yaml"),
@@ -309,8 +317,15 @@ fn build_uses_the_input_size_zoo_run_gives_the_model() {
         "224",
     ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("or 256x256 as `zoo run` uses"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("or 256x256 as `zoo run` uses"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = zoo(&["build", &f("configs/yolox-nano-detection.yaml"), "--num-classes", "80"]);
     let out = text(&o.stdout);
-    assert!(out.contains("input 1x3x640x640") && out.contains("output pred.2: [1, 85, 20, 20]"), "{out}");
+    assert!(
+        out.contains("input 1x3x640x640") && out.contains("output pred.2: [1, 85, 20, 20]"),
+        "{out}"
+    );
 }

@@ -212,3 +212,136 @@ fn tagged_stage_fields_shared_by_tags_have_one_type() {
         "{e:?}"
     );
 }
+
+/// A neck with a top-down loop over its levels (the forward program is on lines 13..).
+const LOOP_NECK: &str = r#"name: topdown
+kind: neck
+summary: test neck
+tasks: [detection]
+params:
+  width: {type: int, default: 8}
+children:
+  lateral:
+    for: "c in intermediate_features_dim"
+    each: {op: conv2d, in: c, out: width, kernel: 1}
+  smooth:
+    group:
+      convs: {for: "c in intermediate_features_dim", each: {op: conv2d, in: width, out: width, kernel: 3, padding: 1}}
+forward: |
+  lat = map(lateral, input)
+  td = [lat[-1]]
+  for i in range(len(intermediate_features_dim) - 2, -1, -1):
+    td = [lat[i] + interpolate(td[0], lat[i], 'nearest')] + td
+  outs = []
+  for i in range(len(intermediate_features_dim)):
+    outs = outs + [smooth.convs[i](td[i][:, :, ::1, ::1])]
+  return outs
+outputs:
+  intermediate_features_dim: "[width for c in intermediate_features_dim]"
+  strides: strides
+"#;
+
+#[test]
+fn loops_groups_and_step_slices_compile() {
+    let rust = compile("zoo/necks/topdown.yaml", LOOP_NECK).unwrap();
+    assert!(
+        rust.contains("pub smooth: Topdown_smooth"),
+        "a group is a struct of its members"
+    );
+    assert!(rust.contains("for __it"), "loops become Rust loops");
+    assert!(rust.contains("crate::rt::range_step("));
+    assert!(rust.contains("crate::rt::Sub::Range(None, None, 1)"));
+}
+
+#[test]
+fn a_loop_cannot_change_a_type_or_return() {
+    let e = compile(
+        "zoo/necks/topdown.yaml",
+        &LOOP_NECK.replace("    td = [lat[i] +", "    td = lat[i]\n    td = [lat[i] +"),
+    )
+    .expect_err("broken");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("zoo/necks/topdown.yaml:18:10:")
+            && e[0].contains("`td` is list<tensor4> before the loop; it cannot become tensor4 in it"),
+        "{e:?}"
+    );
+    let e = compile(
+        "zoo/necks/topdown.yaml",
+        &LOOP_NECK.replace("    td = [lat[i] +", "    return td\n    td = [lat[i] +"),
+    )
+    .expect_err("broken");
+    assert!(e.iter().any(|m| m.contains("a loop body cannot `return`")), "{e:?}");
+}
+
+#[test]
+fn predictions_are_for_heads_and_steps_for_tensors() {
+    let head = r#"name: boxes
+kind: head
+summary: test head
+tasks: [detection]
+signature: list<tensor4> -> pred
+children:
+  cls:
+    for: "c in intermediate_features_dim"
+    each: {op: conv2d, in: c, out: num_classes, kernel: 1}
+forward: |
+  return {logits: map(cls, input), first: input[0], n: 3}
+"#;
+    let e = compile("zoo/heads/boxes.yaml", head).expect_err("broken");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("a prediction is a tensor, a list of tensors or a record of those, found int"),
+        "{e:?}"
+    );
+    let ok = head.replace(", n: 3}", "}");
+    let rust = compile("zoo/heads/boxes.yaml", &ok).unwrap();
+    assert!(rust.contains("crate::rt::Pred::Map("), "a record of tensors");
+    let block = ok
+        .replace("kind: head", "kind: block")
+        .replace("tasks: [detection]\n", "");
+    let e = compile("zoo/blocks/boxes.yaml", &block).expect_err("broken");
+    assert!(e.iter().any(|m| m.contains("only heads return a prediction")), "{e:?}");
+    let e = error_of(&MYNET.replace("global_avg_pool(feats[-1])", "global_avg_pool(feats[-1][:, :, ::0])"));
+    assert!(e[0].contains("a slice step is a positive integer literal"), "{e:?}");
+}
+
+#[test]
+fn a_postprocessor_names_a_decoder_of_the_zoo() {
+    let head = r#"name: boxes
+kind: head
+summary: test head
+tasks: [detection]
+signature: list<tensor4> -> pred
+children:
+  cls:
+    for: "c in intermediate_features_dim"
+    each: {op: conv2d, in: c, out: num_classes, kernel: 1}
+forward: |
+  return map(cls, input)
+postprocessor:
+  decode: gridexp
+  params:
+    score_thresh: {type: float, min: 0.0, max: 1.0}
+"#;
+    let e = compile("zoo/heads/boxes.yaml", head).expect_err("broken");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("zoo/heads/boxes.yaml:13:11: unknown decoder `gridexp`; did you mean `grid_exp`?"),
+        "{e:?}"
+    );
+    let c = zoo_spec::compile_sources(
+        &[
+            blocks(),
+            vec![Src::new("zoo/heads/boxes.yaml", head.replace("gridexp", "grid_exp"))],
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let desc = c.components.iter().find(|c| c.name == "boxes").unwrap();
+    let post = desc.postprocessor.as_ref().unwrap();
+    assert_eq!(
+        (post.decode.as_str(), post.params[0].name.as_str()),
+        ("grid_exp", "score_thresh")
+    );
+}
