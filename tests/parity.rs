@@ -68,89 +68,10 @@ fn run(model: &zoo::TaskModel, case: &str) -> f32 {
     err
 }
 
-/// CRC-32 (IEEE), as Python's `zlib.crc32`.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for b in bytes {
-        c ^= *b as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
-        }
-    }
-    !c
-}
-
-/// `synthetic` of `tests/reference/parity_fixtures.py`: the weights of the cases that store
-/// none (conv/linear weights scaled by their fan-in, so the output depends on the input).
-fn synthetic(name: &str, shape: &[usize]) -> Vec<f64> {
-    let phase = (crc32(name.as_bytes()) % 10007) as f64 / 1000.0;
-    let n: usize = shape.iter().product();
-    let fan_in = if shape.is_empty() || shape[0] == 0 {
-        1
-    } else {
-        n / shape[0]
-    };
-    // RT-DETR's box refinement starts at zero: its last layer stays small.
-    let damp = if name.contains("bbox_head") && name.contains(".layers.2.") {
-        0.1
-    } else {
-        1.0
-    };
-    (0..n)
-        .map(|i| {
-            let v = (i as f64 * 0.754_877_666_246_692_7 + phase).sin();
-            if name.ends_with("attention_bias_idxs") {
-                let k = *shape.last().unwrap() as f64;
-                ((v + 1.0) / 2.0 * k).floor().clamp(0.0, k - 1.0)
-            } else if name.ends_with("running_var") {
-                0.75 + 0.25 * v
-            } else if shape.len() == 1 && name.ends_with("weight") {
-                1.0 + 0.2 * v
-            } else if shape.len() >= 2 {
-                damp * v * 2.0 / (fan_in as f64).sqrt()
-            } else {
-                damp * 0.2 * v
-            }
-        })
-        .collect()
-}
-
-/// The case's weights: its stored file, or the synthetic weights written to `dir` (the model's
-/// own computed buffers, such as positional tables, kept).
-fn weights_file(model: &zoo::TaskModel, case: &str, dir: &Path) -> PathBuf {
-    let stored = fixture(&format!("{case}.safetensors"));
-    if stored.exists() {
-        return stored;
-    }
-    let own = dir.join("own.safetensors");
-    zoo::weights::save(model, &own).unwrap();
-    let bytes = std::fs::read(&own).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut data: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (name, view) in st.tensors() {
-        let shape = view.shape().to_vec();
-        let raw = if name.ends_with(".pe") {
-            view.data().to_vec()
-        } else {
-            let v = synthetic(&name, &shape);
-            match view.dtype() {
-                safetensors::Dtype::F32 => v.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect(),
-                safetensors::Dtype::I64 => v.iter().flat_map(|x| (*x as i64).to_le_bytes()).collect(),
-                safetensors::Dtype::I32 => v.iter().flat_map(|x| (*x as i32).to_le_bytes()).collect(),
-                other => panic!("{name}: unexpected dtype {other:?}"),
-            }
-        };
-        data.push((name, view.dtype(), shape, raw));
-    }
-    let path = dir.join(format!("{case}.safetensors"));
-    common::write_safetensors(&path, &data);
-    path
-}
-
 fn parity(case: &str) {
     let mut model = build(case);
     let dir = tempfile::tempdir().unwrap();
-    let weights = weights_file(&model, case, dir.path());
+    let weights = common::synthetic_weights(&model, &fixture(&format!("{case}.safetensors")), dir.path());
     let report = zoo::weights::load(
         &mut model,
         &weights,

@@ -447,6 +447,13 @@ def torchvision_facts():
         lines = [f"# torchvision {torchvision.__version__} {name} state dict"]
         lines += [f"{k} {list(v.shape)}" for k, v in model.state_dict().items()]
         (ref / f"torchvision_{name}.txt").write_text("\n".join(lines) + "\n")
+    # EfficientNet as an embedding backbone: `features.*` only (the classifier is dropped).
+    for v in ["b0", "b4", "b7"]:
+        model = getattr(torchvision.models, f"efficientnet_{v}")()
+        feats = {k: t for k, t in model.state_dict().items() if k.startswith("features.")}
+        count = sum(p.numel() for p in model.features.parameters())
+        lines = [f"# params {count}"] + [f"{k} {list(t.shape)}" for k, t in feats.items()]
+        (ref / f"torchvision_efficientnet_{v}.txt").write_text("\n".join(lines) + "\n")
     torch.save([1, 2, 3], str(OUT / "not_a_state_dict_list.pt"))
     torch.save(torch.zeros(3), str(OUT / "not_a_state_dict_tensor.pt"))
 
