@@ -1,4 +1,4 @@
-"""Writes the EfficientNet parity fixtures of tests/efficientnet.rs (not run by CI; see
+"""Writes the EfficientNet parity fixtures of tests/torchvision_models.rs (not run by CI; see
 netspresso_reference.py for the venv). Run from the repository root:
 
     venv/bin/python tests/reference/efficientnet_fixtures.py

@@ -442,7 +442,7 @@ def torchvision_facts():
     import torchvision
 
     ref = OUT.parent / "reference"
-    for name in ["mobilenet_v3_small", "mobilenet_v3_large", "resnet18"]:
+    for name in ["mobilenet_v3_small", "mobilenet_v3_large", "resnet18", "resnet101", "resnet152"]:
         model = getattr(torchvision.models, name)()
         lines = [f"# torchvision {torchvision.__version__} {name} state dict"]
         lines += [f"{k} {list(v.shape)}" for k, v in model.state_dict().items()]

@@ -1,6 +1,7 @@
-//! EfficientNet B0-B7 as a spec (torchvision layout): the embedding backbone (classifier
+//! torchvision models as specs: EfficientNet B0-B7 (the embedding backbone, classifier
 //! dropped) has torchvision's parameter count and `features.*` keys, and matches torchvision's
-//! pooled feature on reduced-width fixtures (`tests/reference/efficientnet_fixtures.py`).
+//! pooled feature on reduced-width fixtures (`tests/reference/efficientnet_fixtures.py`);
+//! ResNet-101/152 presets; torchvision state dicts load through the specs' remap rules.
 
 mod common;
 
@@ -135,4 +136,53 @@ fn parity_with_torchvision_b0_norms() {
 #[test]
 fn parity_with_torchvision_b5_norms() {
     parity("efficientnet_b5_norm", 0.3, 0.6, 1e-3, 0.01);
+}
+
+/// A zero-filled state dict with the keys and shapes of a reference facts file.
+fn facts_file(facts: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    common::state_dict_from_facts(facts, dir)
+}
+
+#[test]
+fn torchvision_resnet101_152_and_efficientnet_load_through_the_spec_remap_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = burn::tensor::Device::flex();
+    // (facts, preset, backbone spec, parameters of the whole torchvision model, its head's)
+    for (facts, preset, spec, params, with_head) in [
+        ("torchvision_resnet101.txt", "resnet101", "resnet", 44_549_160, true),
+        ("torchvision_resnet152.txt", "resnet152", "resnet", 60_192_808, true),
+        (
+            "torchvision_efficientnet_b0.txt",
+            "efficientnet_b0",
+            "efficientnet",
+            5_288_548,
+            false,
+        ),
+    ] {
+        let cfg = preset_config(preset);
+        let mut model = zoo::build(&cfg, 1000, &device).unwrap();
+        assert_eq!(zoo::model::count_params(&model), params, "{preset}");
+        let rules = zoo::registry::find("backbone", spec)
+            .unwrap()
+            .remap
+            .iter()
+            .find(|(s, _)| s == "torchvision")
+            .unwrap()
+            .1
+            .clone();
+        let file = facts_file(facts, dir.path());
+        let report = zoo::weights::load(
+            &mut model,
+            &file,
+            &zoo::weights::LoadOptions {
+                load_head: with_head,
+                remap: rules,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{facts}: {e}"));
+        assert!(
+            report.missing.is_empty() && report.unexpected.is_empty(),
+            "{facts}: {report}"
+        );
+    }
 }
