@@ -121,6 +121,7 @@ pub fn head(name: &str) -> Result<(), String> {
     };
     let m = AnyHead::init(name, &example_params(desc), &ctx, &device).map_err(|e| e.to_string())?;
     let feats = crate::rt::BackboneOutput {
+        last_map: Some(Tensor::random([2, 24, 2, 2], Distribution::Normal(0.0, 1.0), &device)),
         last_feature: Some(Tensor::random([2, 24], Distribution::Normal(0.0, 1.0), &device)),
         intermediate_features: pyramid(&dims, &strides, &device),
     };
@@ -142,6 +143,15 @@ pub fn head(name: &str) -> Result<(), String> {
         sig => {
             let want = match sig {
                 "list<tensor4> -> tensor4" => vec![2, 7, first_side, first_side],
+                // Embeddings: the projection's width, else the pooled feature's (24).
+                "tensor4 -> tensor2" => {
+                    let dim = desc
+                        .example
+                        .pointer("/params/output_dim")
+                        .and_then(|d| d.as_u64())
+                        .unwrap_or(24);
+                    vec![2, dim as usize]
+                }
                 _ => vec![2, 7],
             };
             if pred.dims() != want {

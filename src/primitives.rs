@@ -137,6 +137,15 @@ pub fn index_buffer<const D: usize>(
     ))
 }
 
+/// Batch normalisation of `[batch, channels]` (PyTorch's `BatchNorm1d`).
+pub fn batch_norm1d(channels: i64, eps: f64, momentum: f64, device: &Device) -> Result<BatchNorm, BuildError> {
+    at_least("batch_norm1d", "channels", channels, 1)?;
+    Ok(BatchNormConfig::new(u(channels))
+        .with_epsilon(eps)
+        .with_momentum(momentum)
+        .init(device))
+}
+
 /// 2-D normalisation chosen by name, as NetsPresso's `NORM_REGISTRY`.
 #[derive(Module, Debug)]
 pub enum Norm2d {

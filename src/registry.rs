@@ -33,6 +33,17 @@ pub fn preset(name: &str) -> Option<(&'static ComponentDesc, &'static PresetDesc
         .find_map(|c| c.presets.iter().find(|p| p.name == name).map(|p| (c, p)))
 }
 
+/// A preset by name for a task (names repeat across tasks: `resnet50` classifies and embeds).
+pub fn preset_for_task(name: &str, task: Option<&str>) -> Option<(&'static ComponentDesc, &'static PresetDesc)> {
+    let Some(task) = task else { return preset(name) };
+    components().iter().find_map(|c| {
+        c.presets
+            .iter()
+            .find(|p| p.name == name && p.body.get("task").and_then(|t| t.as_str()) == Some(task))
+            .map(|p| (c, p))
+    })
+}
+
 /// Every preset name.
 pub fn preset_names() -> Vec<&'static str> {
     components()

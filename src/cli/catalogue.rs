@@ -249,8 +249,14 @@ pub fn describe(name: &str) -> i32 {
     OK
 }
 
-pub fn new_config(preset: &str) -> i32 {
-    let Some((_, p)) = registry::preset(preset) else {
+pub fn new_config(preset: &str, task: Option<&str>) -> i32 {
+    let Some((_, p)) = registry::preset_for_task(preset, task) else {
+        if let Some(t) = task
+            && registry::preset(preset).is_some()
+        {
+            eprintln!("error: the preset `{preset}` has no `{t}` variant");
+            return USAGE;
+        }
         let names = registry::preset_names();
         let hint = zoo_spec::diag::did_you_mean(preset, names.iter().copied());
         eprintln!(

@@ -95,7 +95,12 @@ pub enum Command {
     /// Show a component's parameters (types, defaults, docs), presets and outputs.
     Describe { name: String },
     /// Print a complete model config for a preset (e.g. `resnet50`), equal to NetsPresso's.
-    New { preset: String },
+    New {
+        preset: String,
+        /// The task of the preset, where one name has several (`resnet50 --task embedding`).
+        #[arg(long)]
+        task: Option<String>,
+    },
     /// Print the JSON Schema for model configs, or write all schemas into a folder.
     Schema {
         #[arg(long)]
@@ -188,7 +193,7 @@ pub fn run(cmd: Command) -> i32 {
     match cmd {
         Command::List { glob, task, kind } => catalogue::list(glob.as_deref(), task.as_deref(), kind),
         Command::Describe { name } => catalogue::describe(&name),
-        Command::New { preset } => catalogue::new_config(&preset),
+        Command::New { preset, task } => catalogue::new_config(&preset, task.as_deref()),
         Command::Schema { out } => catalogue::schema(out.as_deref()),
         Command::Validate { files, format } => validate::run(&files, format),
         Command::Build {

@@ -91,6 +91,18 @@ pub fn classification(logits: &RawTensor, out: &Outputs) -> Result<(), String> {
     out.write_json(items)
 }
 
+/// One embedding per image: its width and norm on stdout, the vector in `--json`.
+pub fn embedding(e: &RawTensor, out: &Outputs) -> Result<(), String> {
+    let dim = e.shape[1];
+    let mut items = Vec::new();
+    for (i, row) in e.values.chunks(dim).enumerate() {
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        println!("image {i}: embedding of {dim} values, L2 norm {norm:.4}");
+        items.push(json!({ "embedding": row }));
+    }
+    out.write_json(items)
+}
+
 /// Upsamples to the original size, takes the class of every pixel, prints each image's
 /// largest classes and writes masks, overlays and JSON.
 pub fn segmentation(pred: burn::tensor::Tensor<4>, geometry: &[Geometry], out: &Outputs) -> Result<(), String> {

@@ -79,6 +79,9 @@ pub fn model_with_weights(a: &ModelArgs) -> Result<(ModelConfig, crate::TaskMode
     };
     let (num_classes, source) = if let Some(n) = a.num_classes {
         (n, "--num-classes".to_string())
+    } else if cfg.task == "embedding" {
+        // An embedding model has no classes (its head's width is its own).
+        (1, "no classes: an embedding model".to_string())
     } else if let Some(n) = checkpoint.as_deref().and_then(|c| {
         let keys = crate::model::class_dependent_keys(&cfg, &device).ok()?;
         classes_in_checkpoint(c, &keys)
@@ -96,7 +99,9 @@ pub fn model_with_weights(a: &ModelArgs) -> Result<(ModelConfig, crate::TaskMode
         eprintln!("error: the number of classes must be at least 1");
         return Err(USAGE);
     }
-    eprintln!("classes: {num_classes} (from {source})");
+    if cfg.task != "embedding" {
+        eprintln!("classes: {num_classes} (from {source})");
+    }
     let mut model = crate::model::build(&cfg, num_classes, &device).map_err(|e| {
         eprintln!("error: cannot build {}: {e}", a.config.display());
         INVALID
@@ -287,8 +292,10 @@ pub fn run(a: &RunArgs) -> i32 {
         eprintln!("error: --mask is for segmentation models; this one is for {}", cfg.task);
         return USAGE;
     }
-    if a.draw.is_some() && cfg.task == "classification" {
-        eprintln!("error: --draw is for detection, pose estimation and segmentation; use --json for classes");
+    if a.draw.is_some() && matches!(cfg.task.as_str(), "classification" | "embedding") {
+        eprintln!(
+            "error: --draw is for detection, pose estimation and segmentation; use --json for classes and embeddings"
+        );
         return USAGE;
     }
     let (input, geometry) = match load_input(a, &cfg) {
@@ -360,6 +367,7 @@ pub fn run(a: &RunArgs) -> i32 {
         (Some(Postprocessor::Detection(d)), p) => d
             .run(&p, size)
             .and_then(|dets| super::results::detection(&dets, &geometry, &out)),
+        (Some(Postprocessor::Embedding), crate::rt::Pred::Rank2(_)) => super::results::embedding(&tensors[0].1, &out),
         (Some(Postprocessor::Pose { simcc_split_ratio }), _) => {
             crate::postprocess::pose::simcc(&tensors[0].1, simcc_split_ratio)
                 .and_then(|kps| super::results::pose(&kps, &geometry, &out))

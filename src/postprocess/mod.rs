@@ -15,7 +15,11 @@ pub enum Postprocessor {
     Classification,
     Segmentation,
     Detection(detection::DetectionPostprocessor),
-    Pose { simcc_split_ratio: f32 },
+    Pose {
+        simcc_split_ratio: f32,
+    },
+    /// The prediction is the embedding itself.
+    Embedding,
 }
 
 /// The postprocessor of a validated config (`None` when its head declares none).
@@ -31,6 +35,7 @@ pub fn for_config(cfg: &ModelConfig) -> Result<Option<Postprocessor>, String> {
     Ok(Some(match post.decode.as_str() {
         "classification" => Postprocessor::Classification,
         "segmentation" => Postprocessor::Segmentation,
+        "embedding" => Postprocessor::Embedding,
         "simcc" => Postprocessor::Pose {
             simcc_split_ratio: params
                 .get("simcc_split_ratio")

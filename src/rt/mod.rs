@@ -100,6 +100,8 @@ pub struct Outputs {
 #[derive(Debug, Clone)]
 pub struct BackboneOutput {
     pub last_feature: Option<Tensor<2>>,
+    /// The map `last_feature` is pooled from, for heads that pool it themselves (embeddings).
+    pub last_map: Option<Tensor<4>>,
     pub intermediate_features: Vec<Tensor<4>>,
 }
 

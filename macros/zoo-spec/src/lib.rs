@@ -441,6 +441,10 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
             }
             "list<tensor4> -> tensor4" => "crate::rt::Pred::Rank4(m.forward(features.intermediate_features))",
             "list<tensor4> -> pred" => "m.forward(features.intermediate_features)",
+            // Heads that pool the last map themselves (embeddings).
+            "tensor4 -> tensor2" => {
+                "crate::rt::Pred::Rank2(m.forward(features.last_map.expect(\"the backbone returns its last map (`last_map`)\")))"
+            }
             other => {
                 errors.push(SpecError {
                     path: c.file.clone(),

@@ -63,6 +63,19 @@ pub fn primitives() -> Vec<Prim> {
             fallible: true,
         },
         Prim {
+            name: "batch_norm1d",
+            doc: "batch normalisation of [batch, channels] (PyTorch's BatchNorm1d)",
+            rust_type: "burn::nn::BatchNorm",
+            ctor: "crate::primitives::batch_norm1d",
+            args: vec![
+                a("channels", Int, None),
+                a("eps", Float, Some("1e-5f64")),
+                a("momentum", Float, Some("0.1f64")),
+            ],
+            sig: Sig::Fixed(2, 2),
+            fallible: true,
+        },
+        Prim {
             name: "activation",
             doc: "activation chosen by name (relu, relu6, leaky_relu, gelu, silu, swish, hard_swish, hard_sigmoid, sigmoid, identity)",
             rust_type: "crate::primitives::Activation",

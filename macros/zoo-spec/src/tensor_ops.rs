@@ -28,6 +28,9 @@ pub const TENSOR_FUNCTIONS: &[&str] = &[
     "toeplitz",
     "log",
     "reduce_max",
+    "pow",
+    "global_max_pool",
+    "l2_normalize",
     "clamp",
     "level_shapes",
     "deformable_sample",
@@ -416,6 +419,46 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             }
             let n = int_plain(&args[1].value, s)?;
             Ok((format!("crate::rt::toeplitz({w}, ({n}) as usize)"), Ty::Tensor(2)))
+        }
+        "pow" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let (p, t) = lower(&args[1].value, s)?;
+            if !t.is_numeric() {
+                return Err(error_at(
+                    &args[1].value,
+                    format!("`pow` takes a number as exponent, found {t}"),
+                ));
+            }
+            Ok((format!("({x}).powf_scalar(({p}) as f32)"), Ty::Tensor(r)))
+        }
+        "global_max_pool" => {
+            arity(e, name, args, 1, 1)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            if r != 4 {
+                return Err(error_at(
+                    e,
+                    format!("`global_max_pool` needs a rank-4 tensor, found rank {r}"),
+                ));
+            }
+            Ok((
+                format!(
+                    "{{ let __x = {x}; let [__b, __c, _, _] = __x.dims(); __x.max_dim(3).max_dim(2).reshape([__b, __c]) }}"
+                ),
+                Ty::Tensor(2),
+            ))
+        }
+        "l2_normalize" => {
+            // x / max(||x||_2, 1e-12) over the last dimension (torch.nn.functional.normalize).
+            arity(e, name, args, 1, 1)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            Ok((
+                format!(
+                    "{{ let __x = {x}; let __n = (__x.clone() * __x.clone()).sum_dim({}).sqrt().clamp_min(1e-12); __x / __n }}",
+                    r - 1
+                ),
+                Ty::Tensor(r),
+            ))
         }
         "reduce_max" => {
             arity(e, name, args, 2, 2)?;

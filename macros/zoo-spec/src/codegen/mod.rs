@@ -760,11 +760,20 @@ impl<'a> Gen<'a> {
                     ));
                 };
                 let mut last = "None".to_string();
+                let mut last_map = "None".to_string();
                 let mut inter = "Vec::new()".to_string();
                 for (name, v) in fields {
                     let (code, ty) = lower(v, scope).map_err(le)?;
                     match (name.as_str(), &ty) {
                         ("last_feature", Ty::Tensor(2)) => last = format!("Some({code})"),
+                        ("last_map", Ty::Tensor(4)) => last_map = format!("Some({code})"),
+                        ("last_map", _) => {
+                            return Err((
+                                v.start,
+                                v.end,
+                                format!("`last_map` must be a rank-4 tensor (the map before pooling), found {ty}"),
+                            ));
+                        }
                         ("intermediate_features", Ty::TensorList(4)) => inter = code,
                         ("last_feature", _) => {
                             return Err((
@@ -785,14 +794,14 @@ impl<'a> Gen<'a> {
                                 v.start,
                                 v.end,
                                 format!(
-                                    "unknown output `{name}`; a backbone returns last_feature and intermediate_features"
+                                    "unknown output `{name}`; a backbone returns last_feature, last_map and intermediate_features"
                                 ),
                             ));
                         }
                     }
                 }
                 Ok(format!(
-                    "crate::rt::BackboneOutput {{ last_feature: {last}, intermediate_features: {inter} }}"
+                    "crate::rt::BackboneOutput {{ last_feature: {last}, last_map: {last_map}, intermediate_features: {inter} }}"
                 ))
             }
             Kind::Neck => {

@@ -46,7 +46,13 @@ impl Kind {
     }
 }
 
-pub const TASKS: &[&str] = &["classification", "segmentation", "detection", "pose_estimation"];
+pub const TASKS: &[&str] = &[
+    "classification",
+    "segmentation",
+    "detection",
+    "pose_estimation",
+    "embedding",
+];
 
 /// An expression with the file position of its text, so errors inside it can be located.
 #[derive(Debug, Clone)]
@@ -350,6 +356,7 @@ pub const DECODERS: &[&str] = &[
     "distribution_distances",
     "normalized_queries",
     "simcc",
+    "embedding",
 ];
 
 fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Option<Spec> {

@@ -1,0 +1,172 @@
+//! The `embedding` task: Finetuner's CNN embedding models as presets (torchvision's backbones,
+//! the classifier removed, pooled), the embedding head's pooling, projection and
+//! normalisation, and `zoo run` on an embedding config.
+
+mod common;
+
+use common::{root, text, zoo};
+
+fn preset(name: &str, task: &str) -> zoo::ModelConfig {
+    let (_, p) = zoo::registry::preset_for_task(name, Some(task)).unwrap();
+    let doc = serde_json::json!({ "model": p.body });
+    zoo::check_text(&doc.to_string()).config.expect("the preset validates")
+}
+
+#[test]
+fn finetuners_cnn_embedding_models_have_the_measured_counts_and_dims() {
+    // embeddings.md: parameters of the embedding model, and output_dim (computed, not typed in).
+    for (name, params, dim) in [
+        ("resnet50", 23_508_032, 2048),
+        ("resnet152", 58_143_808, 2048),
+        ("efficientnet_b0", 4_007_548, 1280),
+        ("efficientnet_b4", 17_548_616, 1792),
+    ] {
+        let cfg = preset(name, "embedding");
+        let model = zoo::build(&cfg, 1, &burn::tensor::Device::flex()).unwrap();
+        assert_eq!(zoo::model::count_params(&model), params, "{name}");
+        let pred = model.forward(burn::tensor::Tensor::zeros(
+            [1, 3, 64, 64],
+            &burn::tensor::Device::flex(),
+        ));
+        assert_eq!(pred.dims(), vec![1, dim], "{name}");
+    }
+    // The same name still names NetsPresso's classification preset.
+    assert_eq!(preset("resnet50", "classification").task, "classification");
+}
+
+/// A reduced EfficientNet with an embedding head of the given params.
+fn model(head: &str) -> (zoo::TaskModel, zoo::TaskModel) {
+    let body = |head: &str| {
+        format!(
+            "model:
+  task: embedding
+  name: tiny
+  checkpoint: {{use_pretrained: false, load_head: false, path: ~, optimizer_path: ~}}
+  architecture:
+    backbone:
+      name: efficientnet
+      params: {{width_mult: 0.25, depth_mult: 0.5}}
+      stage_params:
+        - {{expand_ratio: 1, kernel_size: 3, stride: 1, out_channels: 16, num_blocks: 1}}
+        - {{expand_ratio: 6, kernel_size: 3, stride: 2, out_channels: 24, num_blocks: 2}}
+    head:
+      name: embedding
+      params: {head}
+  losses: []
+"
+        )
+    };
+    let device = burn::tensor::Device::flex();
+    let build = |h: &str| {
+        let v = zoo::check_text(&body(h));
+        let cfg = v.config.unwrap_or_else(|| panic!("{:?}", v.diagnostics));
+        zoo::build(&cfg, 1, &device).unwrap()
+    };
+    (build(head), build("{pooling: avg}"))
+}
+
+fn run(m: &zoo::TaskModel, x: burn::tensor::Tensor<4>) -> Vec<f32> {
+    m.forward(x).tensors("pred").remove(0).1.values
+}
+
+#[test]
+fn pooling_and_normalisation_follow_their_formulas() {
+    let device = burn::tensor::Device::flex();
+    let x = burn::tensor::Tensor::<4>::random([2, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+    let (max, _) = model("{pooling: max}");
+    let (gem, _) = model("{pooling: gem, gem_p: 3.0}");
+    let (norm, avg) = model("{pooling: avg, normalize: true}");
+    // The same (default-initialised) backbone weights are not shared between builds, so compare
+    // each head's output with its own backbone's last map.
+    for (m, kind) in [(&max, "max"), (&gem, "gem"), (&norm, "norm"), (&avg, "avg")] {
+        let zoo::TaskModel::Parts(p) = m else { panic!() };
+        let map = p.backbone.forward(x.clone()).last_map.unwrap();
+        let [b, c, h, w] = map.dims();
+        let v = zoo::tensor_io::RawTensor::from_tensor(map).unwrap().values;
+        let got = run(m, x.clone());
+        assert_eq!(got.len(), b * c);
+        for i in 0..b {
+            let mut want: Vec<f32> = (0..c)
+                .map(|k| {
+                    let plane = &v[(i * c + k) * h * w..(i * c + k + 1) * h * w];
+                    match kind {
+                        "max" => plane.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+                        "gem" => {
+                            (plane.iter().map(|p| p.max(1e-6).powf(3.0)).sum::<f32>() / (h * w) as f32).powf(1.0 / 3.0)
+                        }
+                        _ => plane.iter().sum::<f32>() / (h * w) as f32,
+                    }
+                })
+                .collect();
+            if kind == "norm" {
+                let n = want.iter().map(|x| x * x).sum::<f32>().sqrt();
+                want.iter_mut().for_each(|x| *x /= n);
+            }
+            for k in 0..c {
+                let g = got[i * c + k];
+                assert!(
+                    (g - want[k]).abs() <= 1e-4 * want[k].abs().max(1e-2),
+                    "{kind} [{i}, {k}]: {g} vs {}",
+                    want[k]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_projection_head_has_finetuners_layout() {
+    let (m, _) = model("{output_dim: 16, num_layers: 2}");
+    let keys: Vec<String> = zoo::model::state_dict(&m)
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("head."))
+        .map(|(k, s)| format!("{k} {s:?}"))
+        .collect();
+    // [Linear(in, in), BatchNorm1d(in), ReLU] + Linear(in, out) + BatchNorm1d(out), no biases.
+    assert_eq!(
+        keys,
+        [
+            "head.projection.0.weight [32, 32]",
+            "head.projection.1.weight [32]",
+            "head.projection.1.bias [32]",
+            "head.projection.1.running_mean [32]",
+            "head.projection.1.running_var [32]",
+            "head.projection.3.weight [16, 32]",
+            "head.projection.4.weight [16]",
+            "head.projection.4.bias [16]",
+            "head.projection.4.running_mean [16]",
+            "head.projection.4.running_var [16]",
+        ]
+    );
+    let x = burn::tensor::Tensor::<4>::zeros([3, 3, 32, 32], &burn::tensor::Device::flex());
+    assert_eq!(m.forward(x).dims(), vec![3, 16]);
+}
+
+#[test]
+fn zoo_new_and_run_an_embedding_config() {
+    let o = zoo(&["new", "efficientnet_b0", "--task", "embedding"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("b0.yaml");
+    std::fs::write(&config, o.stdout).unwrap();
+    let json = dir.path().join("e.json");
+    let o = zoo(&[
+        "run",
+        config.to_str().unwrap(),
+        "--input",
+        root("tests/fixtures/images/sample.jpg").to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).starts_with("image 0: embedding of 1280 values"),
+        "{}",
+        text(&o.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v[0]["embedding"].as_array().unwrap().len(), 1280);
+    let o = zoo(&["new", "resnet50", "--task", "detection"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("the preset `resnet50` has no `detection` variant"));
+}
