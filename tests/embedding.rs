@@ -170,3 +170,52 @@ fn zoo_new_and_run_an_embedding_config() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("the preset `resnet50` has no `detection` variant"));
 }
+
+#[test]
+fn zoo_embed_writes_one_embedding_per_image_or_tensor_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = zoo(&["new", "efficientnet_b0", "--task", "embedding"]);
+    let config = dir.path().join("b0.yaml");
+    std::fs::write(&config, o.stdout).unwrap();
+    // Two images and a [2, 3, 224, 224] tensor: four embeddings.
+    let x = zoo::tensor_io::RawTensor {
+        shape: vec![2, 3, 224, 224],
+        values: (0..2 * 3 * 224 * 224)
+            .map(|i| ((i % 97) as f32 - 48.0) / 50.0)
+            .collect(),
+    };
+    let npy = dir.path().join("x.npy");
+    zoo::tensor_io::write_npy(&npy, &x).unwrap();
+    let out = dir.path().join("e.npy");
+    let o = zoo(&[
+        "embed",
+        config.to_str().unwrap(),
+        "--input",
+        root("tests/fixtures/images/sample.jpg").to_str().unwrap(),
+        root("tests/fixtures/images/sample.png").to_str().unwrap(),
+        npy.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--normalize",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let e = zoo::tensor_io::read_npy(&out).unwrap();
+    assert_eq!(e.shape, vec![4, 1280]);
+    for row in e.values.chunks(1280) {
+        let n: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((n - 1.0).abs() < 1e-4, "{n}");
+    }
+    // The tensor's two items differ, so their embeddings do.
+    assert_ne!(&e.values[2 * 1280..3 * 1280], &e.values[3 * 1280..]);
+    // A classification config is refused before any weights are fetched.
+    let o = zoo(&[
+        "embed",
+        root("configs/resnet18-classification.yaml").to_str().unwrap(),
+        "--input",
+        root("tests/fixtures/images/sample.jpg").to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("is a classification model; `zoo embed` needs `task: embedding`"));
+}

@@ -2,6 +2,7 @@
 
 mod build;
 mod catalogue;
+mod embed;
 mod emit;
 mod results;
 mod run;
@@ -159,6 +160,23 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "flex")]
         device: DeviceKind,
     },
+    /// Embed images with an `embedding` config: float32 [B, output_dim] into a .npy file.
+    Embed {
+        config: PathBuf,
+        #[command(flatten)]
+        weights: WeightsArgs,
+        /// Images (prepared as the model expects) or .npy/.safetensors tensors [B, 3, H, W].
+        #[arg(long, num_args = 1.., required = true)]
+        input: Vec<PathBuf>,
+        /// Where to write the embeddings (.npy).
+        #[arg(long)]
+        output: PathBuf,
+        /// L2-normalise every embedding.
+        #[arg(long)]
+        normalize: bool,
+        #[arg(long, value_enum, default_value = "flex")]
+        device: DeviceKind,
+    },
     /// Write a config's (initialised or loaded) weights with NetsPresso key names.
     Save {
         config: PathBuf,
@@ -228,6 +246,19 @@ pub fn run(cmd: Command) -> i32 {
                 top_k,
             })
         }
+        Command::Embed {
+            config,
+            weights,
+            input,
+            output,
+            normalize,
+            device,
+        } => embed::run(&embed::EmbedArgs {
+            model: weights.model_args(&config, device),
+            inputs: &input,
+            output: &output,
+            normalize,
+        }),
         Command::Save {
             config,
             weights,

@@ -1,0 +1,131 @@
+//! `zoo embed`: embeddings of images (files, or a `.npy`/`.safetensors` float tensor
+//! [B, 3, H, W] used as is) by an `embedding` config, written as float32 [B, output_dim].
+
+use super::run::{ModelArgs, model_with_weights};
+use super::{INVALID, OK, USAGE};
+use crate::preprocess::Pipeline;
+use crate::tensor_io::{self, RawTensor};
+use std::path::{Path, PathBuf};
+
+pub struct EmbedArgs<'a> {
+    pub model: ModelArgs<'a>,
+    pub inputs: &'a [PathBuf],
+    pub output: &'a Path,
+    pub normalize: bool,
+}
+
+fn is_tensor_file(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("npy" | "safetensors"))
+}
+
+/// One batch of every input: images prepared by the config's default pipeline, tensor files
+/// as they are (all of one height and width).
+fn batch(inputs: &[PathBuf], pipeline: &Pipeline) -> Result<RawTensor, String> {
+    let mut parts: Vec<RawTensor> = Vec::new();
+    for p in inputs {
+        let t = if is_tensor_file(p) {
+            tensor_io::read_tensor_file(p)?
+        } else {
+            pipeline.load(p)?
+        };
+        if t.shape.len() != 4 || t.shape[1] != 3 {
+            return Err(format!(
+                "{}: an image input is [batch, 3, height, width], found {:?}",
+                p.display(),
+                t.shape
+            ));
+        }
+        if let Some(first) = parts.first()
+            && first.shape[2..] != t.shape[2..]
+        {
+            return Err(format!(
+                "{}: {}x{} differs from the first input's {}x{}",
+                p.display(),
+                t.shape[2],
+                t.shape[3],
+                first.shape[2],
+                first.shape[3]
+            ));
+        }
+        parts.push(t);
+    }
+    let Some(first) = parts.first() else {
+        return Err("no input".into());
+    };
+    let mut shape = first.shape.clone();
+    shape[0] = parts.iter().map(|t| t.shape[0]).sum();
+    Ok(RawTensor {
+        shape,
+        values: parts.into_iter().flat_map(|t| t.values).collect(),
+    })
+}
+
+pub fn run(a: &EmbedArgs) -> i32 {
+    if a.output.extension().and_then(|e| e.to_str()) != Some("npy") {
+        eprintln!("error: --output must end in .npy");
+        return USAGE;
+    }
+    if a.inputs.is_empty() {
+        eprintln!("error: give at least one --input");
+        return USAGE;
+    }
+    // The task first: a classifier's weights are not worth downloading for this.
+    let cfg = match super::build::load(a.model.config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if cfg.task != "embedding" {
+        let hint = if crate::registry::preset_for_task(&cfg.name, Some("embedding")).is_some() {
+            format!(" (`zoo new {} --task embedding` prints one)", cfg.name)
+        } else {
+            " (`zoo list --task embedding` shows the backbones and heads)".to_string()
+        };
+        eprintln!(
+            "error: {} is a {} model; `zoo embed` needs `task: embedding`{hint}",
+            a.model.config.display(),
+            cfg.task
+        );
+        return USAGE;
+    }
+    let (cfg, model, _) = match model_with_weights(&a.model) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let input = match batch(a.inputs, &Pipeline::for_config(&cfg)) {
+        Ok(t) => t,
+        Err(m) => {
+            eprintln!("error: {m}");
+            return USAGE;
+        }
+    };
+    let device = super::device(a.model.device).expect("checked when building");
+    let x = input.to_tensor::<4>(&device).expect("rank checked");
+    let pred = match crate::model::guarded(|| model.forward(x)) {
+        Ok(p) => p,
+        Err(m) => {
+            eprintln!(
+                "error: {} cannot run on an input of shape {:?} ({m})",
+                cfg.name, input.shape
+            );
+            return INVALID;
+        }
+    };
+    let mut e = pred.tensors("pred").remove(0).1;
+    let dim = e.shape[1];
+    if a.normalize {
+        for row in e.values.chunks_mut(dim) {
+            let n = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+            row.iter_mut().for_each(|v| *v /= n);
+        }
+    }
+    if let Err(err) = tensor_io::write_npy(a.output, &e) {
+        eprintln!("error: cannot write {}: {err}", a.output.display());
+        return USAGE;
+    }
+    eprintln!(
+        "wrote {} embeddings of {dim} values to {}",
+        e.shape[0],
+        a.output.display()
+    );
+    OK
+}
