@@ -55,15 +55,7 @@ fn run(model: &zoo::TaskModel, case: &str) -> f32 {
         };
         let want = zoo::tensor_io::read_safetensors(&io, key).unwrap();
         assert_eq!(t.shape, want.shape, "{case}: shape of {name}");
-        let scale = want.values.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
-        let e = t
-            .values
-            .iter()
-            .zip(&want.values)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max)
-            / scale;
-        err = err.max(e);
+        err = err.max(common::max_relative_difference(&t.values, &want.values));
     }
     err
 }

@@ -117,14 +117,7 @@ fn parity(case: &str, width: f64, depth: f64, eps: f64, momentum: f64) {
     let zoo::TaskModel::Parts(m) = &model else { panic!() };
     let got = zoo::tensor_io::RawTensor::from_tensor(m.backbone.forward(x).last_feature.unwrap()).unwrap();
     assert_eq!(got.shape, want.shape);
-    let scale = want.values.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
-    let err = got
-        .values
-        .iter()
-        .zip(&want.values)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max)
-        / scale;
+    let err = common::max_relative_difference(&got.values, &want.values);
     assert!(err <= 1e-4, "{case}: max relative difference {err:e}");
 }
 

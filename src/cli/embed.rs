@@ -2,7 +2,7 @@
 //! [B, 3, H, W] used as is) by an `embedding` config, written as float32 [B, output_dim].
 
 use super::run::{ModelArgs, model_with_weights};
-use super::{INVALID, OK, USAGE};
+use super::{OK, USAGE};
 use crate::preprocess::Pipeline;
 use crate::tensor_io::{self, RawTensor};
 use std::path::{Path, PathBuf};
@@ -98,17 +98,9 @@ pub fn run(a: &EmbedArgs) -> i32 {
             return USAGE;
         }
     };
-    let device = super::device(a.model.device).expect("checked when building");
-    let x = input.to_tensor::<4>(&device).expect("rank checked");
-    let pred = match crate::model::guarded(|| model.forward(x)) {
+    let pred = match super::run::forward(&cfg, &model, &input, a.model.device) {
         Ok(p) => p,
-        Err(m) => {
-            eprintln!(
-                "error: {} cannot run on an input of shape {:?} ({m})",
-                cfg.name, input.shape
-            );
-            return INVALID;
-        }
+        Err(code) => return code,
     };
     let mut e = pred.tensors("pred").remove(0).1;
     let dim = e.shape[1];

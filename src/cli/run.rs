@@ -265,6 +265,25 @@ fn load_input(a: &RunArgs, cfg: &ModelConfig) -> Result<(RawTensor, Vec<Geometry
     Ok((t, vec![g]))
 }
 
+/// The model's prediction for `input` on `device`; a failure of the tensor library (an input
+/// the model cannot take) is an error message and exit 1.
+pub fn forward(
+    cfg: &ModelConfig,
+    model: &crate::TaskModel,
+    input: &RawTensor,
+    device: DeviceKind,
+) -> Result<crate::rt::Pred, i32> {
+    let device = super::device(device).expect("checked when building");
+    let x = input.to_tensor::<4>(&device).expect("rank checked");
+    crate::model::guarded(|| model.forward(x)).map_err(|m| {
+        eprintln!(
+            "error: {} cannot run on an input of shape {:?} ({m})",
+            cfg.name, input.shape
+        );
+        INVALID
+    })
+}
+
 pub fn run(a: &RunArgs) -> i32 {
     if a.output.is_some_and(|o| !is_tensor_file(o)) {
         eprintln!("error: --output must end in .npy or .safetensors");
@@ -305,17 +324,9 @@ pub fn run(a: &RunArgs) -> i32 {
             return USAGE;
         }
     };
-    let device = super::device(a.model.device).expect("checked when building");
-    let x = input.to_tensor::<4>(&device).expect("rank checked");
-    let pred = match crate::model::guarded(|| model.forward(x)) {
+    let pred = match forward(&cfg, &model, &input, a.model.device) {
         Ok(p) => p,
-        Err(m) => {
-            eprintln!(
-                "error: {} cannot run on an input of shape {:?} ({m})",
-                cfg.name, input.shape
-            );
-            return INVALID;
-        }
+        Err(code) => return code,
     };
     let tensors = pred.tensors("pred");
     if let Some(out) = a.output {

@@ -137,3 +137,9 @@ pub fn synthetic_weights(model: &zoo::TaskModel, stored: &Path, dir: &Path) -> P
     write_safetensors(&path, &data);
     path
 }
+
+/// Max |got - want| relative to max |want| (at least 1e-3): the parity measure.
+pub fn max_relative_difference(got: &[f32], want: &[f32]) -> f32 {
+    let scale = want.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+    got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max) / scale
+}
