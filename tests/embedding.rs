@@ -219,3 +219,30 @@ fn zoo_embed_writes_one_embedding_per_image_or_tensor_item() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("is a classification model; `zoo embed` needs `task: embedding`"));
 }
+
+#[test]
+fn zoo_list_prints_the_embedding_models_with_computed_output_dims() {
+    let o = zoo(&["list", "--task", "embedding"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("embedding models (`zoo new NAME --task embedding`):"),
+        "{out}"
+    );
+    // Finetuner printed 1280 for efficientnet_b4; the spec computes 1792.
+    for (name, dim) in [
+        ("resnet50", 2048),
+        ("resnet152", 2048),
+        ("efficientnet_b0", 1280),
+        ("efficientnet_b4", 1792),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(
+            line.contains("image-to-image") && line.contains(&format!(" {dim} ")),
+            "{line}"
+        );
+    }
+}

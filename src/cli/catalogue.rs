@@ -139,7 +139,60 @@ pub fn list(glob: Option<&str>, task: Option<&str>, kind: Option<Kind>) -> i32 {
     if rows.is_empty() {
         eprintln!("no component matches");
     }
+    if task == Some("embedding") && kind.is_none() {
+        embedding_models(glob);
+    }
     OK
+}
+
+/// The embedding models (presets of the `embedding` task) as Finetuner's `describe_models()`
+/// lists them, `output_dim` computed from the specs.
+fn embedding_models(glob: Option<&str>) {
+    let mut rows = Vec::new();
+    for c in registry::components() {
+        for p in c
+            .presets
+            .iter()
+            .filter(|p| p.body.get("task").and_then(|t| t.as_str()) == Some("embedding"))
+        {
+            if glob.is_some_and(|g| !glob_match(g, &p.name)) {
+                continue;
+            }
+            let doc = serde_json::json!({ "model": p.body });
+            let Some(cfg) = crate::config::check_text(&doc.to_string()).config else {
+                continue;
+            };
+            let crate::config::Architecture::Parts { backbone, head, .. } = &cfg.architecture else {
+                continue;
+            };
+            let Ok((_, _, hctx)) = crate::model::contexts(&cfg.task, backbone, None, 1) else {
+                continue;
+            };
+            let dim = head
+                .params
+                .get("output_dim")
+                .and_then(|d| d.as_i64())
+                .unwrap_or(hctx.feature_dim);
+            let pooling = head
+                .params
+                .get("pooling")
+                .and_then(|d| d.as_str())
+                .unwrap_or("-")
+                .to_string();
+            rows.push((p.name.clone(), dim, backbone.name.clone(), pooling));
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    println!("\nembedding models (`zoo new NAME --task embedding`):");
+    println!(
+        "{:<22} {:<16} {:>10}  {:<14} {}",
+        "model", "task", "output_dim", "architecture", "pooling"
+    );
+    for (name, dim, arch, pooling) in rows {
+        println!("{name:<22} {:<16} {dim:>10}  {arch:<14} {pooling}", "image-to-image");
+    }
 }
 
 pub fn describe(name: &str) -> i32 {
