@@ -187,8 +187,8 @@ fn embedding_models(glob: Option<&str>) {
     }
     println!("\nembedding models (`zoo new NAME --task embedding`):");
     println!(
-        "{:<22} {:<16} {:>10}  {:<14} {}",
-        "model", "task", "output_dim", "architecture", "pooling"
+        "{:<22} {:<16} {:>10}  {:<14} pooling",
+        "model", "task", "output_dim", "architecture"
     );
     for (name, dim, arch, pooling) in rows {
         println!("{name:<22} {:<16} {dim:>10}  {arch:<14} {pooling}", "image-to-image");
