@@ -217,7 +217,7 @@ fn zoo_embed_writes_one_embedding_per_image_or_tensor_item() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("is a classification model; `zoo embed` needs `task: embedding`"));
+    assert!(text(&o.stderr).contains("is a classification model; embeddings need `task: embedding`"));
 }
 
 #[test]
@@ -245,4 +245,106 @@ fn zoo_list_prints_the_embedding_models_with_computed_output_dims() {
             "{line}"
         );
     }
+}
+
+/// A small image set: coloured squares with a gradient, one in a subfolder, plus a text file
+/// (not an image) and a corrupt PNG (skipped with a warning).
+fn image_set(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir.join("more")).unwrap();
+    for (name, rgb) in [
+        ("red.png", [220u8, 30, 30]),
+        ("green.png", [30, 200, 40]),
+        ("blue.jpg", [20, 40, 230]),
+        ("more/yellow.png", [230, 220, 20]),
+    ] {
+        let img = image::RgbImage::from_fn(96, 64, |x, y| {
+            image::Rgb([
+                rgb[0].saturating_sub((x / 2) as u8),
+                rgb[1].saturating_sub((y / 2) as u8),
+                rgb[2],
+            ])
+        });
+        img.save(dir.join(name)).unwrap();
+    }
+    std::fs::write(dir.join("notes.txt"), "not an image").unwrap();
+    std::fs::write(dir.join("broken.png"), b"\x89PNG but not really").unwrap();
+}
+
+#[test]
+fn zoo_index_and_search_find_an_indexed_image_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = zoo(&["new", "efficientnet_b0", "--task", "embedding"]);
+    let config = tmp.path().join("b0.yaml");
+    std::fs::write(&config, o.stdout).unwrap();
+    let images = tmp.path().join("images");
+    image_set(&images);
+    let index = tmp.path().join("index");
+    let o = zoo(&[
+        "index",
+        config.to_str().unwrap(),
+        images.to_str().unwrap(),
+        "--output",
+        index.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("warning: skipped: cannot read image"), "{err}");
+    assert!(
+        err.contains("indexed 4 images (1 skipped) as 1280-value embeddings"),
+        "{err}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(index.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["items"],
+        serde_json::json!(["blue.jpg", "green.png", "more/yellow.png", "red.png"])
+    );
+    assert_eq!(manifest["dim"], 1280);
+    let e = zoo::tensor_io::read_npy(&index.join("embeddings.npy")).unwrap();
+    assert_eq!(e.shape, vec![4, 1280]);
+    for row in e.values.chunks(1280) {
+        let n: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((n - 1.0).abs() < 1e-4, "{n}");
+    }
+    // The index keeps the (random) weights it used: querying with an indexed image finds
+    // that image with similarity 1, which a freshly initialised model would not.
+    let o = zoo(&[
+        "search",
+        index.to_str().unwrap(),
+        "--image",
+        images.join("more/yellow.png").to_str().unwrap(),
+        "--top",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let first: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(first[0], "1");
+    assert!(first[1].parse::<f32>().unwrap() > 0.9999, "{out}");
+    assert!(first[2].ends_with("images/more/yellow.png"), "{out}");
+    assert!(lines[1].split_whitespace().nth(1).unwrap().parse::<f32>().unwrap() < 0.9999);
+
+    // Re-indexing replaces an index; a folder with other files is refused and left alone.
+    let other = tmp.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("keep.txt"), "mine").unwrap();
+    let o = zoo(&[
+        "index",
+        config.to_str().unwrap(),
+        images.to_str().unwrap(),
+        "--output",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("holds files that are not a zoo index"));
+    assert_eq!(std::fs::read_to_string(other.join("keep.txt")).unwrap(), "mine");
+    // A text query on an image model, and a folder that is no index, are clear errors.
+    let o = zoo(&["search", index.to_str().unwrap(), "--text", "a red square"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("a text query needs a model with a text tower"));
+    let o = zoo(&["search", other.to_str().unwrap(), "--image", "x.png"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("is not a zoo index"), "{}", text(&o.stderr));
 }

@@ -60,6 +60,45 @@ fn batch(inputs: &[PathBuf], pipeline: &Pipeline) -> Result<RawTensor, String> {
     })
 }
 
+/// The model's embeddings of `input`: float32 [B, output_dim].
+pub fn embeddings(
+    cfg: &crate::config::ModelConfig,
+    model: &crate::TaskModel,
+    input: &RawTensor,
+    device: super::DeviceKind,
+) -> Result<RawTensor, i32> {
+    let pred = super::run::forward(cfg, model, input, device)?;
+    Ok(pred.tensors("pred").remove(0).1)
+}
+
+/// Scales every row of a [B, D] tensor to unit L2 norm (a zero row stays zero).
+pub fn normalize_rows(e: &mut RawTensor) {
+    let dim = e.shape[1];
+    for row in e.values.chunks_mut(dim) {
+        let n = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        row.iter_mut().for_each(|v| *v /= n);
+    }
+}
+
+/// Refuses a config of another task, pointing at the embedding variant when there is one.
+pub fn require_embedding_task(config: &Path) -> Result<(), i32> {
+    let cfg = super::build::load(config)?;
+    if cfg.task == "embedding" {
+        return Ok(());
+    }
+    let hint = if crate::registry::preset_for_task(&cfg.name, Some("embedding")).is_some() {
+        format!(" (`zoo new {} --task embedding` prints one)", cfg.name)
+    } else {
+        " (`zoo list --task embedding` shows the backbones and heads)".to_string()
+    };
+    eprintln!(
+        "error: {} is a {} model; embeddings need `task: embedding`{hint}",
+        config.display(),
+        cfg.task
+    );
+    Err(USAGE)
+}
+
 pub fn run(a: &EmbedArgs) -> i32 {
     if a.output.extension().and_then(|e| e.to_str()) != Some("npy") {
         eprintln!("error: --output must end in .npy");
@@ -70,22 +109,8 @@ pub fn run(a: &EmbedArgs) -> i32 {
         return USAGE;
     }
     // The task first: a classifier's weights are not worth downloading for this.
-    let cfg = match super::build::load(a.model.config) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    if cfg.task != "embedding" {
-        let hint = if crate::registry::preset_for_task(&cfg.name, Some("embedding")).is_some() {
-            format!(" (`zoo new {} --task embedding` prints one)", cfg.name)
-        } else {
-            " (`zoo list --task embedding` shows the backbones and heads)".to_string()
-        };
-        eprintln!(
-            "error: {} is a {} model; `zoo embed` needs `task: embedding`{hint}",
-            a.model.config.display(),
-            cfg.task
-        );
-        return USAGE;
+    if let Err(code) = require_embedding_task(a.model.config) {
+        return code;
     }
     let (cfg, model, _) = match model_with_weights(&a.model) {
         Ok(m) => m,
@@ -98,17 +123,13 @@ pub fn run(a: &EmbedArgs) -> i32 {
             return USAGE;
         }
     };
-    let pred = match super::run::forward(&cfg, &model, &input, a.model.device) {
-        Ok(p) => p,
+    let mut e = match embeddings(&cfg, &model, &input, a.model.device) {
+        Ok(e) => e,
         Err(code) => return code,
     };
-    let mut e = pred.tensors("pred").remove(0).1;
     let dim = e.shape[1];
     if a.normalize {
-        for row in e.values.chunks_mut(dim) {
-            let n = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-            row.iter_mut().for_each(|v| *v /= n);
-        }
+        normalize_rows(&mut e);
     }
     if let Err(err) = tensor_io::write_npy(a.output, &e) {
         eprintln!("error: cannot write {}: {err}", a.output.display());

@@ -6,6 +6,7 @@ mod embed;
 mod emit;
 mod results;
 mod run;
+mod search;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -177,6 +178,34 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "flex")]
         device: DeviceKind,
     },
+    /// Embed every image under DIR into a search index (a folder: embeddings, paths, the
+    /// config and the weights used).
+    Index {
+        config: PathBuf,
+        dir: PathBuf,
+        #[command(flatten)]
+        weights: WeightsArgs,
+        /// The index folder to write (new, empty, or an earlier index it replaces).
+        #[arg(long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value = "flex")]
+        device: DeviceKind,
+    },
+    /// The items of an index nearest to a query, by cosine similarity.
+    Search {
+        index: PathBuf,
+        /// An image query.
+        #[arg(long, conflicts_with = "text")]
+        image: Option<PathBuf>,
+        /// A text query (for models with a text tower).
+        #[arg(long)]
+        text: Option<String>,
+        /// How many results to print.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        #[arg(long, value_enum, default_value = "flex")]
+        device: DeviceKind,
+    },
     /// Write a config's (initialised or loaded) weights with NetsPresso key names.
     Save {
         config: PathBuf,
@@ -258,6 +287,30 @@ pub fn run(cmd: Command) -> i32 {
             inputs: &input,
             output: &output,
             normalize,
+        }),
+        Command::Index {
+            config,
+            dir,
+            weights,
+            output,
+            device,
+        } => search::index(&search::IndexArgs {
+            model: weights.model_args(&config, device),
+            dir: &dir,
+            output: &output,
+        }),
+        Command::Search {
+            index,
+            image,
+            text,
+            top,
+            device,
+        } => search::search(&search::SearchArgs {
+            index: &index,
+            image: image.as_deref(),
+            text: text.as_deref(),
+            top,
+            device,
         }),
         Command::Save {
             config,
