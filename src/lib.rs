@@ -21,4 +21,5 @@ pub use model::{TaskModel, build};
 pub mod download;
 pub mod preprocess;
 pub mod tensor_io;
+pub mod tokenize;
 pub mod weights;
