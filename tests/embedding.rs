@@ -245,6 +245,18 @@ fn zoo_list_prints_the_embedding_models_with_computed_output_dims() {
             "{line}"
         );
     }
+    // `zoo describe` of the head shows each model's pooling and input kind.
+    let o = zoo(&["describe", "embedding"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("efficientnet_b4 "))
+        .unwrap();
+    assert!(
+        line.ends_with("embedding of 1792 values: efficientnet, avg pooling; input images [B, 3, H, W]"),
+        "{line}"
+    );
 }
 
 /// A small image set: coloured squares with a gradient, one in a subfolder, plus a text file

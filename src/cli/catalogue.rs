@@ -145,6 +145,28 @@ pub fn list(glob: Option<&str>, task: Option<&str>, kind: Option<Kind>) -> i32 {
     OK
 }
 
+/// An embedding preset's output_dim (computed from its specs), backbone and pooling.
+fn embedding_model(body: &serde_json::Value) -> Option<(i64, String, String)> {
+    let doc = serde_json::json!({ "model": body });
+    let cfg = crate::config::check_text(&doc.to_string()).config?;
+    let crate::config::Architecture::Parts { backbone, head, .. } = &cfg.architecture else {
+        return None;
+    };
+    let (_, _, hctx) = crate::model::contexts(&cfg.task, backbone, None, 1).ok()?;
+    let dim = head
+        .params
+        .get("output_dim")
+        .and_then(|d| d.as_i64())
+        .unwrap_or(hctx.feature_dim);
+    let pooling = head
+        .params
+        .get("pooling")
+        .and_then(|d| d.as_str())
+        .unwrap_or("-")
+        .to_string();
+    Some((dim, backbone.name.clone(), pooling))
+}
+
 /// The embedding models (presets of the `embedding` task) as Finetuner's `describe_models()`
 /// lists them, `output_dim` computed from the specs.
 fn embedding_models(glob: Option<&str>) {
@@ -158,28 +180,10 @@ fn embedding_models(glob: Option<&str>) {
             if glob.is_some_and(|g| !glob_match(g, &p.name)) {
                 continue;
             }
-            let doc = serde_json::json!({ "model": p.body });
-            let Some(cfg) = crate::config::check_text(&doc.to_string()).config else {
+            let Some((dim, backbone, pooling)) = embedding_model(&p.body) else {
                 continue;
             };
-            let crate::config::Architecture::Parts { backbone, head, .. } = &cfg.architecture else {
-                continue;
-            };
-            let Ok((_, _, hctx)) = crate::model::contexts(&cfg.task, backbone, None, 1) else {
-                continue;
-            };
-            let dim = head
-                .params
-                .get("output_dim")
-                .and_then(|d| d.as_i64())
-                .unwrap_or(hctx.feature_dim);
-            let pooling = head
-                .params
-                .get("pooling")
-                .and_then(|d| d.as_str())
-                .unwrap_or("-")
-                .to_string();
-            rows.push((p.name.clone(), dim, backbone.name.clone(), pooling));
+            rows.push((p.name.clone(), dim, backbone, pooling));
         }
     }
     if rows.is_empty() {
@@ -275,6 +279,15 @@ pub fn describe(name: &str) -> i32 {
     if !c.presets.is_empty() {
         println!("\npresets:");
         for p in &c.presets {
+            if p.body.get("task").and_then(|t| t.as_str()) == Some("embedding")
+                && let Some((dim, backbone, pooling)) = embedding_model(&p.body)
+            {
+                println!(
+                    "  {:<28} embedding of {dim} values: {backbone}, {pooling} pooling; input images [B, 3, H, W]",
+                    p.name
+                );
+                continue;
+            }
             let outputs = preset_params(&p.body).and_then(|params| {
                 let task = p.body.get("task").and_then(|t| t.as_str()).unwrap_or("classification");
                 AnyBackbone::outputs(
