@@ -109,8 +109,9 @@ fn lowercase_beside(vocab: &Path) -> Result<Option<bool>, String> {
 impl TextTokenizer {
     /// Loads `tokenizer.json`, a WordPiece `vocab.txt` (cased unless `lowercase` or the
     /// `tokenizer_config.json` beside it says otherwise), or CLIP's `vocab.json` (with the
-    /// `merges.txt` beside it). `max_length` counts the special tokens.
-    pub fn from_file(path: &Path, lowercase: Option<bool>, max_length: usize) -> Result<TextTokenizer, String> {
+    /// `merges.txt` beside it). `max_length` counts the special tokens; by default the
+    /// model family's (BERT 512, CLIP's context 77).
+    pub fn from_file(path: &Path, lowercase: Option<bool>, max_length: Option<usize>) -> Result<TextTokenizer, String> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let doc = if name.ends_with(".txt") {
             let mut vocab = serde_json::Map::new();
@@ -153,10 +154,12 @@ impl TextTokenizer {
             None => Tokenizer::from_file(path),
         }
         .map_err(|e| format!("{}: not a tokenizer this zoo reads ({e})", path.display()))?;
+        let clip = inner.token_to_id("<|startoftext|>").is_some();
         let pad_id = ["[PAD]", "<|endoftext|>"]
             .iter()
             .find_map(|t| inner.token_to_id(t))
             .unwrap_or(0);
+        let max_length = max_length.unwrap_or(if clip { 77 } else { 512 });
         inner
             .with_truncation(Some(TruncationParams {
                 max_length,

@@ -7,6 +7,7 @@ mod emit;
 mod results;
 mod run;
 mod search;
+mod tokenize;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -206,6 +207,26 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "flex")]
         device: DeviceKind,
     },
+    /// Token ids of texts (tokenizer.json, WordPiece vocab.txt, or CLIP vocab.json + merges.txt).
+    Tokenize {
+        /// tokenizer.json, vocab.txt or vocab.json (with merges.txt beside it).
+        #[arg(long)]
+        tokenizer: PathBuf,
+        #[arg(long, num_args = 1..)]
+        text: Vec<String>,
+        /// A file with one text per line.
+        #[arg(long)]
+        text_file: Option<PathBuf>,
+        /// Whether a vocab.txt is uncased (default: its tokenizer_config.json says).
+        #[arg(long)]
+        lowercase: Option<bool>,
+        /// Longest sequence, special tokens included (default: BERT's 512, CLIP's 77).
+        #[arg(long)]
+        max_length: Option<usize>,
+        /// Write `[{"text", "ids", "tokens"}]` here (.json) instead of printing.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Write a config's (initialised or loaded) weights with NetsPresso key names.
     Save {
         config: PathBuf,
@@ -311,6 +332,21 @@ pub fn run(cmd: Command) -> i32 {
             text: text.as_deref(),
             top,
             device,
+        }),
+        Command::Tokenize {
+            tokenizer,
+            text,
+            text_file,
+            lowercase,
+            max_length,
+            output,
+        } => tokenize::run(&tokenize::TokenizeArgs {
+            tokenizer: &tokenizer,
+            texts: &text,
+            text_file: text_file.as_deref(),
+            lowercase,
+            max_length,
+            output: output.as_deref(),
         }),
         Command::Save {
             config,
