@@ -245,6 +245,14 @@ fn zoo_list_prints_the_embedding_models_with_computed_output_dims() {
             "{line}"
         );
     }
+    // A preset name describes the component that holds it.
+    let o = zoo(&["describe", "efficientnet_b4"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        text(&o.stdout).starts_with("`efficientnet_b4` is a preset of backbone `efficientnet`"),
+        "{}",
+        text(&o.stdout)
+    );
     // `zoo describe` of the head shows each model's pooling and input kind.
     let o = zoo(&["describe", "embedding"]);
     assert_eq!(o.status.code(), Some(0));

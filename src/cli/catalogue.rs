@@ -200,7 +200,19 @@ fn embedding_models(glob: Option<&str>) {
 }
 
 pub fn describe(name: &str) -> i32 {
-    let Some(c) = registry::components().iter().find(|c| c.name == name) else {
+    // A preset name (`resnet50`) describes the component that holds it.
+    let holder = || {
+        registry::components()
+            .iter()
+            .find(|c| c.presets.iter().any(|p| p.name == name))
+    };
+    let found = registry::components().iter().find(|c| c.name == name);
+    if found.is_none()
+        && let Some(c) = holder()
+    {
+        println!("`{name}` is a preset of {} `{}`\n", c.kind, c.name);
+    }
+    let Some(c) = found.or_else(holder) else {
         let names: Vec<&str> = registry::components().iter().map(|c| c.name.as_str()).collect();
         let hint = zoo_spec::diag::did_you_mean(name, names.iter().copied());
         eprintln!("error: no component named `{name}`{hint}");
