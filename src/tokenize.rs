@@ -23,15 +23,17 @@ pub struct TextTokenizer {
     pub pad_id: u32,
 }
 
+fn token_id(vocab: &serde_json::Map<String, Value>, token: &str) -> Result<u64, String> {
+    vocab
+        .get(token)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| format!("the vocabulary has no {token} token"))
+}
+
 /// WordPiece: BERT's normaliser (lower-casing and accent stripping only when uncased),
 /// pre-tokeniser and `[CLS] … [SEP]` template.
 fn wordpiece_document(vocab: &serde_json::Map<String, Value>, lowercase: bool) -> Result<Value, String> {
-    let id = |t: &str| {
-        vocab
-            .get(t)
-            .and_then(Value::as_u64)
-            .ok_or_else(|| format!("the vocabulary has no {t} token"))
-    };
+    let id = |t: &str| token_id(vocab, t);
     let (cls, sep) = (id("[CLS]")?, id("[SEP]")?);
     id("[UNK]")?;
     Ok(json!({
@@ -63,12 +65,7 @@ fn wordpiece_document(vocab: &serde_json::Map<String, Value>, lowercase: bool) -
 /// CLIP: NFC, whitespace collapsed, lower-cased; its word pattern, byte-level symbols, BPE
 /// with `</w>` ending each word; `<|startoftext|> … <|endoftext|>`.
 fn clip_document(vocab: &serde_json::Map<String, Value>, merges: Vec<String>) -> Result<Value, String> {
-    let id = |t: &str| {
-        vocab
-            .get(t)
-            .and_then(Value::as_u64)
-            .ok_or_else(|| format!("the vocabulary has no {t} token"))
-    };
+    let id = |t: &str| token_id(vocab, t);
     let (bos, eos) = (id("<|startoftext|>")?, id("<|endoftext|>")?);
     Ok(json!({
         "version": "1.0",
