@@ -47,9 +47,14 @@ pub fn backbone(name: &str) -> Result<usize, String> {
             };
             let outputs = AnyBackbone::outputs(name, &backbone.params, &ctx).map_err(|e| format!("{}: {e}", p.name))?;
             let m = AnyBackbone::init(name, &backbone.params, &ctx, &device).map_err(|e| format!("{}: {e}", p.name))?;
+            let what = format!("{name} preset {} (task {task})", p.name);
+            if desc.input == "tokens" {
+                text_backbone(&what, &m, &outputs, &device)?;
+                checked += 1;
+                continue;
+            }
             let x = Tensor::<4>::random([2, 3, SIDE, SIDE], Distribution::Normal(0.0, 1.0), &device);
             let out = m.forward(x);
-            let what = format!("{name} preset {} (task {task})", p.name);
             let fd = outputs
                 .feature_dim
                 .ok_or(format!("{what}: the spec declares no feature_dim"))? as usize;
@@ -67,6 +72,50 @@ pub fn backbone(name: &str) -> Result<usize, String> {
         }
     }
     Ok(checked)
+}
+
+/// A text backbone on two rows of five tokens (the first with two padding tokens): its token
+/// states are [2, 5, feature_dim], and the padding does not change the first row's real tokens
+/// (the mask reaches every layer).
+fn text_backbone(what: &str, m: &AnyBackbone, outputs: &crate::rt::Outputs, device: &Device) -> Result<(), String> {
+    let fd = outputs
+        .feature_dim
+        .ok_or(format!("{what}: the spec declares no feature_dim"))? as usize;
+    let vocab = outputs
+        .vocab_size
+        .ok_or(format!("{what}: the spec declares no vocab_size"))?;
+    let max = outputs
+        .max_tokens
+        .ok_or(format!("{what}: the spec declares no max_tokens"))?;
+    if max < 5 {
+        return Err(format!("{what}: max_tokens {max} is below the 5 tokens tried"));
+    }
+    let id = |k: i64| k % vocab;
+    let ids = Tensor::<2, burn::tensor::Int>::from_ints(
+        [[id(1), id(7), id(3), id(2), id(2)], [id(4), id(5), id(6), id(7), id(8)]],
+        device,
+    );
+    let mask = Tensor::<2>::from_floats([[1.0, 1.0, 1.0, 0.0, 0.0], [1.0; 5]], device);
+    let out = m.forward_tokens(ids, mask);
+    let tokens = out.last_tokens.ok_or(format!("{what}: no last_tokens"))?;
+    if tokens.dims() != [2, 5, fd] {
+        return Err(format!(
+            "{what}: last_tokens is {:?}, expected [2, 5, {fd}]",
+            tokens.dims()
+        ));
+    }
+    // The padded row's real tokens must not see the padding: the same three tokens alone agree.
+    let ids3 = Tensor::<2, burn::tensor::Int>::from_ints([[id(1), id(7), id(3)]], device);
+    let alone = m
+        .forward_tokens(ids3, Tensor::<2>::ones([1, 3], device))
+        .last_tokens
+        .ok_or(format!("{what}: no last_tokens"))?;
+    let padded = tokens.slice([0..1, 0..3]);
+    let diff: f32 = (padded - alone).abs().max().into_scalar();
+    if !diff.is_finite() || diff > 1e-4 {
+        return Err(format!("{what}: padding changes the real tokens' states by {diff}"));
+    }
+    Ok(())
 }
 
 /// The feature pyramid a neck or head is tried on: its spec example's
@@ -123,6 +172,8 @@ pub fn head(name: &str) -> Result<(), String> {
     let feats = crate::rt::BackboneOutput {
         last_map: Some(Tensor::random([2, 24, 2, 2], Distribution::Normal(0.0, 1.0), &device)),
         last_feature: Some(Tensor::random([2, 24], Distribution::Normal(0.0, 1.0), &device)),
+        last_tokens: Some(Tensor::random([2, 5, 24], Distribution::Normal(0.0, 1.0), &device)),
+        token_mask: Some(Tensor::from_floats([[1.0, 1.0, 1.0, 0.0, 0.0], [1.0; 5]], &device)),
         intermediate_features: pyramid(&dims, &strides, &device),
     };
     let first_side = SIDE / strides[0] as usize;
@@ -144,7 +195,7 @@ pub fn head(name: &str) -> Result<(), String> {
             let want = match sig {
                 "list<tensor4> -> tensor4" => vec![2, 7, first_side, first_side],
                 // Embeddings: the projection's width, else the pooled feature's (24).
-                "tensor4 -> tensor2" => {
+                "tensor4 -> tensor2" | "(tensor3, tensor3) -> tensor2" => {
                     let dim = desc
                         .example
                         .pointer("/params/output_dim")

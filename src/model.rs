@@ -38,6 +38,23 @@ impl TaskModel {
             TaskModel::Full(m) => Pred::Rank4(m.forward(x)),
         }
     }
+
+    /// What the model reads: `image` or `tokens`.
+    pub fn input_kind(&self) -> &'static str {
+        match self {
+            TaskModel::Parts(m) => m.backbone.input_kind(),
+            TaskModel::Full(_) => "image",
+        }
+    }
+
+    /// The raw prediction of a text model for token ids [batch, tokens] and their attention
+    /// mask (1.0 = real token, 0.0 = padding). Callers check [`TaskModel::input_kind`].
+    pub fn forward_tokens(&self, ids: Tensor<2, burn::tensor::Int>, mask: Tensor<2>) -> Pred {
+        match self {
+            TaskModel::Parts(m) => m.head.forward(m.backbone.forward_tokens(ids, mask)),
+            TaskModel::Full(_) => panic!("full models read images, not token ids"),
+        }
+    }
 }
 
 /// The contexts the backbone, the neck (if any) and the head of a parts model are built in:
@@ -76,6 +93,57 @@ pub fn contexts(
         strides: outputs.strides,
     };
     Ok((bctx, nctx, hctx))
+}
+
+/// A text model's limits: token ids must be below `vocab_size`, inputs at most `max_tokens`
+/// long. `None` for image models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextLimits {
+    pub vocab_size: usize,
+    pub max_tokens: usize,
+}
+
+pub fn text_limits(cfg: &ModelConfig) -> Result<Option<TextLimits>, BuildError> {
+    let Architecture::Parts { backbone, .. } = &cfg.architecture else {
+        return Ok(None);
+    };
+    let ctx = Context {
+        task: cfg.task.clone(),
+        ..Default::default()
+    };
+    let out = AnyBackbone::outputs(&backbone.name, &backbone.params, &ctx)?;
+    Ok(match (out.vocab_size, out.max_tokens) {
+        (Some(v), Some(m)) => Some(TextLimits {
+            vocab_size: v.max(0) as usize,
+            max_tokens: m.max(0) as usize,
+        }),
+        _ => None,
+    })
+}
+
+impl TextLimits {
+    /// Checks token ids [batch, tokens] against the limits; the message names the first offence.
+    pub fn check(&self, ids: &[i64], tokens: usize) -> Result<(), String> {
+        if tokens > self.max_tokens {
+            return Err(format!(
+                "{tokens} tokens per input, the model takes at most {} (its position table)",
+                self.max_tokens
+            ));
+        }
+        if let Some((k, id)) = ids
+            .iter()
+            .enumerate()
+            .find(|(_, id)| **id < 0 || **id as usize >= self.vocab_size)
+        {
+            return Err(format!(
+                "token id {id} (row {}, position {}) is outside the vocabulary of {} ids",
+                k / tokens.max(1),
+                k % tokens.max(1),
+                self.vocab_size
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn full_context(cfg: &ModelConfig, num_classes: usize) -> Context {
@@ -199,6 +267,15 @@ pub fn count_params<M: Module>(module: &M) -> usize {
     c.count
 }
 
+/// A field name as PyTorch names the module: a child named like a Rust keyword became the
+/// field `self_`; its key segment is `self`.
+fn torch_segment(field: &str) -> String {
+    match field.strip_suffix('_') {
+        Some(stem) if zoo_spec::codegen::KEYWORDS.contains(&stem) => stem.to_string(),
+        _ => field.to_string(),
+    }
+}
+
 /// The state dict of a module as PyTorch names it: dotted paths without enum variants, norm
 /// `gamma`/`beta` as `weight`/`bias`, linear weights as `[out, in]`. BatchNorm's
 /// `num_batches_tracked` has no counterpart here.
@@ -224,7 +301,7 @@ pub fn state_dict<M: Module>(module: &M) -> Vec<(String, Vec<usize>)> {
                 .path
                 .iter()
                 .filter(|(_, t)| !t.starts_with("Enum:"))
-                .map(|(n, _)| n.clone())
+                .map(|(n, _)| torch_segment(n))
                 .collect();
             if norm && let Some(last) = names.last_mut() {
                 *last = match last.as_str() {
@@ -245,7 +322,7 @@ pub fn state_dict<M: Module>(module: &M) -> Vec<(String, Vec<usize>)> {
                 .path
                 .iter()
                 .filter(|(_, t)| !t.starts_with("Enum:"))
-                .map(|(n, _)| n.clone())
+                .map(|(n, _)| torch_segment(n))
                 .collect();
             self.out.push((names.join("."), param.lazy_shape().as_slice().to_vec()));
         }

@@ -75,6 +75,12 @@ pub fn layer_norm(channels: i64, eps: f64, device: &Device) -> Result<LayerNorm,
     Ok(LayerNormConfig::new(u(channels)).with_epsilon(eps).init(device))
 }
 
+pub fn embedding(num: i64, dim: i64, device: &Device) -> Result<burn::nn::Embedding, BuildError> {
+    at_least("embedding", "num", num, 1)?;
+    at_least("embedding", "dim", dim, 1)?;
+    Ok(burn::nn::EmbeddingConfig::new(u(num), u(dim)).init(device))
+}
+
 pub fn dropout(p: f64, _device: &Device) -> Result<Dropout, BuildError> {
     if !(0.0..=1.0).contains(&p) {
         return Err(BuildError::new(format!(
@@ -196,6 +202,7 @@ pub const ACTIVATIONS: &[&str] = &[
     "relu6",
     "leaky_relu",
     "gelu",
+    "quick_gelu",
     "silu",
     "swish",
     "hard_swish",
@@ -218,6 +225,8 @@ pub enum ActivationKind {
     Relu6,
     LeakyRelu,
     Gelu,
+    /// CLIP's `x * sigmoid(1.702 x)`.
+    QuickGelu,
     Silu,
     HardSwish,
     HardSigmoid,
@@ -240,6 +249,7 @@ impl Activation {
             "relu6" => ActivationKind::Relu6,
             "leaky_relu" => ActivationKind::LeakyRelu,
             "gelu" => ActivationKind::Gelu,
+            "quick_gelu" => ActivationKind::QuickGelu,
             "silu" | "swish" => ActivationKind::Silu,
             "hard_swish" => ActivationKind::HardSwish,
             "hard_sigmoid" => ActivationKind::HardSigmoid,
@@ -263,6 +273,7 @@ impl Activation {
             ActivationKind::Relu6 => a::relu6(x),
             ActivationKind::LeakyRelu => a::leaky_relu(x, 0.01),
             ActivationKind::Gelu => a::gelu(x),
+            ActivationKind::QuickGelu => x.clone() * a::sigmoid(x.mul_scalar(1.702)),
             ActivationKind::Silu => a::silu(x),
             ActivationKind::HardSwish => a::hard_swish(x),
             ActivationKind::HardSigmoid => a::hard_sigmoid(x, 1.0 / 6.0, 0.5),

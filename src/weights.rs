@@ -145,9 +145,23 @@ fn not_head(path: &str, _container: &str) -> bool {
     !path.starts_with("head.") && path != "head"
 }
 
+/// The regex alternation of Rust keywords (fields named like one end in `_`).
+fn keyword_alternation() -> String {
+    zoo_spec::codegen::KEYWORDS
+        .iter()
+        .filter(|k| k.chars().all(|c| c.is_ascii_lowercase()))
+        .copied()
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// Checkpoint names to the model's: the given rules, then keyword segments (`attention.self.`)
+/// to the fields they became (`attention.self_.`).
 fn remapper(rules: &[(String, String)]) -> Result<KeyRemapper, WeightsError> {
+    let mut all = rules.to_vec();
+    all.push((format!(r"(^|\.)({})\.", keyword_alternation()), "${1}${2}_.".into()));
     let mut r = KeyRemapper::new();
-    for (from, to) in rules {
+    for (from, to) in &all {
         r = r
             .add_pattern(from, to)
             .map_err(|e| WeightsError::BadRemap(format!("`{from}`: {e}")))?;
@@ -284,10 +298,14 @@ pub fn save(model: &TaskModel, path: &Path) -> Result<(), WeightsError> {
     let io = |e: String| WeightsError::Io(path.to_path_buf(), e);
     match Format::of(path) {
         Some(Format::Safetensors) => {
+            let keywords = KeyRemapper::new()
+                .add_pattern(format!(r"(^|\.)({})_\.", keyword_alternation()), "${1}${2}.")
+                .map_err(|e| io(e.to_string()))?;
             let mut store = SafetensorsStore::from_file(path)
                 .with_to_adapter(BurnToPyTorchAdapter)
                 .skip_enum_variants(true)
-                .map_indices_contiguous(false);
+                .map_indices_contiguous(false)
+                .remap(keywords);
             model.save_into(&mut store).map_err(|e| io(e.to_string()))
         }
         Some(Format::Burnpack) => {

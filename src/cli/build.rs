@@ -86,6 +86,16 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
             return INVALID;
         }
     };
+    let limits = match crate::model::text_limits(&cfg) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot build {shown}: {e}");
+            return INVALID;
+        }
+    };
+    if let Some(l) = limits {
+        return run_text(&cfg, &model, l, &device, depth);
+    }
     let x = Tensor::<4>::random([1, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
     let (pred, entries) = match crate::model::guarded(|| crate::trace::record(depth, || model.forward(x))) {
         Ok(r) => r,
@@ -106,14 +116,45 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
         "{} ({}, {} classes, input 1x3x{h}x{w})",
         cfg.name, cfg.task, num_classes
     );
+    summary(&model, &entries, &pred);
+    OK
+}
+
+/// A text model on one input of 16 tokens (fewer if its position table is shorter).
+fn run_text(
+    cfg: &crate::config::ModelConfig,
+    model: &crate::TaskModel,
+    limits: crate::model::TextLimits,
+    device: &burn::tensor::Device,
+    depth: usize,
+) -> i32 {
+    let n = limits.max_tokens.min(16);
+    let ids: Vec<i64> = (0..n as i64).map(|k| k % limits.vocab_size as i64).collect();
+    let ids = Tensor::<1, burn::tensor::Int>::from_ints(ids.as_slice(), device).reshape([1, n]);
+    let mask = Tensor::<2>::ones([1, n], device);
+    let (pred, entries) =
+        match crate::model::guarded(|| crate::trace::record(depth, || model.forward_tokens(ids, mask))) {
+            Ok(r) => r,
+            Err(m) => {
+                eprintln!("error: {} cannot run on {n} tokens ({m})", cfg.name);
+                return INVALID;
+            }
+        };
+    println!("{} ({}, input 1x{n} tokens)", cfg.name, cfg.task);
+    summary(model, &entries, &pred);
+    OK
+}
+
+/// The layer table, the parameter count and the output shapes.
+fn summary(model: &crate::TaskModel, entries: &[crate::trace::Entry], pred: &crate::rt::Pred) {
     println!("{:<48} output shape", "layer");
-    for e in &entries {
+    for e in entries {
         let name = e.path.rsplit('.').next().unwrap_or(&e.path);
         let label = format!("{}{}", "  ".repeat(e.depth), name);
         println!("{label:<48} {:?}", e.shape);
     }
-    println!("total parameters: {}", thousands(crate::model::count_params(&model)));
-    match &pred {
+    println!("total parameters: {}", thousands(crate::model::count_params(model)));
+    match pred {
         crate::rt::Pred::List(_) | crate::rt::Pred::Map(_) => {
             for (name, t) in pred.tensors("pred") {
                 println!("output {name}: {:?}", t.shape);
@@ -121,7 +162,6 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
         }
         _ => println!("output shape: {:?}", pred.dims()),
     }
-    OK
 }
 
 /// `11689512` → `11,689,512`.

@@ -146,7 +146,7 @@ pub fn list(glob: Option<&str>, task: Option<&str>, kind: Option<Kind>) -> i32 {
 }
 
 /// An embedding preset's output_dim (computed from its specs), backbone and pooling.
-fn embedding_model(body: &serde_json::Value) -> Option<(i64, String, String)> {
+fn embedding_model(body: &serde_json::Value) -> Option<(i64, String, String, &'static str)> {
     let doc = serde_json::json!({ "model": body });
     let cfg = crate::config::check_text(&doc.to_string()).config?;
     let crate::config::Architecture::Parts { backbone, head, .. } = &cfg.architecture else {
@@ -164,7 +164,11 @@ fn embedding_model(body: &serde_json::Value) -> Option<(i64, String, String)> {
         .and_then(|d| d.as_str())
         .unwrap_or("-")
         .to_string();
-    Some((dim, backbone.name.clone(), pooling))
+    let task = match registry::find("backbone", &backbone.name).map(|b| b.input.as_str()) {
+        Some("tokens") => "text-to-text",
+        _ => "image-to-image",
+    };
+    Some((dim, backbone.name.clone(), pooling, task))
 }
 
 /// The embedding models (presets of the `embedding` task) as Finetuner's `describe_models()`
@@ -180,22 +184,23 @@ fn embedding_models(glob: Option<&str>) {
             if glob.is_some_and(|g| !glob_match(g, &p.name)) {
                 continue;
             }
-            let Some((dim, backbone, pooling)) = embedding_model(&p.body) else {
+            let Some((dim, backbone, pooling, task)) = embedding_model(&p.body) else {
                 continue;
             };
-            rows.push((p.name.clone(), dim, backbone, pooling));
+            rows.push((p.name.clone(), dim, backbone, pooling, task));
         }
     }
     if rows.is_empty() {
         return;
     }
     println!("\nembedding models (`zoo new NAME --task embedding`):");
+    let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(22);
     println!(
-        "{:<22} {:<16} {:>10}  {:<14} pooling",
+        "{:<w$} {:<16} {:>10}  {:<14} pooling",
         "model", "task", "output_dim", "architecture"
     );
-    for (name, dim, arch, pooling) in rows {
-        println!("{name:<22} {:<16} {dim:>10}  {arch:<14} {pooling}", "image-to-image");
+    for (name, dim, arch, pooling, task) in rows {
+        println!("{name:<w$} {task:<16} {dim:>10}  {arch:<14} {pooling}");
     }
 }
 
@@ -292,10 +297,15 @@ pub fn describe(name: &str) -> i32 {
         println!("\npresets:");
         for p in &c.presets {
             if p.body.get("task").and_then(|t| t.as_str()) == Some("embedding")
-                && let Some((dim, backbone, pooling)) = embedding_model(&p.body)
+                && let Some((dim, backbone, pooling, task)) = embedding_model(&p.body)
             {
+                let input = if task == "text-to-text" {
+                    "token ids and attention mask [B, L]"
+                } else {
+                    "images [B, 3, H, W]"
+                };
                 println!(
-                    "  {:<28} embedding of {dim} values: {backbone}, {pooling} pooling; input images [B, 3, H, W]",
+                    "  {:<28} embedding of {dim} values: {backbone}, {pooling} pooling; input {input}",
                     p.name
                 );
                 continue;

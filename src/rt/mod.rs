@@ -94,6 +94,12 @@ pub struct Outputs {
     pub feature_dim: Option<i64>,
     pub intermediate_features_dim: Vec<i64>,
     pub strides: Vec<i64>,
+    /// Text backbones: token ids must be below this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vocab_size: Option<i64>,
+    /// Text backbones: the most tokens one input may have (positions in the table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<i64>,
 }
 
 /// What a backbone returns: the pooled feature (classification) and the feature pyramid.
@@ -102,6 +108,10 @@ pub struct BackboneOutput {
     pub last_feature: Option<Tensor<2>>,
     /// The map `last_feature` is pooled from, for heads that pool it themselves (embeddings).
     pub last_map: Option<Tensor<4>>,
+    /// A text backbone's last hidden state [batch, tokens, channels].
+    pub last_tokens: Option<Tensor<3>>,
+    /// The attention mask of `last_tokens` [batch, tokens] (1.0 = real token), for pooling.
+    pub token_mask: Option<Tensor<2>>,
     pub intermediate_features: Vec<Tensor<4>>,
 }
 
@@ -538,6 +548,84 @@ pub fn attention(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: i64) -> Tensor
     let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((hd as f64).sqrt());
     let probs = burn::tensor::activation::softmax(scores, 3);
     probs.matmul(v).swap_dims(1, 2).reshape([b, nq, cv])
+}
+
+/// Attention with padded keys and/or future keys left out: `mask` [batch, keys] is 1.0 for keys
+/// to attend, 0.0 for padding; `causal` hides key j from query i < j. Hidden keys get the
+/// lowest finite score, as transformers does, so a row with every key hidden stays finite.
+pub fn masked_attention(
+    q: Tensor<3>,
+    k: Tensor<3>,
+    v: Tensor<3>,
+    heads: i64,
+    mask: Option<Tensor<2>>,
+    causal: bool,
+) -> Tensor<3> {
+    let heads = heads as usize;
+    let [b, nq, c] = q.dims();
+    let nk = k.dims()[1];
+    let cv = v.dims()[2];
+    let hd = c / heads;
+    let device = q.device();
+    let q = q.reshape([b, nq, heads, hd]).swap_dims(1, 2);
+    let k = k.reshape([b, nk, heads, hd]).swap_dims(1, 2);
+    let v = v.reshape([b, nk, heads, cv / heads]).swap_dims(1, 2);
+    let mut scores = q.matmul(k.swap_dims(2, 3)).div_scalar((hd as f64).sqrt());
+    if let Some(m) = mask {
+        let hidden = m.lower_elem(0.5).reshape([b, 1, 1, nk]).expand([b, heads, nq, nk]);
+        scores = scores.mask_fill(hidden, f32::MIN);
+    }
+    if causal {
+        let i = Tensor::<1, burn::tensor::Int>::arange(0..nq as i64, &device).reshape([nq, 1]);
+        let j = Tensor::<1, burn::tensor::Int>::arange(0..nk as i64, &device).reshape([1, nk]);
+        let future = j.greater(i).reshape([1, 1, nq, nk]).expand([b, heads, nq, nk]);
+        scores = scores.mask_fill(future, f32::MIN);
+    }
+    let probs = burn::tensor::activation::softmax(scores, 3);
+    probs.matmul(v).swap_dims(1, 2).reshape([b, nq, cv])
+}
+
+/// Positions `0..tokens` of token ids [batch, tokens], as [1, tokens].
+pub fn position_ids(ids: &Tensor<2, burn::tensor::Int>) -> Tensor<2, burn::tensor::Int> {
+    let n = ids.dims()[1];
+    Tensor::<1, burn::tensor::Int>::arange(0..n as i64, &ids.device()).reshape([1, n])
+}
+
+/// Zeros shaped like token ids (BERT's token types when none are given).
+pub fn zero_ids(ids: &Tensor<2, burn::tensor::Int>) -> Tensor<2, burn::tensor::Int> {
+    ids.zeros_like()
+}
+
+/// Mean of the tokens a mask [batch, tokens, 1] keeps (sentence-transformers' mean pooling:
+/// the mask sum is clamped at 1e-9).
+pub fn masked_mean(x: Tensor<3>, mask: Tensor<3>) -> Tensor<2> {
+    let summed = (x * mask.clone()).sum_dim(1).squeeze_dim::<2>(1);
+    let count = mask.sum_dim(1).squeeze_dim::<2>(1).clamp_min(1e-9);
+    summed / count
+}
+
+/// Maximum over the tokens a mask [batch, tokens, 1] keeps; padding counts as -1e9, as
+/// sentence-transformers sets it.
+pub fn masked_max(x: Tensor<3>, mask: Tensor<3>) -> Tensor<2> {
+    let [b, n, c] = x.dims();
+    let hidden = mask.lower_elem(0.5).expand([b, n, c]);
+    x.mask_fill(hidden, -1e9).max_dim(1).squeeze_dim::<2>(1)
+}
+
+/// The token at the position of each row's largest id (CLIP's end-of-text pooling: the
+/// end-of-text token has the largest id; the first maximum wins, as `torch.argmax`).
+pub fn at_argmax(x: Tensor<3>, ids: Tensor<2, burn::tensor::Int>) -> Tensor<2> {
+    let [b, _, c] = x.dims();
+    let n = ids.dims()[1];
+    // argmax with the first maximum: the smallest position among the maxima.
+    let max = ids.clone().max_dim(1);
+    let positions = Tensor::<1, burn::tensor::Int>::arange(0..n as i64, &ids.device())
+        .reshape([1, n])
+        .expand([b, n]);
+    let first = positions
+        .mask_fill(ids.equal(max.expand([b, n])).bool_not(), n as i64)
+        .min_dim(1);
+    x.gather(1, first.reshape([b, 1, 1]).expand([b, 1, c])).reshape([b, c])
 }
 
 pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {

@@ -377,18 +377,43 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
     let backbones = of("backbone");
     any_enum(&mut s, "backbone", &backbones);
     outputs_by_name(&mut s, "backbone", &backbones);
+    // Image backbones take `forward`, text backbones `forward_tokens`; callers check
+    // `input_kind` first, so the other arm only names the mistake.
+    writeln!(
+        s,
+        "/// What the backbone reads: `image` or `tokens`.\npub fn input_kind(&self) -> &'static str {{ match self {{"
+    )
+    .unwrap();
+    for c in &backbones {
+        writeln!(s, "Self::{}(_) => {:?},", camel(&c.name), c.input).unwrap();
+    }
+    writeln!(s, "}} }}").unwrap();
     writeln!(
         s,
         "pub fn forward(&self, x: burn::tensor::Tensor<4>) -> crate::rt::BackboneOutput {{ match self {{"
     )
     .unwrap();
     for c in &backbones {
-        writeln!(
-            s,
-            "Self::{}(m) => crate::trace::call(\"backbone\", || m.forward(x)),",
-            camel(&c.name)
-        )
-        .unwrap();
+        let arm = if c.input == "tokens" {
+            format!("(_) => panic!(\"backbone `{}` reads token ids, not images\")", c.name)
+        } else {
+            "(m) => crate::trace::call(\"backbone\", || m.forward(x))".to_string()
+        };
+        writeln!(s, "Self::{}{arm},", camel(&c.name)).unwrap();
+    }
+    writeln!(s, "}} }}").unwrap();
+    writeln!(
+        s,
+        "#[allow(unused_variables)]\npub fn forward_tokens(&self, ids: burn::tensor::Tensor<2, burn::tensor::Int>, mask: burn::tensor::Tensor<2>) -> crate::rt::BackboneOutput {{ match self {{"
+    )
+    .unwrap();
+    for c in &backbones {
+        let arm = if c.input == "tokens" {
+            "(m) => { let mut out = crate::trace::call(\"backbone\", || m.forward(ids, mask.clone())); out.token_mask = Some(mask); out }".to_string()
+        } else {
+            format!("(_) => panic!(\"backbone `{}` reads images, not token ids\")", c.name)
+        };
+        writeln!(s, "Self::{}{arm},", camel(&c.name)).unwrap();
     }
     writeln!(s, "}} }} }}").unwrap();
 
@@ -444,6 +469,10 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
             // Heads that pool the last map themselves (embeddings).
             "tensor4 -> tensor2" => {
                 "crate::rt::Pred::Rank2(m.forward(features.last_map.expect(\"the backbone returns its last map (`last_map`)\")))"
+            }
+            // Heads that pool token states under their mask, given as [batch, tokens, 1].
+            "(tensor3, tensor3) -> tensor2" => {
+                "crate::rt::Pred::Rank2(m.forward(features.last_tokens.expect(\"the backbone returns its token states (`last_tokens`)\"), features.token_mask.expect(\"text backbones pass their mask\").unsqueeze_dim::<3>(2)))"
             }
             other => {
                 errors.push(SpecError {

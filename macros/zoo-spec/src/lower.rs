@@ -706,9 +706,17 @@ fn module_input(e: &Expr, fname: &str, sig: Sig, args: &[Arg], s: &mut Scope) ->
         return fail(e, format!("module `{fname}` takes exactly one tensor"));
     }
     let (rx, tx) = lower(&args[0].value, s)?;
-    let applied = match tx {
-        Ty::Tensor(r) => sig.apply_ty(r),
-        Ty::TensorList(r) => sig.apply_list_ty(r),
+    let applied = match (tx.clone(), sig) {
+        (Ty::IndexTensor(r), Sig::Lookup(i, o)) if r == i => Ok(Ty::Tensor(o)),
+        (Ty::IndexTensor(r), Sig::Lookup(i, _)) => Err(format!("expects token ids of rank {i}, got rank {r}")),
+        (_, Sig::Lookup(i, _)) => {
+            return fail(
+                &args[0].value,
+                format!("module `{fname}` looks up token ids (an int tensor of rank {i}), found {tx}"),
+            );
+        }
+        (Ty::Tensor(r), _) => sig.apply_ty(r),
+        (Ty::TensorList(r), _) => sig.apply_list_ty(r),
         _ => return fail(&args[0].value, format!("module `{fname}` takes a tensor, found {tx}")),
     };
     let out = applied.map_err(|m| LowerError {
@@ -721,10 +729,16 @@ fn module_input(e: &Expr, fname: &str, sig: Sig, args: &[Arg], s: &mut Scope) ->
 
 /// `group.member` as the name it is bound under, when `group` is a group child.
 fn member_name(e: &Expr, s: &Scope) -> Option<String> {
-    if let ExprKind::Field(base, field) = &e.kind
-        && let ExprKind::Name(g) = &base.kind
-    {
-        let name = format!("{g}.{field}");
+    // `a.b.c` (nested groups) as the dotted name its innermost member is bound under.
+    fn dotted(e: &Expr) -> Option<String> {
+        match &e.kind {
+            ExprKind::Name(n) => Some(n.clone()),
+            ExprKind::Field(base, field) => dotted(base).map(|b| format!("{b}.{field}")),
+            _ => None,
+        }
+    }
+    if let ExprKind::Field(..) = &e.kind {
+        let name = dotted(e)?;
         if s.lookup(&name).is_some() {
             return Some(name);
         }

@@ -128,6 +128,15 @@ pub fn primitives() -> Vec<Prim> {
             fallible: true,
         },
         Prim {
+            name: "embedding",
+            doc: "lookup table: token ids [batch, tokens] to vectors [batch, tokens, dim] (weight [num, dim])",
+            rust_type: "burn::nn::Embedding",
+            ctor: "crate::primitives::embedding",
+            args: vec![a("num", Int, None), a("dim", Int, None)],
+            sig: Sig::Lookup(2, 3),
+            fallible: true,
+        },
+        Prim {
             name: "identity",
             doc: "passes its input through",
             rust_type: "crate::primitives::Identity",

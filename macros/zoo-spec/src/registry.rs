@@ -93,6 +93,9 @@ pub struct ComponentDesc {
     /// The head's (or full model's) postprocessor: its decoder and `postprocessor.params`.
     #[serde(default)]
     pub postprocessor: Option<PostprocessorDesc>,
+    /// A backbone's input: `image` or `tokens`.
+    #[serde(default)]
+    pub input: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -167,6 +170,7 @@ pub fn describe(spec: &Spec, rust: &str) -> ComponentDesc {
             decode: d.clone(),
             params: ps.iter().map(param_desc).collect(),
         }),
+        input: spec.input.as_str().to_string(),
         example: spec
             .example
             .as_ref()

@@ -47,6 +47,11 @@ pub const TENSOR_FUNCTIONS: &[&str] = &[
     "mean",
     "expand_batch",
     "attention",
+    "position_ids",
+    "zero_ids",
+    "masked_mean",
+    "masked_max",
+    "at_argmax",
     "sigmoid",
     "hard_sigmoid",
     "relu",
@@ -681,18 +686,84 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             Ok((format!("crate::rt::expand_batch({t}, &{like})"), Ty::Tensor(r)))
         }
         "attention" => {
-            arity(e, name, args, 4, 4)?;
-            let (q, rq) = tensor(&args[0].value, s)?;
-            let (k, rk) = tensor(&args[1].value, s)?;
-            let (v, rv) = tensor(&args[2].value, s)?;
-            if (rq, rk, rv) != (3, 3, 3) {
+            // attention(q, k, v, heads[, mask: [batch, keys] with 1 = attend][, causal: bool])
+            let params = ["query", "key", "value", "heads", "mask", "causal"];
+            let got = crate::lower::bind_args(e, name, &params, 4, args)?;
+            let mut qkv = Vec::new();
+            for a in &got[..3] {
+                let a = a.expect("required");
+                let (x, r) = tensor(a, s)?;
+                if r != 3 {
+                    return Err(error_at(
+                        a,
+                        "`attention` takes query, key and value of rank 3 ([batch, tokens, channels])",
+                    ));
+                }
+                qkv.push(x);
+            }
+            let heads = int_plain(got[3].expect("required"), s)?;
+            let (q, k, v) = (&qkv[0], &qkv[1], &qkv[2]);
+            if got[4].is_none() && got[5].is_none() {
+                return Ok((format!("crate::rt::attention({q}, {k}, {v}, {heads})"), Ty::Tensor(3)));
+            }
+            let mask = match got[4] {
+                Some(m) => {
+                    // [batch, keys], or in token layout [batch, keys, 1] as blocks pass it.
+                    match tensor(m, s)? {
+                        (x, 2) => format!("Some({x})"),
+                        (x, 3) => format!("Some(({x}).squeeze_dim::<2>(2))"),
+                        _ => {
+                            return Err(error_at(m, "an attention `mask` is [batch, keys] or [batch, keys, 1]"));
+                        }
+                    }
+                }
+                None => "None".into(),
+            };
+            let causal = match got[5] {
+                Some(c) => crate::lower::lower_expect(c, s, &Ty::Bool)?,
+                None => "false".into(),
+            };
+            Ok((
+                format!("crate::rt::masked_attention({q}, {k}, {v}, {heads}, {mask}, {causal})"),
+                Ty::Tensor(3),
+            ))
+        }
+        "position_ids" | "zero_ids" => {
+            arity(e, name, args, 1, 1)?;
+            let (ids, t) = lower(&args[0].value, s)?;
+            if t != Ty::IndexTensor(2) {
                 return Err(error_at(
-                    e,
-                    "`attention` takes query, key and value of rank 3 ([batch, tokens, channels])",
+                    &args[0].value,
+                    format!("`{name}` takes token ids [batch, tokens], found {t}"),
                 ));
             }
-            let heads = int_plain(&args[3].value, s)?;
-            Ok((format!("crate::rt::attention({q}, {k}, {v}, {heads})"), Ty::Tensor(3)))
+            Ok((format!("crate::rt::{name}(&{ids})"), Ty::IndexTensor(2)))
+        }
+        "masked_mean" | "masked_max" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let (m, rm) = tensor(&args[1].value, s)?;
+            if (r, rm) != (3, 3) {
+                return Err(error_at(
+                    e,
+                    format!(
+                        "`{name}(tokens, mask)` takes tokens [batch, tokens, channels] and a mask [batch, tokens, 1]"
+                    ),
+                ));
+            }
+            Ok((format!("crate::rt::{name}({x}, {m})"), Ty::Tensor(2)))
+        }
+        "at_argmax" => {
+            arity(e, name, args, 2, 2)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            let (ids, t) = lower(&args[1].value, s)?;
+            if r != 3 || t != Ty::IndexTensor(2) {
+                return Err(error_at(
+                    e,
+                    "`at_argmax(tokens, ids)` takes tokens [batch, tokens, channels] and ids [batch, tokens]",
+                ));
+            }
+            Ok((format!("crate::rt::at_argmax({x}, {ids})"), Ty::Tensor(2)))
         }
         "sigmoid" | "hard_sigmoid" | "relu" => {
             arity(e, name, args, 1, 1)?;

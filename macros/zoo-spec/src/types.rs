@@ -156,6 +156,8 @@ pub enum Sig {
     /// A list of tensors of one rank in, a prediction out (detection/pose heads): a tensor, a
     /// list of tensors or a record of those, as NetsPresso's heads return them.
     ListPred(usize),
+    /// An integer tensor of one rank in (token ids), a float tensor out (embedding tables).
+    Lookup(usize, usize),
 }
 
 impl Sig {
@@ -171,6 +173,9 @@ impl Sig {
             Sig::ListPred(i) | Sig::ListMap(i, _) => {
                 Err(format!("expects a list of rank-{i} tensors, got a tensor of rank {r}"))
             }
+            Sig::Lookup(i, _) => Err(format!(
+                "expects token ids (an int tensor of rank {i}), got a float tensor"
+            )),
         }
     }
 
@@ -211,6 +216,9 @@ impl Sig {
             (Sig::ListPred(..), _) | (_, Sig::ListPred(..)) => {
                 Err("a module returning a prediction cannot be chained in a sequence or list".into())
             }
+            (Sig::Lookup(..), _) | (_, Sig::Lookup(..)) => {
+                Err("a module looking up token ids cannot be chained in a sequence or list".into())
+            }
             (Sig::ListMap(..), _) | (_, Sig::ListMap(..)) => {
                 Err("a module mapping lists of tensors cannot be chained in a sequence or list".into())
             }
@@ -235,8 +243,8 @@ impl Sig {
     /// The signature shared by alternatives (enum variants).
     pub fn join(self, other: Sig) -> Result<Sig, String> {
         match (self, other) {
-            (Sig::Multi(..) | Sig::ListPred(..) | Sig::ListMap(..), _)
-            | (_, Sig::Multi(..) | Sig::ListPred(..) | Sig::ListMap(..))
+            (Sig::Multi(..) | Sig::ListPred(..) | Sig::ListMap(..) | Sig::Lookup(..), _)
+            | (_, Sig::Multi(..) | Sig::ListPred(..) | Sig::ListMap(..) | Sig::Lookup(..))
                 if self != other =>
             {
                 Err(format!("alternatives have different signatures ({self} and {other})"))
@@ -262,6 +270,7 @@ impl fmt::Display for Sig {
             }
             Sig::ListPred(i) => write!(f, "list<tensor{i}> -> pred"),
             Sig::ListMap(i, o) => write!(f, "list<tensor{i}> -> list<tensor{o}>"),
+            Sig::Lookup(i, o) => write!(f, "index_tensor{i} -> tensor{o}"),
         }
     }
 }

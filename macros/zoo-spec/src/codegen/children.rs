@@ -486,7 +486,8 @@ impl Gen<'_> {
             | Sig::ListOut(..)
             | Sig::Multi(..)
             | Sig::ListPred(..)
-            | Sig::ListMap(..) => {
+            | Sig::ListMap(..)
+            | Sig::Lookup(..) => {
                 // Elements that change rank can still be scanned or mapped, not chained.
                 elem_sig
             }
@@ -513,11 +514,14 @@ impl Gen<'_> {
             Sig::ListMap(a, b) => {
                 format!("fn {fname}(m: &[{elem_ty_full}], input: Vec<Tensor<{a}>>) -> Vec<Tensor<{b}>>")
             }
+            Sig::Lookup(a, b) => {
+                format!("fn {fname}(m: &[{elem_ty_full}], input: Tensor<{a}, burn::tensor::Int>) -> Tensor<{b}>")
+            }
         };
         let body = if matches!(sig, Sig::Fixed(a, b) if a != b)
             || matches!(
                 sig,
-                Sig::ListIn(..) | Sig::ListOut(..) | Sig::Multi(..) | Sig::ListPred(..)
+                Sig::ListIn(..) | Sig::ListOut(..) | Sig::Multi(..) | Sig::ListPred(..) | Sig::Lookup(..)
             ) {
             "unreachable!(\"rank-changing elements are only scanned\")".to_string()
         } else {

@@ -39,7 +39,9 @@ pub fn camel(name: &str) -> String {
         .collect()
 }
 
-const KEYWORDS: &[&str] = &[
+/// Rust keywords: a child named like one becomes a field with a trailing underscore, which the
+/// weights loader and the state dict translate back (`attention.self_` is `attention.self`).
+pub const KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
     "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super",
     "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box",
@@ -338,12 +340,14 @@ impl<'a> Gen<'a> {
             for (name, span, e) in &spec.outputs {
                 let want = match name.as_str() {
                     "feature_dim" => Ty::Int,
+                    // Text backbones: the ids they can look up and the longest input.
+                    "vocab_size" | "max_tokens" if spec.input == crate::spec::Input::Tokens => Ty::Int,
                     "intermediate_features_dim" | "strides" => Ty::list(Ty::Int),
                     _ => {
                         self.errors.push(spec.src.error(
                             *span,
                             format!(
-                                "unknown output `{name}`; expected feature_dim, intermediate_features_dim or strides"
+                                "unknown output `{name}`; expected feature_dim, intermediate_features_dim or strides (text backbones: also vocab_size, max_tokens)"
                             ),
                         ));
                         continue;
@@ -559,7 +563,7 @@ impl<'a> Gen<'a> {
                 }
                 Sig::ListPred(a) => (format!("Vec<Tensor<{a}>>"), "crate::rt::Pred".to_string()),
                 Sig::ListMap(a, b) => (format!("Vec<Tensor<{a}>>"), format!("Vec<Tensor<{b}>>")),
-                Sig::Poly => {
+                Sig::Poly | Sig::Lookup(..) => {
                     self.errors.push(
                         spec.src
                             .error(spec.forward_span, "a spec's signature must have fixed ranks"),
@@ -575,21 +579,36 @@ impl<'a> Gen<'a> {
                 Sig::Fixed(a, _) | Sig::Multi(_, a, _) => Ty::Tensor(a),
                 Sig::ListIn(a, _) | Sig::ListPred(a) | Sig::ListMap(a, _) => Ty::TensorList(a),
                 Sig::ListOut(a, _) => Ty::Tensor(a),
+                Sig::Lookup(a, _) => Ty::IndexTensor(a),
                 Sig::Poly => Ty::Tensor(4),
             },
         };
-        // Several inputs are bound by their names, one input as `input`.
-        let names: Vec<String> = if matches!(spec.signature, Sig::Multi(..)) && spec.kind != Kind::Backbone {
-            spec.inputs.clone()
-        } else {
-            vec!["input".to_string()]
-        };
+        // Several inputs are bound by their names, one input as `input`; a text backbone
+        // reads `ids` and `mask`.
+        let bound: Vec<(String, Ty, String)> =
+            if spec.kind == Kind::Backbone && spec.input == crate::spec::Input::Tokens {
+                vec![
+                    (
+                        "ids".to_string(),
+                        Ty::IndexTensor(2),
+                        "Tensor<2, burn::tensor::Int>".to_string(),
+                    ),
+                    ("mask".to_string(), Ty::Tensor(2), "Tensor<2>".to_string()),
+                ]
+            } else if matches!(spec.signature, Sig::Multi(..)) && spec.kind != Kind::Backbone {
+                spec.inputs
+                    .iter()
+                    .map(|n| (n.clone(), in_t.clone(), in_ty.clone()))
+                    .collect()
+            } else {
+                vec![("input".to_string(), in_t.clone(), in_ty.clone())]
+            };
         scope.push();
         let mut params = Vec::new();
-        for n in &names {
+        for (n, t, rust) in &bound {
             let v = local(n);
-            scope.bind_value(n, v.clone(), in_t.clone());
-            params.push(format!("{v}: {in_ty}"));
+            scope.bind_value(n, v.clone(), t.clone());
+            params.push(format!("{v}: {rust}"));
         }
         let mut body = String::new();
         let returned = self.statements(spec, &spec.forward, scope, &mut body, None);
@@ -761,12 +780,21 @@ impl<'a> Gen<'a> {
                 };
                 let mut last = "None".to_string();
                 let mut last_map = "None".to_string();
+                let mut last_tokens = "None".to_string();
                 let mut inter = "Vec::new()".to_string();
                 for (name, v) in fields {
                     let (code, ty) = lower(v, scope).map_err(le)?;
                     match (name.as_str(), &ty) {
                         ("last_feature", Ty::Tensor(2)) => last = format!("Some({code})"),
                         ("last_map", Ty::Tensor(4)) => last_map = format!("Some({code})"),
+                        ("last_tokens", Ty::Tensor(3)) => last_tokens = format!("Some({code})"),
+                        ("last_tokens", _) => {
+                            return Err((
+                                v.start,
+                                v.end,
+                                format!("`last_tokens` must be a rank-3 tensor [batch, tokens, channels], found {ty}"),
+                            ));
+                        }
                         ("last_map", _) => {
                             return Err((
                                 v.start,
@@ -794,14 +822,14 @@ impl<'a> Gen<'a> {
                                 v.start,
                                 v.end,
                                 format!(
-                                    "unknown output `{name}`; a backbone returns last_feature, last_map and intermediate_features"
+                                    "unknown output `{name}`; a backbone returns last_feature, last_map, last_tokens and intermediate_features"
                                 ),
                             ));
                         }
                     }
                 }
                 Ok(format!(
-                    "crate::rt::BackboneOutput {{ last_feature: {last}, last_map: {last_map}, intermediate_features: {inter} }}"
+                    "crate::rt::BackboneOutput {{ last_feature: {last}, last_map: {last_map}, last_tokens: {last_tokens}, token_mask: None, intermediate_features: {inter} }}"
                 ))
             }
             Kind::Neck => {
@@ -819,7 +847,7 @@ impl<'a> Gen<'a> {
             Kind::Head | Kind::Block | Kind::Full => {
                 let (code, ty) = lower(e, scope).map_err(le)?;
                 let want = match spec.signature {
-                    Sig::Fixed(_, b) | Sig::ListIn(_, b) | Sig::Multi(_, _, b) => Ty::Tensor(b),
+                    Sig::Fixed(_, b) | Sig::ListIn(_, b) | Sig::Multi(_, _, b) | Sig::Lookup(_, b) => Ty::Tensor(b),
                     Sig::ListOut(_, b) | Sig::ListMap(_, b) => Ty::TensorList(b),
                     Sig::Poly | Sig::ListPred(_) => Ty::Tensor(4),
                 };
@@ -959,6 +987,11 @@ fn fwd_header(sig: Sig) -> String {
         }
         Sig::ListMap(a, b) => {
             format!("#[allow(clippy::all)]\npub fn forward(&self, input: Vec<Tensor<{a}>>) -> Vec<Tensor<{b}>> {{")
+        }
+        Sig::Lookup(a, b) => {
+            format!(
+                "#[allow(clippy::all)]\npub fn forward(&self, input: Tensor<{a}, burn::tensor::Int>) -> Tensor<{b}> {{"
+            )
         }
         Sig::Multi(n, a, b) => {
             let ins: Vec<String> = (0..n).map(|k| format!("input{k}: Tensor<{a}>")).collect();

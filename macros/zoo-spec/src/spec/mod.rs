@@ -227,6 +227,26 @@ pub struct Spec {
     /// How the runtime turns this head's prediction into results: a decoder of the zoo and
     /// the `model.postprocessor.params` it reads.
     pub postprocessor: Option<(String, Span, Vec<ParamDecl>)>,
+    /// What a backbone reads: images `[B, 3, H, W]` or token ids with their attention mask.
+    pub input: Input,
+}
+
+/// A backbone's input kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// `input`: a float image tensor `[batch, 3, height, width]`.
+    Image,
+    /// `ids`: token ids `[batch, length]` (int); `mask`: 1.0 for real tokens, 0.0 for padding.
+    Tokens,
+}
+
+impl Input {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Input::Image => "image",
+            Input::Tokens => "tokens",
+        }
+    }
 }
 
 struct Cx<'a> {
@@ -344,6 +364,7 @@ const TOP_KEYS: &[&str] = &[
     "remap",
     "pretrained",
     "postprocessor",
+    "input",
 ];
 
 /// The decoders the runtime implements (`src/postprocess/`), by box/keypoint coding.
@@ -437,6 +458,25 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
     } else if matches!(kind, Kind::Backbone | Kind::Head | Kind::Full) {
         cx.err(name_span, "a backbone, head or full model needs `tasks`");
     }
+
+    let input = match root.get("input") {
+        None => Input::Image,
+        Some(n) => match (n.as_str(), kind) {
+            (Some("image"), Kind::Backbone) => Input::Image,
+            (Some("tokens"), Kind::Backbone) => Input::Tokens,
+            (_, Kind::Backbone) => {
+                cx.err(
+                    n.span,
+                    "`input` is `image` (the default) or `tokens` (ids and an attention mask)",
+                );
+                Input::Image
+            }
+            _ => {
+                cx.err(n.span, "only a backbone declares its `input`");
+                Input::Image
+            }
+        },
+    };
 
     let params = match root.get("params") {
         Some(p) => parse_params(cx, p),
@@ -601,6 +641,7 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
             .map(|p| parse_pretrained(cx, p))
             .unwrap_or_default(),
         postprocessor: root.get("postprocessor").and_then(|p| parse_postprocessor(cx, p)),
+        input,
     })
 }
 
