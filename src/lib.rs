@@ -19,6 +19,7 @@ pub mod trace;
 pub use config::{ModelConfig, check_text};
 pub use model::{TaskModel, build};
 pub mod download;
+pub mod hub;
 pub mod preprocess;
 pub mod tensor_io;
 pub mod tokenize;

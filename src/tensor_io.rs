@@ -59,8 +59,14 @@ pub fn read_safetensors(path: &Path, name: &str) -> Result<RawTensor, String> {
     })
 }
 
-/// Reads a little-endian float32 (or float64, converted) C-order `.npy` array.
-pub fn read_npy(path: &Path) -> Result<RawTensor, String> {
+/// A `.npy` file's dtype descriptor (`<f4`, `<i8`, ...), shape and data bytes.
+struct Npy {
+    descr: String,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+fn npy_parts(path: &Path) -> Result<Npy, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let bad = |m: &str| format!("{} is not a supported .npy file: {m}", path.display());
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
@@ -88,16 +94,11 @@ pub fn read_npy(path: &Path) -> Result<RawTensor, String> {
         )
     };
     let descr = field("descr").ok_or_else(|| bad("no descr"))?;
-    let width = if descr.starts_with("'<f4'") {
-        4
-    } else if descr.starts_with("'<f8'") {
-        8
-    } else {
-        return Err(bad(&format!(
-            "dtype {} (expected little-endian float32 or float64)",
-            &descr[..descr.find(',').unwrap_or(descr.len())]
-        )));
-    };
+    let descr = descr
+        .strip_prefix('\'')
+        .and_then(|d| d.split('\'').next())
+        .ok_or_else(|| bad("bad descr"))?
+        .to_string();
     if field("fortran_order").is_some_and(|f| f.starts_with("True")) {
         return Err(bad("Fortran order"));
     }
@@ -110,33 +111,110 @@ pub fn read_npy(path: &Path) -> Result<RawTensor, String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().map_err(|_| bad("bad shape")))
         .collect::<Result<_, _>>()?;
-    let n: usize = shape.iter().product();
-    let data = &bytes[start + header_len..];
-    if data.len() != n * width {
+    let width = match descr.as_str() {
+        "<f4" | "<i4" => 4,
+        "<f8" | "<i8" => 8,
+        "|b1" | "|u1" | "|i1" => 1,
+        other => {
+            return Err(bad(&format!(
+                "dtype {other} (expected little-endian floats or integers)"
+            )));
+        }
+    };
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, d| a.checked_mul(*d))
+        .ok_or_else(|| bad("shape overflows"))?;
+    let data = bytes[start + header_len..].to_vec();
+    if Some(data.len()) != n.checked_mul(width) {
         return Err(bad(&format!("{} data bytes for shape {shape:?}", data.len())));
     }
-    let values = if width == 4 {
-        data.chunks_exact(4)
+    Ok(Npy { descr, shape, data })
+}
+
+/// Reads a little-endian float32 (or float64, converted) C-order `.npy` array.
+pub fn read_npy(path: &Path) -> Result<RawTensor, String> {
+    let npy = npy_parts(path)?;
+    let values = match npy.descr.as_str() {
+        "<f4" => npy
+            .data
+            .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
-    } else {
-        data.chunks_exact(8)
+            .collect(),
+        "<f8" => npy
+            .data
+            .chunks_exact(8)
             .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
-            .collect()
+            .collect(),
+        other => {
+            return Err(format!(
+                "{} is not a supported .npy file: dtype {other} (expected little-endian float32 or float64)",
+                path.display()
+            ));
+        }
     };
-    Ok(RawTensor { shape, values })
+    Ok(RawTensor {
+        shape: npy.shape,
+        values,
+    })
+}
+
+/// Whether a `.npy` file holds integers (token ids) rather than floats.
+pub fn npy_is_integer(path: &Path) -> Result<bool, String> {
+    Ok(matches!(
+        npy_parts(path)?.descr.as_str(),
+        "<i8" | "<i4" | "|u1" | "|i1" | "|b1"
+    ))
+}
+
+/// Reads an integer (int64, int32, uint8, bool) `.npy` array as i64; float files are refused.
+pub fn read_npy_ints(path: &Path) -> Result<(Vec<usize>, Vec<i64>), String> {
+    let npy = npy_parts(path)?;
+    let values: Vec<i64> = match npy.descr.as_str() {
+        "<i8" => npy
+            .data
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+            .collect(),
+        "<i4" => npy
+            .data
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes(c.try_into().unwrap()) as i64)
+            .collect(),
+        "|u1" | "|b1" => npy.data.iter().map(|b| *b as i64).collect(),
+        "|i1" => npy.data.iter().map(|b| *b as i8 as i64).collect(),
+        other => {
+            return Err(format!(
+                "{}: dtype {other}; token ids and masks are integer arrays (int64 as numpy writes them)",
+                path.display()
+            ));
+        }
+    };
+    Ok((npy.shape, values))
+}
+
+/// Writes an int64 `.npy` array.
+pub fn write_npy_ints(path: &Path, shape: &[usize], values: &[i64]) -> std::io::Result<()> {
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(path, npy_bytes("<i8", shape, &data))
 }
 
 /// Writes a float32 `.npy` array.
 pub fn write_npy(path: &Path, t: &RawTensor) -> std::io::Result<()> {
-    let shape = match t.shape.len() {
-        1 => format!("({},)", t.shape[0]),
-        _ => format!(
+    let data: Vec<u8> = t.values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(path, npy_bytes("<f4", &t.shape, &data))
+}
+
+/// A version-1 `.npy` file: header (padded to 64 bytes) and little-endian data.
+fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let shape = match shape {
+        [n] => format!("({n},)"),
+        dims => format!(
             "({})",
-            t.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+            dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
         ),
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -144,10 +222,8 @@ pub fn write_npy(path: &Path, t: &RawTensor) -> std::io::Result<()> {
     let mut out = b"\x93NUMPY\x01\x00".to_vec();
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    for v in &t.values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(path, out)
+    out.extend_from_slice(data);
+    out
 }
 
 /// Writes float32 tensors as a `.safetensors` file.

@@ -1,7 +1,10 @@
-//! `zoo embed`: embeddings of images (files, or a `.npy`/`.safetensors` float tensor
-//! [B, 3, H, W] used as is) by an `embedding` config, written as float32 [B, output_dim].
+//! `zoo embed`: embeddings by an `embedding` config, written as float32 [B, output_dim]: of
+//! images (files, or a `.npy`/`.safetensors` float tensor [B, 3, H, W] used as is) through an
+//! image model, of texts (tokenised) or token ids (an int64 `.npy` [B, L] and its mask)
+//! through a text model.
 
 use super::run::{ModelArgs, model_with_weights};
+use super::text_input;
 use super::{OK, USAGE};
 use crate::preprocess::Pipeline;
 use crate::tensor_io::{self, RawTensor};
@@ -10,6 +13,13 @@ use std::path::{Path, PathBuf};
 pub struct EmbedArgs<'a> {
     pub model: ModelArgs<'a>,
     pub inputs: &'a [PathBuf],
+    pub texts: &'a [String],
+    pub text_file: Option<&'a Path>,
+    pub tokenizer: Option<&'a Path>,
+    /// Attention mask of `.npy` token ids.
+    pub mask: Option<&'a Path>,
+    /// Where to write the tokens of `texts`.
+    pub tokens: Option<&'a Path>,
     pub output: &'a Path,
     pub normalize: bool,
 }
@@ -99,13 +109,66 @@ pub fn require_embedding_task(config: &Path) -> Result<(), i32> {
     Err(USAGE)
 }
 
-pub fn run(a: &EmbedArgs) -> i32 {
+/// Flags that only text or only image models take, checked before anything is loaded.
+fn check_flags(a: &EmbedArgs) -> Result<(), String> {
     if a.output.extension().and_then(|e| e.to_str()) != Some("npy") {
-        eprintln!("error: --output must end in .npy");
-        return USAGE;
+        return Err("--output must end in .npy".into());
     }
-    if a.inputs.is_empty() {
-        eprintln!("error: give at least one --input");
+    let text = !a.texts.is_empty() || a.text_file.is_some();
+    if text && !a.inputs.is_empty() {
+        return Err("give --input or --text/--text-file, not both".into());
+    }
+    if !text && a.inputs.is_empty() {
+        return Err("give --input (images, tensor files, or token ids .npy) or --text/--text-file".into());
+    }
+    if a.tokens.is_some() && !text {
+        return Err("--tokens writes the tokens of --text/--text-file".into());
+    }
+    if a.tokens
+        .is_some_and(|t| t.extension().and_then(|e| e.to_str()) != Some("json"))
+    {
+        return Err("--tokens must end in .json".into());
+    }
+    if a.mask.is_some() && text {
+        return Err(
+            "--mask goes with token ids given as --input IDS.npy; texts get their mask from the tokenizer".into(),
+        );
+    }
+    Ok(())
+}
+
+/// Embeddings of a text model: texts through the tokenizer, or `.npy` token ids.
+fn text_embeddings(
+    a: &EmbedArgs,
+    cfg: &crate::config::ModelConfig,
+    model: &crate::TaskModel,
+) -> Result<RawTensor, String> {
+    let limits = crate::model::text_limits(cfg)
+        .map_err(|e| e.to_string())?
+        .ok_or("the backbone declares no vocab_size / max_tokens")?;
+    let rows = if a.inputs.is_empty() {
+        let texts = super::tokenize::texts(a.texts, a.text_file)?;
+        let path = text_input::find_tokenizer(a.tokenizer, a.model.checkpoint)?;
+        let tok = crate::tokenize::TextTokenizer::from_file(&path, None, Some(limits.max_tokens))?;
+        let encoded = text_input::encode(&tok, &texts)?;
+        if let Some(out) = a.tokens {
+            let json = serde_json::to_string_pretty(&text_input::tokens_json(&texts, &encoded)).expect("plain JSON");
+            std::fs::write(out, json + "\n").map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            eprintln!("wrote the tokens of {} texts to {}", texts.len(), out.display());
+        }
+        text_input::pad(&encoded, tok.pad_id)
+    } else {
+        let [ids] = a.inputs else {
+            return Err("token ids are one .npy file [batch, tokens] (with --mask for padding)".into());
+        };
+        text_input::from_npy(ids, a.mask)?
+    };
+    text_input::embeddings(&cfg.name, model, limits, &rows, a.model.device)
+}
+
+pub fn run(a: &EmbedArgs) -> i32 {
+    if let Err(m) = check_flags(a) {
+        eprintln!("error: {m}");
         return USAGE;
     }
     // The task first: a classifier's weights are not worth downloading for this.
@@ -116,16 +179,45 @@ pub fn run(a: &EmbedArgs) -> i32 {
         Ok(m) => m,
         Err(code) => return code,
     };
-    let input = match batch(a.inputs, &Pipeline::for_config(&cfg)) {
-        Ok(t) => t,
-        Err(m) => {
-            eprintln!("error: {m}");
+    let text_model = model.input_kind() == "tokens";
+    let text_given = !a.texts.is_empty() || a.text_file.is_some();
+    let int_input = a.inputs.first().is_some_and(|p| {
+        p.extension().and_then(|e| e.to_str()) == Some("npy") && tensor_io::npy_is_integer(p).unwrap_or(false)
+    });
+    let mut e = if text_model {
+        if !text_given && !int_input {
+            eprintln!(
+                "error: {} is a text model; give --text/--text-file, or token ids as --input IDS.npy (int64 [batch, tokens])",
+                cfg.name
+            );
             return USAGE;
         }
-    };
-    let mut e = match embeddings(&cfg, &model, &input, a.model.device) {
-        Ok(e) => e,
-        Err(code) => return code,
+        match text_embeddings(a, &cfg, &model) {
+            Ok(e) => e,
+            Err(m) => {
+                eprintln!("error: {m}");
+                return USAGE;
+            }
+        }
+    } else {
+        if text_given || int_input || a.mask.is_some() {
+            eprintln!(
+                "error: {} is an image model; text and token ids need a text model (`zoo list --task embedding`)",
+                cfg.name
+            );
+            return USAGE;
+        }
+        let input = match batch(a.inputs, &Pipeline::for_config(&cfg)) {
+            Ok(t) => t,
+            Err(m) => {
+                eprintln!("error: {m}");
+                return USAGE;
+            }
+        };
+        match embeddings(&cfg, &model, &input, a.model.device) {
+            Ok(e) => e,
+            Err(code) => return code,
+        }
     };
     let dim = e.shape[1];
     if a.normalize {

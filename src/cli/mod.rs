@@ -7,6 +7,7 @@ mod emit;
 mod results;
 mod run;
 mod search;
+mod text_input;
 mod tokenize;
 mod validate;
 
@@ -162,14 +163,31 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "flex")]
         device: DeviceKind,
     },
-    /// Embed images with an `embedding` config: float32 [B, output_dim] into a .npy file.
+    /// Embed images, texts or token ids with an `embedding` config: float32 [B, output_dim]
+    /// into a .npy file.
     Embed {
         config: PathBuf,
         #[command(flatten)]
         weights: WeightsArgs,
-        /// Images (prepared as the model expects) or .npy/.safetensors tensors [B, 3, H, W].
-        #[arg(long, num_args = 1.., required = true)]
+        /// Images (prepared as the model expects), .npy/.safetensors tensors [B, 3, H, W], or
+        /// (text models) token ids as an int64 .npy [B, L].
+        #[arg(long, num_args = 1..)]
         input: Vec<PathBuf>,
+        /// Texts to embed (text models).
+        #[arg(long, num_args = 1..)]
+        text: Vec<String>,
+        /// A file with one text per line.
+        #[arg(long)]
+        text_file: Option<PathBuf>,
+        /// tokenizer.json, vocab.txt or vocab.json (default: the one in a checkpoint folder).
+        #[arg(long)]
+        tokenizer: Option<PathBuf>,
+        /// Attention mask (.npy, 1 = token, 0 = padding) of token ids given with --input.
+        #[arg(long)]
+        mask: Option<PathBuf>,
+        /// Write the texts' tokens here: [{"text", "ids", "tokens"}] (.json).
+        #[arg(long)]
+        tokens: Option<PathBuf>,
         /// Where to write the embeddings (.npy).
         #[arg(long)]
         output: PathBuf,
@@ -300,12 +318,22 @@ pub fn run(cmd: Command) -> i32 {
             config,
             weights,
             input,
+            text,
+            text_file,
+            tokenizer,
+            mask,
+            tokens,
             output,
             normalize,
             device,
         } => embed::run(&embed::EmbedArgs {
             model: weights.model_args(&config, device),
             inputs: &input,
+            texts: &text,
+            text_file: text_file.as_deref(),
+            tokenizer: tokenizer.as_deref(),
+            mask: mask.as_deref(),
+            tokens: tokens.as_deref(),
             output: &output,
             normalize,
         }),

@@ -63,7 +63,10 @@ pub fn model_with_weights(a: &ModelArgs) -> Result<(ModelConfig, crate::TaskMode
         eprintln!("error: {m}");
         USAGE
     })?;
-    let checkpoint = match resolve_checkpoint(a, &cfg) {
+    let checkpoint = match resolve_checkpoint(a, &cfg).and_then(|c| match c {
+        Some(dir) if dir.is_dir() => hub_folder(&dir, &cfg).map(Some),
+        other => Ok(other),
+    }) {
         Ok(c) => c,
         Err(m) => {
             eprintln!("error: {m}");
@@ -109,7 +112,7 @@ pub fn model_with_weights(a: &ModelArgs) -> Result<(ModelConfig, crate::TaskMode
     match &checkpoint {
         Some(path) => {
             let remap = match a.weights_from {
-                None => Vec::new(),
+                None => detected_rules(&cfg, &model, path),
                 Some(source) => match remap_rules(&cfg, source) {
                     Ok(r) => r,
                     Err(m) => {
@@ -193,6 +196,67 @@ fn resolve_checkpoint(a: &ModelArgs, cfg: &ModelConfig) -> Result<Option<PathBuf
     .map_err(|e| e.to_string())?;
     eprintln!("pretrained weights of `{}`: {}", cfg.name, path.display());
     Ok(Some(path))
+}
+
+/// The weights file of a checkpoint folder (a model folder, or a sentence-transformers folder
+/// whose pooling must be the config's).
+fn hub_folder(dir: &Path, cfg: &ModelConfig) -> Result<PathBuf, String> {
+    let folder = crate::hub::read_folder(dir)?;
+    if let crate::config::Architecture::Parts { head, .. } = &cfg.architecture {
+        let ours = head.params.get("pooling").and_then(|p| p.as_str());
+        if let (Some(theirs), Some(ours)) = (&folder.pooling, ours)
+            && theirs != ours
+        {
+            return Err(format!(
+                "{} pools by `{theirs}` (1_Pooling/config.json) but the config's head pools by `{ours}`; set \
+                 `head.params.pooling: {theirs}`",
+                dir.display()
+            ));
+        }
+        let normalizes = head.params.get("normalize").and_then(|n| n.as_bool()).unwrap_or(false);
+        if folder.normalize && !normalizes {
+            eprintln!(
+                "note: {} ends in a Normalize module; pass --normalize (or set `head.params.normalize: true`) for its embeddings",
+                dir.display()
+            );
+        }
+    }
+    eprintln!(
+        "checkpoint folder {}: weights {}",
+        dir.display(),
+        folder.weights.display()
+    );
+    Ok(folder.weights)
+}
+
+/// The remap rules of the source a checkpoint's names come from, when they are not the
+/// model's own (e.g. transformers' `bert.` names for a `bert` backbone); none otherwise.
+fn detected_rules(cfg: &ModelConfig, model: &crate::TaskModel, path: &Path) -> Vec<(String, String)> {
+    let name = match &cfg.architecture {
+        crate::config::Architecture::Parts { backbone, .. } => backbone.name.clone(),
+        crate::config::Architecture::Full(f) => f.name.clone(),
+    };
+    let Some(desc) = crate::registry::components().iter().find(|c| c.name == name) else {
+        return Vec::new();
+    };
+    if desc.remap.is_empty() {
+        return Vec::new();
+    }
+    let Ok(keys) = crate::hub::checkpoint_keys(path) else {
+        // The loader reports an unreadable file.
+        return Vec::new();
+    };
+    let ours: std::collections::HashSet<String> = crate::model::state_dict(model).into_iter().map(|(k, _)| k).collect();
+    match crate::hub::detect_source(&keys, &ours, &desc.remap) {
+        Some((source, rules)) => {
+            eprintln!(
+                "weights: {} has {source} names; reading them with `{name}`'s remap rules",
+                path.display()
+            );
+            rules.clone()
+        }
+        None => Vec::new(),
+    }
 }
 
 /// The remap rules a backbone's spec declares for a weight source (e.g. `torchvision`).

@@ -1,0 +1,473 @@
+//! Text embedding models as specs: BERT (bert-base-cased) and DistilBERT
+//! (msmarco-distilbert-base-v3) have transformers' parameter counts and state-dict keys at full
+//! size, match the originals' pooled embeddings on reduced-size fixtures
+//! (`tests/reference/text_fixtures.py`), load the checkpoint layouts users download, and embed
+//! texts and token ids from the command line.
+
+mod common;
+
+use common::{root, text, zoo};
+use std::path::{Path, PathBuf};
+use zoo::config::Architecture;
+
+fn preset(name: &str) -> zoo::ModelConfig {
+    let (_, p) = zoo::registry::preset(name).unwrap_or_else(|| panic!("no preset {name}"));
+    let doc = serde_json::json!({ "model": p.body });
+    zoo::check_text(&doc.to_string()).config.expect("the preset validates")
+}
+
+/// `# params N` and `key [shape]` lines of a reference facts file.
+fn facts(file: &str) -> (usize, Vec<(String, Vec<usize>)>) {
+    let text = std::fs::read_to_string(root("tests/fixtures/reference").join(file)).unwrap();
+    let mut lines = text.lines();
+    let params = lines.next().unwrap().trim_start_matches("# params ").parse().unwrap();
+    let keys = lines
+        .map(|l| {
+            let (k, s) = l.split_once(' ').unwrap();
+            (k.to_string(), serde_json::from_str(s).unwrap())
+        })
+        .collect();
+    (params, keys)
+}
+
+#[test]
+fn full_size_models_have_transformers_counts_keys_and_shapes() {
+    for (name, file, dim) in [
+        ("bert-base-cased", "transformers_bert.txt", 768),
+        (
+            "sentence-transformers/msmarco-distilbert-base-v3",
+            "transformers_distilbert.txt",
+            768,
+        ),
+    ] {
+        let cfg = preset(name);
+        let model = zoo::build(&cfg, 1, &burn::tensor::Device::flex()).unwrap();
+        let (params, keys) = facts(file);
+        assert_eq!(zoo::model::count_params(&model), params, "{name}");
+        let ours: Vec<(String, Vec<usize>)> = zoo::model::state_dict(&model)
+            .into_iter()
+            .map(|(k, s)| (k.strip_prefix("backbone.").expect("backbone keys only").to_string(), s))
+            .collect();
+        assert_eq!(
+            ours, keys,
+            "{name}: BertModel / DistilBertModel keys and shapes, in order"
+        );
+        let Architecture::Parts { backbone, .. } = &cfg.architecture else {
+            panic!()
+        };
+        let out = zoo::generated::AnyBackbone::outputs(&backbone.name, &backbone.params, &Default::default()).unwrap();
+        assert_eq!(out.feature_dim, Some(dim), "{name}: output_dim computed from the spec");
+    }
+    // bert-base-cased: 28,996 ids and 512 positions.
+    let limits = zoo::model::text_limits(&preset("bert-base-cased")).unwrap().unwrap();
+    assert_eq!((limits.vocab_size, limits.max_tokens), (28996, 512));
+}
+
+/// The reduced-size configs of make_reference.py --small.
+fn small_config(kind: &str, pooling: &str) -> String {
+    let backbone = match kind {
+        "bert" => "name: bert
+      params: {vocab_size: 1000, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 128, max_position_embeddings: 128}",
+        _ => "name: distilbert
+      params: {vocab_size: 1000, dim: 64, n_layers: 2, n_heads: 4, hidden_dim: 128, max_position_embeddings: 128}",
+    };
+    format!(
+        "model:
+  task: embedding
+  name: small-{kind}
+  checkpoint: {{use_pretrained: false, load_head: false, path: ~, optimizer_path: ~}}
+  freeze_backbone: false
+  architecture:
+    full: ~
+    backbone:
+      {backbone}
+    head:
+      name: token_embedding
+      params: {{pooling: {pooling}, output_dim: ~, normalize: false}}
+  postprocessor: ~
+  losses: []
+"
+    )
+}
+
+fn io(case: &str) -> PathBuf {
+    root(&format!("tests/fixtures/parity/{case}.io.safetensors"))
+}
+
+/// An integer tensor of a fixture (ids, mask) as (shape, values).
+fn ints(file: &Path, name: &str) -> (Vec<usize>, Vec<i64>) {
+    let bytes = std::fs::read(file).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let v = st.tensor(name).unwrap();
+    assert_eq!(v.dtype(), safetensors::Dtype::I64);
+    let values = v
+        .data()
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    (v.shape().to_vec(), values)
+}
+
+/// Builds a small model with the synthetic weights of the fixtures; returns it and the weights.
+fn small_model(kind: &str, pooling: &str, dir: &Path) -> (zoo::TaskModel, PathBuf) {
+    let v = zoo::check_text(&small_config(kind, pooling));
+    let cfg = v.config.unwrap_or_else(|| panic!("{:?}", v.diagnostics));
+    let mut model = zoo::build(&cfg, 1, &burn::tensor::Device::flex()).unwrap();
+    let weights = common::synthetic_weights(&model, &dir.join("none"), dir);
+    let opts = zoo::weights::LoadOptions::default();
+    zoo::weights::load(&mut model, &weights, &opts).unwrap();
+    (model, weights)
+}
+
+fn forward(model: &zoo::TaskModel, case: &str) -> zoo::tensor_io::RawTensor {
+    let device = burn::tensor::Device::flex();
+    let (shape, ids) = ints(&io(case), "ids");
+    let (_, mask) = ints(&io(case), "mask");
+    let ids =
+        burn::tensor::Tensor::<1, burn::tensor::Int>::from_ints(ids.as_slice(), &device).reshape([shape[0], shape[1]]);
+    let mask: Vec<f32> = mask.iter().map(|m| *m as f32).collect();
+    let mask = burn::tensor::Tensor::<1>::from_floats(mask.as_slice(), &device).reshape([shape[0], shape[1]]);
+    model.forward_tokens(ids, mask).tensors("pred").remove(0).1
+}
+
+#[test]
+fn bert_and_distilbert_match_transformers_for_every_pooling() {
+    for kind in ["bert", "distilbert"] {
+        for pooling in ["mean", "cls", "max"] {
+            let dir = tempfile::tempdir().unwrap();
+            let (model, _) = small_model(kind, pooling, dir.path());
+            let got = forward(&model, kind);
+            let want = zoo::tensor_io::read_safetensors(&io(kind), pooling).unwrap();
+            assert_eq!(got.shape, vec![2, 64]);
+            assert_eq!(got.shape, want.shape);
+            let err = common::max_relative_difference(&got.values, &want.values);
+            assert!(err <= 1e-4, "{kind} {pooling}: max relative difference {err:e}");
+        }
+    }
+}
+
+/// Writes the fixture's ids and mask as the int64 .npy files users pass.
+fn ids_and_mask(case: &str, dir: &Path) -> (PathBuf, PathBuf) {
+    let (shape, ids) = ints(&io(case), "ids");
+    let (_, mask) = ints(&io(case), "mask");
+    let (ip, mp) = (dir.join("ids.npy"), dir.join("mask.npy"));
+    zoo::tensor_io::write_npy_ints(&ip, &shape, &ids).unwrap();
+    zoo::tensor_io::write_npy_ints(&mp, &shape, &mask).unwrap();
+    (ip, mp)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn embed(args: &[&str]) -> (std::process::Output, Option<zoo::tensor_io::RawTensor>) {
+    let out = zoo(&[&["embed"], args].concat());
+    let path = args
+        .iter()
+        .position(|a| *a == "--output")
+        .map(|k| Path::new(args[k + 1]));
+    let e = path
+        .filter(|_| out.status.success())
+        .map(|p| zoo::tensor_io::read_npy(p).unwrap());
+    (out, e)
+}
+
+#[test]
+fn zoo_embed_token_ids_with_a_mask_matches_transformers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, weights) = small_model("bert", "mean", dir.path());
+    let cfg = write(dir.path(), "bert.yaml", &small_config("bert", "mean"));
+    let (ids, mask) = ids_and_mask("bert", dir.path());
+    let out = dir.path().join("e.npy");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (o, e) = embed(&[
+        &s(&cfg),
+        "--checkpoint",
+        &s(&weights),
+        "--input",
+        &s(&ids),
+        "--mask",
+        &s(&mask),
+        "--output",
+        &s(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let want = zoo::tensor_io::read_safetensors(&io("bert"), "mean").unwrap();
+    let e = e.unwrap();
+    assert_eq!(e.shape, vec![2, 64]);
+    assert!(common::max_relative_difference(&e.values, &want.values) <= 1e-4);
+    // Without the mask the padded row reads its padding: a different embedding.
+    let (o, e2) = embed(&[
+        &s(&cfg),
+        "--checkpoint",
+        &s(&weights),
+        "--input",
+        &s(&ids),
+        "--output",
+        &s(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let e2 = e2.unwrap();
+    assert!(common::max_relative_difference(&e2.values[..64], &want.values[..64]) > 1e-2);
+    assert!(common::max_relative_difference(&e2.values[64..], &want.values[64..]) <= 1e-4);
+}
+
+/// The synthetic weights renamed: `backbone.X` to `rename(X)`, plus `extra` tensors.
+fn renamed(weights: &Path, dest: &Path, rename: impl Fn(&str) -> String, extra: &[(&str, Vec<usize>, bool)]) {
+    let bytes = std::fs::read(weights).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut data: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                rename(k.strip_prefix("backbone.").unwrap()),
+                v.dtype(),
+                v.shape().to_vec(),
+                v.data().to_vec(),
+            )
+        })
+        .collect();
+    for (k, shape, int) in extra {
+        let n: usize = shape.iter().product();
+        let (dtype, raw) = if *int {
+            (
+                safetensors::Dtype::I64,
+                (0..n as i64).flat_map(|i| i.to_le_bytes()).collect(),
+            )
+        } else {
+            (
+                safetensors::Dtype::F32,
+                common::synthetic(k, shape)
+                    .iter()
+                    .flat_map(|v| (*v as f32).to_le_bytes())
+                    .collect(),
+            )
+        };
+        data.push((k.to_string(), dtype, shape.clone(), raw));
+    }
+    common::write_safetensors(dest, &data);
+}
+
+#[test]
+fn the_legacy_hub_bert_layout_loads_without_naming_its_source() {
+    // bert-base-cased on the hub: `bert.` prefix, LayerNorm gamma/beta, pre-training heads
+    // `cls.*`, old `position_ids` buffers.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, weights) = small_model("bert", "mean", dir.path());
+    let legacy = dir.path().join("model.safetensors");
+    let h = 64;
+    renamed(
+        &weights,
+        &legacy,
+        |k| {
+            let k = format!("bert.{k}");
+            if let Some(base) = k.strip_suffix("LayerNorm.weight") {
+                format!("{base}LayerNorm.gamma")
+            } else if let Some(base) = k.strip_suffix("LayerNorm.bias") {
+                format!("{base}LayerNorm.beta")
+            } else {
+                k
+            }
+        },
+        &[
+            ("bert.embeddings.position_ids", vec![1, 128], true),
+            ("cls.predictions.bias", vec![1000], false),
+            ("cls.predictions.transform.dense.weight", vec![h, h], false),
+            ("cls.predictions.transform.dense.bias", vec![h], false),
+            ("cls.predictions.transform.LayerNorm.gamma", vec![h], false),
+            ("cls.predictions.transform.LayerNorm.beta", vec![h], false),
+            ("cls.seq_relationship.weight", vec![2, h], false),
+            ("cls.seq_relationship.bias", vec![2], false),
+        ],
+    );
+    let cfg = write(dir.path(), "bert.yaml", &small_config("bert", "mean"));
+    let (ids, mask) = ids_and_mask("bert", dir.path());
+    let out = dir.path().join("e.npy");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (o, e) = embed(&[
+        &s(&cfg),
+        "--checkpoint",
+        &s(&legacy),
+        "--input",
+        &s(&ids),
+        "--mask",
+        &s(&mask),
+        "--output",
+        &s(&out),
+    ]);
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("transformers names"), "{err}");
+    // The heads and the buffer are reported, not errors; nothing is missing.
+    assert!(err.contains("missing 0, unexpected 8"), "{err}");
+    assert!(err.contains("unexpected: cls.seq_relationship.weight"), "{err}");
+    let want = zoo::tensor_io::read_safetensors(&io("bert"), "mean").unwrap();
+    assert!(common::max_relative_difference(&e.unwrap().values, &want.values) <= 1e-4);
+}
+
+/// A sentence-transformers folder as msmarco-distilbert-base-v3's: modules.json,
+/// 1_Pooling/config.json, the DistilBertModel weights and the tokenizer at the top.
+fn sentence_transformers_folder(dir: &Path, pooling: &str) -> PathBuf {
+    let (_, weights) = small_model("distilbert", "mean", dir);
+    let folder = dir.join("msmarco");
+    std::fs::create_dir_all(folder.join("1_Pooling")).unwrap();
+    renamed(&weights, &folder.join("model.safetensors"), |k| k.to_string(), &[]);
+    write(
+        &folder,
+        "modules.json",
+        r#"[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]"#,
+    );
+    let on = |m: &str| if m == pooling { "true" } else { "false" };
+    write(
+        &folder.join("1_Pooling"),
+        "config.json",
+        &format!(
+            r#"{{"word_embedding_dimension": 64, "pooling_mode_cls_token": {}, "pooling_mode_mean_tokens": {}, "pooling_mode_max_tokens": {}, "pooling_mode_mean_sqrt_len_tokens": false}}"#,
+            on("cls"),
+            on("mean"),
+            on("max")
+        ),
+    );
+    std::fs::copy(
+        root("tests/fixtures/tokenizers/wordpiece/vocab.txt"),
+        folder.join("vocab.txt"),
+    )
+    .unwrap();
+    write(&folder, "tokenizer_config.json", r#"{"do_lower_case": true}"#);
+    folder
+}
+
+#[test]
+fn a_sentence_transformers_folder_embeds_texts_as_its_token_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = sentence_transformers_folder(dir.path(), "mean");
+    let cfg = write(dir.path(), "msmarco.yaml", &small_config("distilbert", "mean"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let texts = [
+        "The quick brown fox.",
+        "Ünïcödé and a much longer sentence about embeddings!",
+    ];
+    let out = dir.path().join("t.npy");
+    let tokens = dir.path().join("tokens.json");
+    let (o, by_text) = embed(&[
+        &s(&cfg),
+        "--checkpoint",
+        &s(&folder),
+        "--text",
+        texts[0],
+        texts[1],
+        "--tokens",
+        &s(&tokens),
+        "--output",
+        &s(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let by_text = by_text.unwrap();
+    assert_eq!(by_text.shape, vec![2, 64]);
+    // --tokens: the ids with [CLS] (2) and [SEP] (3) of the synthetic vocabulary, unpadded.
+    let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&tokens).unwrap()).unwrap();
+    let ids: Vec<Vec<i64>> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_i64().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows[0]["text"], texts[0]);
+    assert_eq!(rows[1]["tokens"][0], "[CLS]");
+    assert!(ids[0].len() < ids[1].len());
+    // The same ids padded by hand, with their mask, give the same embeddings.
+    let len = ids[1].len();
+    let mut flat = ids[0].clone();
+    flat.resize(len, 0);
+    flat.extend(&ids[1]);
+    let mask: Vec<i64> = (0..2 * len).map(|k| i64::from(k >= len || k < ids[0].len())).collect();
+    let (ip, mp) = (dir.path().join("ids.npy"), dir.path().join("mask.npy"));
+    zoo::tensor_io::write_npy_ints(&ip, &[2, len], &flat).unwrap();
+    zoo::tensor_io::write_npy_ints(&mp, &[2, len], &mask).unwrap();
+    let (o, by_ids) = embed(&[
+        &s(&cfg),
+        "--checkpoint",
+        &s(&folder),
+        "--input",
+        &s(&ip),
+        "--mask",
+        &s(&mp),
+        "--output",
+        &s(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(common::max_relative_difference(&by_ids.unwrap().values, &by_text.values) <= 1e-5);
+}
+
+#[test]
+fn text_inputs_that_cannot_work_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = sentence_transformers_folder(dir.path(), "cls");
+    let cfg = write(dir.path(), "msmarco.yaml", &small_config("distilbert", "mean"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let out = dir.path().join("e.npy");
+    // The folder pools by [CLS], the config by mean.
+    let (o, _) = embed(&[
+        &s(&cfg),
+        "--checkpoint",
+        &s(&folder),
+        "--text",
+        "hello",
+        "--output",
+        &s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("pools by `cls`"), "{}", text(&o.stderr));
+    // Ids beyond the vocabulary, and more tokens than positions.
+    let ids = dir.path().join("ids.npy");
+    zoo::tensor_io::write_npy_ints(&ids, &[1, 3], &[2, 1000, 3]).unwrap();
+    let (o, _) = embed(&[&s(&cfg), "--input", &s(&ids), "--output", &s(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("token id 1000 (row 0, position 1) is outside the vocabulary of 1000 ids"),
+        "{}",
+        text(&o.stderr)
+    );
+    zoo::tensor_io::write_npy_ints(&ids, &[1, 129], &[5; 129]).unwrap();
+    let (o, _) = embed(&[&s(&cfg), "--input", &s(&ids), "--output", &s(&out)]);
+    assert!(
+        text(&o.stderr).contains("129 tokens per input, the model takes at most 128"),
+        "{}",
+        text(&o.stderr)
+    );
+    // No tokenizer anywhere; texts for an image model; float images for a text model.
+    let (o, _) = embed(&[&s(&cfg), "--text", "hello", "--output", &s(&out)]);
+    assert!(
+        text(&o.stderr).contains("text needs a tokenizer"),
+        "{}",
+        text(&o.stderr)
+    );
+    let image_cfg = write(
+        dir.path(),
+        "r.yaml",
+        &text(&zoo(&["new", "resnet50", "--task", "embedding"]).stdout),
+    );
+    let (o, _) = embed(&[&s(&image_cfg), "--text", "hello", "--output", &s(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("is an image model"), "{}", text(&o.stderr));
+    let (o, _) = embed(&[
+        &s(&cfg),
+        "--input",
+        &s(&root("tests/fixtures/images/sample.png")),
+        "--output",
+        &s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("is a text model"), "{}", text(&o.stderr));
+}
