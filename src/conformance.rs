@@ -289,6 +289,10 @@ pub fn full(name: &str) -> Result<(), String> {
     let device = Device::flex();
     for (p, cfg) in &presets {
         let m = crate::model::build(cfg, 7, &device).map_err(|e| format!("{}: {e}", p.name))?;
+        if cfg.task == "embedding" {
+            embedding_full(name, &p.name, cfg, &m, &device)?;
+            continue;
+        }
         let pred = m.forward(Tensor::<4>::random(
             [1, 3, SIDE, SIDE],
             Distribution::Normal(0.0, 1.0),
@@ -300,6 +304,49 @@ pub fn full(name: &str) -> Result<(), String> {
                 "full model `{name}` preset {} predicts {d:?}, expected [1, 7, h, w]",
                 p.name
             ));
+        }
+    }
+    Ok(())
+}
+
+/// A full embedding model (two towers): an image at its image size gives [1, feature_dim];
+/// two rows of token ids (one padded) give [2, feature_dim].
+fn embedding_full(
+    name: &str,
+    preset: &str,
+    cfg: &crate::ModelConfig,
+    m: &crate::TaskModel,
+    device: &Device,
+) -> Result<(), String> {
+    let what = format!("full model `{name}` preset {preset}");
+    let out = crate::model::model_outputs(cfg).map_err(|e| format!("{what}: {e}"))?;
+    let dim = out
+        .feature_dim
+        .ok_or(format!("{what}: the spec declares no feature_dim"))? as usize;
+    if m.reads_images() {
+        let side = out.image_size.unwrap_or(SIDE as i64) as usize;
+        let pred = m.forward(Tensor::<4>::random(
+            [1, 3, side, side],
+            Distribution::Normal(0.0, 1.0),
+            device,
+        ));
+        if pred.dims() != [1, dim] {
+            return Err(format!("{what}: an image gives {:?}, expected [1, {dim}]", pred.dims()));
+        }
+    }
+    if m.reads_tokens() {
+        let limits = crate::model::text_limits(cfg)
+            .map_err(|e| format!("{what}: {e}"))?
+            .ok_or(format!("{what}: the spec declares no vocab_size / max_tokens"))?;
+        let v = limits.vocab_size as i64;
+        let ids = Tensor::<2, burn::tensor::Int>::from_ints(
+            [[1 % v, 7 % v, v - 1, v - 1, v - 1], [4 % v, 5 % v, 6 % v, 7 % v, v - 1]],
+            device,
+        );
+        let mask = Tensor::<2>::from_floats([[1.0, 1.0, 1.0, 0.0, 0.0], [1.0; 5]], device);
+        let pred = m.forward_tokens(ids, mask);
+        if pred.dims() != [2, dim] {
+            return Err(format!("{what}: two texts give {:?}, expected [2, {dim}]", pred.dims()));
         }
     }
     Ok(())

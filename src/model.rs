@@ -35,16 +35,24 @@ impl TaskModel {
                 }
                 m.head.forward(features)
             }
-            TaskModel::Full(m) => Pred::Rank4(m.forward(x)),
+            TaskModel::Full(m) => m.forward(x),
         }
     }
 
-    /// What the model reads: `image` or `tokens`.
+    /// What the model reads: `image`, `tokens`, or `image+tokens` (two towers).
     pub fn input_kind(&self) -> &'static str {
         match self {
             TaskModel::Parts(m) => m.backbone.input_kind(),
-            TaskModel::Full(_) => "image",
+            TaskModel::Full(m) => m.input_kind(),
         }
+    }
+
+    pub fn reads_images(&self) -> bool {
+        self.input_kind().contains("image")
+    }
+
+    pub fn reads_tokens(&self) -> bool {
+        self.input_kind().contains("tokens")
     }
 
     /// The raw prediction of a text model for token ids [batch, tokens] and their attention
@@ -52,7 +60,7 @@ impl TaskModel {
     pub fn forward_tokens(&self, ids: Tensor<2, burn::tensor::Int>, mask: Tensor<2>) -> Pred {
         match self {
             TaskModel::Parts(m) => m.head.forward(m.backbone.forward_tokens(ids, mask)),
-            TaskModel::Full(_) => panic!("full models read images, not token ids"),
+            TaskModel::Full(m) => m.forward_tokens(ids, mask),
         }
     }
 }
@@ -104,14 +112,7 @@ pub struct TextLimits {
 }
 
 pub fn text_limits(cfg: &ModelConfig) -> Result<Option<TextLimits>, BuildError> {
-    let Architecture::Parts { backbone, .. } = &cfg.architecture else {
-        return Ok(None);
-    };
-    let ctx = Context {
-        task: cfg.task.clone(),
-        ..Default::default()
-    };
-    let out = AnyBackbone::outputs(&backbone.name, &backbone.params, &ctx)?;
+    let out = model_outputs(cfg)?;
     Ok(match (out.vocab_size, out.max_tokens) {
         (Some(v), Some(m)) => Some(TextLimits {
             vocab_size: v.max(0) as usize,
@@ -119,6 +120,18 @@ pub fn text_limits(cfg: &ModelConfig) -> Result<Option<TextLimits>, BuildError> 
         }),
         _ => None,
     })
+}
+
+/// What the model's backbone (or full model) declares about itself, from its params alone.
+pub fn model_outputs(cfg: &ModelConfig) -> Result<crate::rt::Outputs, BuildError> {
+    let ctx = Context {
+        task: cfg.task.clone(),
+        ..Default::default()
+    };
+    match &cfg.architecture {
+        Architecture::Parts { backbone, .. } => AnyBackbone::outputs(&backbone.name, &backbone.params, &ctx),
+        Architecture::Full(f) => AnyFull::outputs(&f.name, &f.params, &ctx),
+    }
 }
 
 impl TextLimits {

@@ -28,6 +28,7 @@ pub struct Pipeline {
     pub pixel_range: f32,
     pub mean: [f32; 3],
     pub std: [f32; 3],
+    pub filter: image::imageops::FilterType,
 }
 
 impl Default for Pipeline {
@@ -40,6 +41,7 @@ impl Default for Pipeline {
             pixel_range: 1.0,
             mean: [0.485, 0.456, 0.406],
             std: [0.229, 0.224, 0.225],
+            filter: image::imageops::FilterType::Triangle,
         }
     }
 }
@@ -86,6 +88,9 @@ impl Pipeline {
     /// The default inference steps of a model config (`for_task` with the rtmcc head's
     /// `target_size`, the image size its MLP is built for).
     pub fn for_config(cfg: &crate::config::ModelConfig) -> Pipeline {
+        if let Some(p) = Self::declared(cfg) {
+            return p;
+        }
         let target = match &cfg.architecture {
             crate::config::Architecture::Parts { head, .. } => head
                 .params
@@ -95,6 +100,41 @@ impl Pipeline {
             crate::config::Architecture::Full(_) => None,
         };
         Pipeline::for_task(&cfg.task, target)
+    }
+
+    /// The preparation the model's spec declares (`preprocess:`), at its `image_size`.
+    fn declared(cfg: &crate::config::ModelConfig) -> Option<Pipeline> {
+        let name = match &cfg.architecture {
+            crate::config::Architecture::Parts { backbone, .. } => &backbone.name,
+            crate::config::Architecture::Full(f) => &f.name,
+        };
+        let desc = crate::registry::components()
+            .iter()
+            .find(|c| c.name == *name && c.kind != "head")?;
+        let p = desc.preprocess.as_ref()?;
+        let side = crate::model::model_outputs(cfg)
+            .ok()
+            .and_then(|o| o.image_size)
+            .unwrap_or(224)
+            .clamp(1, u32::MAX as i64) as u32;
+        let f = |v: [f64; 3]| v.map(|x| x as f32);
+        Some(Pipeline {
+            resize: if p.resize == "short" {
+                Resize::Short(side)
+            } else {
+                Resize::To(side, side)
+            },
+            pad: None,
+            crop: p.crop.then_some((side, side)),
+            pixel_range: 1.0,
+            mean: f(p.mean),
+            std: f(p.std),
+            filter: if p.interpolation == "bicubic" {
+                image::imageops::FilterType::CatmullRom
+            } else {
+                image::imageops::FilterType::Triangle
+            },
+        })
     }
 
     /// The (height, width) of the model inputs this pipeline makes from a square image.
@@ -271,7 +311,7 @@ impl Pipeline {
                 if oh <= ow { (n, other(ow)) } else { (other(oh), n) }
             }
         };
-        let mut img = image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle);
+        let mut img = image::imageops::resize(&img, w, h, self.filter);
         let mut geometry = Geometry {
             original: [oh as usize, ow as usize],
             scale: [w as f32 / ow as f32, h as f32 / oh as f32],

@@ -30,6 +30,17 @@ fn facts(file: &str) -> (usize, Vec<(String, Vec<usize>)>) {
     (params, keys)
 }
 
+/// Equal key lists (names, shapes, order); a difference names its first entry.
+fn same_keys(ours: &[(String, Vec<usize>)], want: &[(String, Vec<usize>)], what: &str) {
+    if let Some(k) = (0..ours.len().max(want.len())).find(|k| ours.get(*k) != want.get(*k)) {
+        panic!(
+            "{what}: entry {k} is {:?}, the original's {:?}",
+            ours.get(k),
+            want.get(k)
+        );
+    }
+}
+
 #[test]
 fn full_size_models_have_transformers_counts_keys_and_shapes() {
     for (name, file, dim) in [
@@ -470,4 +481,174 @@ fn text_inputs_that_cannot_work_are_clear_errors() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("is a text model"), "{}", text(&o.stderr));
+}
+
+const SMALL_CLIP: &str = "model:
+  task: embedding
+  name: small-clip
+  checkpoint: {use_pretrained: false, load_head: false, path: ~, optimizer_path: ~}
+  freeze_backbone: false
+  architecture:
+    full:
+      name: clip
+      projection_dim: 32
+      text_vocab_size: 1000
+      text_hidden_size: 64
+      text_intermediate_size: 128
+      text_num_hidden_layers: 2
+      text_num_attention_heads: 4
+      vision_hidden_size: 64
+      vision_intermediate_size: 128
+      vision_num_hidden_layers: 2
+      vision_num_attention_heads: 4
+      image_size: 64
+      patch_size: 16
+    backbone: ~
+    head: ~
+  postprocessor: ~
+  losses: []
+";
+
+#[test]
+fn clip_has_transformers_counts_and_keys_and_both_towers_match() {
+    // Full size: CLIPModel without `logit_scale` (the contrastive temperature, unused by the
+    // embeddings): text tower 63,428,096 + image tower 87,849,216.
+    let cfg = preset("openai/clip-vit-base-patch32");
+    let model = zoo::build(&cfg, 1, &burn::tensor::Device::flex()).unwrap();
+    let (params, keys) = facts("transformers_clip.txt");
+    assert_eq!(zoo::model::count_params(&model), params - 1);
+    let keys: Vec<_> = keys.into_iter().filter(|(k, _)| k != "logit_scale").collect();
+    same_keys(&zoo::model::state_dict(&model), &keys, "CLIPModel");
+    let out = zoo::model::model_outputs(&cfg).unwrap();
+    assert_eq!(
+        (out.feature_dim, out.image_size, out.max_tokens),
+        (Some(512), Some(224), Some(77))
+    );
+
+    // Reduced size: both towers within 1e-4 of CLIPModel's get_image_features / get_text_features.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = zoo::check_text(SMALL_CLIP).config.unwrap();
+    let mut model = zoo::build(&cfg, 1, &burn::tensor::Device::flex()).unwrap();
+    let weights = common::synthetic_weights(&model, &dir.path().join("none"), dir.path());
+    zoo::weights::load(&mut model, &weights, &Default::default()).unwrap();
+    let x = zoo::tensor_io::read_safetensors(&io("clip"), "input").unwrap();
+    let image = model
+        .forward(x.to_tensor::<4>(&burn::tensor::Device::flex()).unwrap())
+        .tensors("pred")
+        .remove(0)
+        .1;
+    let want = zoo::tensor_io::read_safetensors(&io("clip"), "image").unwrap();
+    assert_eq!(image.shape, vec![1, 32]);
+    assert!(common::max_relative_difference(&image.values, &want.values) <= 1e-4);
+    let text = forward(&model, "clip");
+    let want = zoo::tensor_io::read_safetensors(&io("clip"), "text").unwrap();
+    assert_eq!(text.shape, vec![2, 32]);
+    let err = common::max_relative_difference(&text.values, &want.values);
+    assert!(err <= 1e-4, "text tower: {err:e}");
+}
+
+#[test]
+fn zoo_embed_runs_either_clip_tower_from_a_hub_checkpoint() {
+    // The hub file of older transformers: `position_ids` buffers of both towers and
+    // `logit_scale` beside the weights; they are reported as unused.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_text = zoo::check_text(SMALL_CLIP).config.unwrap();
+    let model = zoo::build(&cfg_text, 1, &burn::tensor::Device::flex()).unwrap();
+    let weights = common::synthetic_weights(&model, &dir.path().join("none"), dir.path());
+    let hub = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut data: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = vec![(
+        "logit_scale".into(),
+        safetensors::Dtype::F32,
+        vec![],
+        2.6592f32.to_le_bytes().to_vec(),
+    )];
+    data.extend(
+        st.tensors()
+            .into_iter()
+            .map(|(k, v)| (k, v.dtype(), v.shape().to_vec(), v.data().to_vec())),
+    );
+    for (k, n) in [
+        ("text_model.embeddings.position_ids", 77),
+        ("vision_model.embeddings.position_ids", 17),
+    ] {
+        data.push((
+            k.into(),
+            safetensors::Dtype::I64,
+            vec![1, n],
+            (0..n as i64).flat_map(|i| i.to_le_bytes()).collect(),
+        ));
+    }
+    common::write_safetensors(&hub, &data);
+    let cfg = write(dir.path(), "clip.yaml", SMALL_CLIP);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let out = dir.path().join("e.npy");
+    // Text: int64 ids with their mask.
+    let (ids, mask) = ids_and_mask("clip", dir.path());
+    let (o, e) = embed(&[
+        &s(&cfg),
+        "--checkpoint",
+        &s(&hub),
+        "--input",
+        &s(&ids),
+        "--mask",
+        &s(&mask),
+        "--output",
+        &s(&out),
+    ]);
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("missing 0, unexpected 3"), "{err}");
+    let want = zoo::tensor_io::read_safetensors(&io("clip"), "text").unwrap();
+    assert!(common::max_relative_difference(&e.unwrap().values, &want.values) <= 1e-4);
+    // Image: a float tensor [1, 3, 64, 64] used as is.
+    let x = zoo::tensor_io::read_safetensors(&io("clip"), "input").unwrap();
+    let xp = dir.path().join("x.npy");
+    zoo::tensor_io::write_npy(&xp, &x).unwrap();
+    let (o, e) = embed(&[
+        &s(&cfg),
+        "--checkpoint",
+        &s(&hub),
+        "--input",
+        &s(&xp),
+        "--output",
+        &s(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let want = zoo::tensor_io::read_safetensors(&io("clip"), "image").unwrap();
+    assert!(common::max_relative_difference(&e.unwrap().values, &want.values) <= 1e-4);
+    // An image file is prepared at the model's 64x64 (short side, center crop); a tensor of
+    // another size is refused before running.
+    let (o, e) = embed(&[
+        &s(&cfg),
+        "--checkpoint",
+        &s(&hub),
+        "--input",
+        &s(&root("tests/fixtures/images/sample.jpg")),
+        "--output",
+        &s(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(e.unwrap().shape, vec![1, 32]);
+    let wrong = zoo::tensor_io::RawTensor {
+        shape: vec![1, 3, 32, 32],
+        values: vec![0.0; 3 * 32 * 32],
+    };
+    zoo::tensor_io::write_npy(&xp, &wrong).unwrap();
+    let (o, _) = embed(&[
+        &s(&cfg),
+        "--checkpoint",
+        &s(&hub),
+        "--input",
+        &s(&xp),
+        "--output",
+        &s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("takes 64x64 images (its position table), the input is 32x32"),
+        "{}",
+        text(&o.stderr)
+    );
 }

@@ -93,7 +93,9 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
             return INVALID;
         }
     };
-    if let Some(l) = limits {
+    if let Some(l) = limits
+        && !model.reads_images()
+    {
         return run_text(&cfg, &model, l, &device, depth);
     }
     let x = Tensor::<4>::random([1, 3, h, w], Distribution::Normal(0.0, 1.0), &device);

@@ -150,7 +150,18 @@ fn embedding_model(body: &serde_json::Value) -> Option<(i64, String, String, &'s
     let doc = serde_json::json!({ "model": body });
     let cfg = crate::config::check_text(&doc.to_string()).config?;
     let crate::config::Architecture::Parts { backbone, head, .. } = &cfg.architecture else {
-        return None;
+        // A full embedding model: two towers in one space (CLIP).
+        let crate::config::Architecture::Full(f) = &cfg.architecture else {
+            return None;
+        };
+        let dim = crate::model::model_outputs(&cfg).ok()?.feature_dim?;
+        let desc = registry::find("full", &f.name)?;
+        let task = if desc.input.contains("tokens") {
+            "text-to-image"
+        } else {
+            "image-to-image"
+        };
+        return Some((dim, f.name.clone(), "cls|eos".into(), task));
     };
     let (_, _, hctx) = crate::model::contexts(&cfg.task, backbone, None, 1).ok()?;
     let dim = head
@@ -299,10 +310,10 @@ pub fn describe(name: &str) -> i32 {
             if p.body.get("task").and_then(|t| t.as_str()) == Some("embedding")
                 && let Some((dim, backbone, pooling, task)) = embedding_model(&p.body)
             {
-                let input = if task == "text-to-text" {
-                    "token ids and attention mask [B, L]"
-                } else {
-                    "images [B, 3, H, W]"
+                let input = match task {
+                    "text-to-text" => "token ids and attention mask [B, L]",
+                    "text-to-image" => "images [B, 3, H, W] or token ids and attention mask [B, L]",
+                    _ => "images [B, 3, H, W]",
                 };
                 println!(
                     "  {:<28} embedding of {dim} values: {backbone}, {pooling} pooling; input {input}",

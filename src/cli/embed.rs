@@ -109,6 +109,20 @@ pub fn require_embedding_task(config: &Path) -> Result<(), i32> {
     Err(USAGE)
 }
 
+/// Refuses images of another size than a model with a fixed image size (a position table)
+/// takes.
+pub fn fits_image_size(cfg: &crate::config::ModelConfig, t: RawTensor) -> Result<RawTensor, String> {
+    if let Some(side) = crate::model::model_outputs(cfg).ok().and_then(|o| o.image_size)
+        && t.shape[2..] != [side as usize, side as usize]
+    {
+        return Err(format!(
+            "{} takes {side}x{side} images (its position table), the input is {}x{}",
+            cfg.name, t.shape[2], t.shape[3]
+        ));
+    }
+    Ok(t)
+}
+
 /// Flags that only text or only image models take, checked before anything is loaded.
 fn check_flags(a: &EmbedArgs) -> Result<(), String> {
     if a.output.extension().and_then(|e| e.to_str()) != Some("npy") {
@@ -179,15 +193,21 @@ pub fn run(a: &EmbedArgs) -> i32 {
         Ok(m) => m,
         Err(code) => return code,
     };
-    let text_model = model.input_kind() == "tokens";
     let text_given = !a.texts.is_empty() || a.text_file.is_some();
     let int_input = a.inputs.first().is_some_and(|p| {
         p.extension().and_then(|e| e.to_str()) == Some("npy") && tensor_io::npy_is_integer(p).unwrap_or(false)
     });
-    let mut e = if text_model {
-        if !text_given && !int_input {
+    if !text_given && !int_input && !model.reads_images() {
+        eprintln!(
+            "error: {} is a text model; give --text/--text-file, or token ids as --input IDS.npy (int64 [batch, tokens])",
+            cfg.name
+        );
+        return USAGE;
+    }
+    let mut e = if text_given || int_input {
+        if !model.reads_tokens() {
             eprintln!(
-                "error: {} is a text model; give --text/--text-file, or token ids as --input IDS.npy (int64 [batch, tokens])",
+                "error: {} is an image model; text and token ids need a text model (`zoo list --task embedding`)",
                 cfg.name
             );
             return USAGE;
@@ -200,14 +220,11 @@ pub fn run(a: &EmbedArgs) -> i32 {
             }
         }
     } else {
-        if text_given || int_input || a.mask.is_some() {
-            eprintln!(
-                "error: {} is an image model; text and token ids need a text model (`zoo list --task embedding`)",
-                cfg.name
-            );
+        if a.mask.is_some() {
+            eprintln!("error: --mask goes with token ids (an integer .npy), not images");
             return USAGE;
         }
-        let input = match batch(a.inputs, &Pipeline::for_config(&cfg)) {
+        let input = match batch(a.inputs, &Pipeline::for_config(&cfg)).and_then(|t| fits_image_size(&cfg, t)) {
             Ok(t) => t,
             Err(m) => {
                 eprintln!("error: {m}");

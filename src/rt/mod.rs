@@ -100,6 +100,9 @@ pub struct Outputs {
     /// Text backbones: the most tokens one input may have (positions in the table).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<i64>,
+    /// Models whose position table fixes the image side (CLIP's vision tower).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<i64>,
 }
 
 /// What a backbone returns: the pooled feature (classification) and the feature pyramid.
@@ -589,6 +592,18 @@ pub fn masked_attention(
 pub fn position_ids(ids: &Tensor<2, burn::tensor::Int>) -> Tensor<2, burn::tensor::Int> {
     let n = ids.dims()[1];
     Tensor::<1, burn::tensor::Int>::arange(0..n as i64, &ids.device()).reshape([1, n])
+}
+
+/// Positions `0..tokens` of token states [batch, tokens, channels], as [1, tokens].
+pub fn token_positions(x: &Tensor<3>) -> Tensor<2, burn::tensor::Int> {
+    let n = x.dims()[1];
+    Tensor::<1, burn::tensor::Int>::arange(0..n as i64, &x.device()).reshape([1, n])
+}
+
+/// A mask keeping every token of [batch, tokens, channels], as [batch, tokens, 1].
+pub fn ones_mask(x: &Tensor<3>) -> Tensor<3> {
+    let [b, n, _] = x.dims();
+    Tensor::ones([b, n, 1], &x.device())
 }
 
 /// Zeros shaped like token ids (BERT's token types when none are given).

@@ -5,8 +5,8 @@ a venv holding torch, transformers and sentence-transformers:
 
 Parity (tests/fixtures/parity/<case>.io.safetensors): the reduced-size originals of
 make_reference.py --small (BertModel, DistilBertModel, CLIPModel), their weights replaced by the
-`synthetic` values of parity_fixtures.py under zoo's names (`backbone.` + the original key; CLIP's
-towers as `backbone.` + `text_model.`/`vision_model.` keys, see the clip spec), and their outputs:
+`synthetic` values of parity_fixtures.py under zoo's names (`backbone.` + the original key; CLIP,
+a full model, the original keys), and their outputs:
   ids, mask    int64 [2, 9]; row 0 padded (BERT-style [CLS] ... [SEP] [PAD]..., CLIP-style
                <|startoftext|> ... <|endoftext|> padded with <|endoftext|>)
   mean/cls/max float32 [2, D]: the masked mean (sentence-transformers' Pooling), the first token,
@@ -84,7 +84,7 @@ def text_case(case, name):
 def clip_case():
     gen = torch.Generator().manual_seed(0)
     model, config = mr.build_clip(True, 0, gen)
-    fill(model, "backbone.")
+    fill(model, "")
     vocab = config.text_config.vocab_size
     bos, eos = vocab - 2, vocab - 1
     g = torch.Generator().manual_seed(6)

@@ -491,30 +491,77 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
         .unwrap();
     }
     writeln!(s, "}} }} }}").unwrap();
-    // Full models: a name-dispatched enum taking the image, giving the prediction.
+    // Full models: a name-dispatched enum taking the image (dense predictions, or a two-tower
+    // model's image embedding), and token ids for a two-tower model's text tower.
     let fulls = of("full");
     if !fulls.is_empty() {
         any_enum(&mut s, "full", &fulls);
+        by_name(
+            &mut s,
+            "full",
+            &fulls,
+            "#[allow(unused_variables)]\npub fn outputs(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<crate::rt::Outputs, crate::rt::BuildError>",
+            |c| {
+                if c.has_outputs {
+                    format!(
+                        "{}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx)?.outputs()",
+                        c.rust, c.rust
+                    )
+                } else {
+                    "Ok(crate::rt::Outputs::default())".to_string()
+                }
+            },
+        );
         writeln!(
             s,
-            "pub fn forward(&self, x: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<4> {{ match self {{"
+            "/// What the model reads: `image` or `image+tokens`.\npub fn input_kind(&self) -> &'static str {{ match self {{"
         )
         .unwrap();
         for c in &fulls {
-            if c.signature != "tensor4 -> tensor4" {
-                errors.push(SpecError {
-                    path: c.file.clone(),
-                    span: Default::default(),
-                    message: format!("a full model is `tensor4 -> tensor4`, found `{}`", c.signature),
-                });
-                continue;
-            }
+            writeln!(s, "Self::{}(_) => {:?},", camel(&c.name), c.input).unwrap();
+        }
+        writeln!(s, "}} }}").unwrap();
+        writeln!(
+            s,
+            "pub fn forward(&self, x: burn::tensor::Tensor<4>) -> crate::rt::Pred {{ match self {{"
+        )
+        .unwrap();
+        for c in &fulls {
+            let variant = match c.signature.as_str() {
+                "tensor4 -> tensor4" => "Rank4",
+                "tensor4 -> tensor2" => "Rank2",
+                other => {
+                    errors.push(SpecError {
+                        path: c.file.clone(),
+                        span: Default::default(),
+                        message: format!(
+                            "a full model is `tensor4 -> tensor4` (dense) or `tensor4 -> tensor2` (embeddings), found `{other}`"
+                        ),
+                    });
+                    continue;
+                }
+            };
             writeln!(
                 s,
-                "Self::{}(m) => crate::trace::call(\"full\", || m.forward(x)),",
+                "Self::{}(m) => crate::rt::Pred::{variant}(crate::trace::call(\"full\", || m.forward(x))),",
                 camel(&c.name)
             )
             .unwrap();
+        }
+        writeln!(s, "}} }}").unwrap();
+        writeln!(
+            s,
+            "#[allow(unused_variables)]\npub fn forward_tokens(&self, ids: burn::tensor::Tensor<2, burn::tensor::Int>, mask: burn::tensor::Tensor<2>) -> crate::rt::Pred {{ match self {{"
+        )
+        .unwrap();
+        for c in &fulls {
+            let arm = if c.input.contains("tokens") {
+                "(m) => crate::rt::Pred::Rank2(crate::trace::call(\"full\", || m.forward_tokens(ids, mask)))"
+                    .to_string()
+            } else {
+                format!("(_) => panic!(\"`{}` reads images, not token ids\")", c.name)
+            };
+            writeln!(s, "Self::{}{arm},", camel(&c.name)).unwrap();
         }
         writeln!(s, "}} }} }}").unwrap();
     }

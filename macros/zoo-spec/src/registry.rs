@@ -93,9 +93,39 @@ pub struct ComponentDesc {
     /// The head's (or full model's) postprocessor: its decoder and `postprocessor.params`.
     #[serde(default)]
     pub postprocessor: Option<PostprocessorDesc>,
-    /// A backbone's input: `image` or `tokens`.
+    /// What the component reads: `image`, `tokens`, or `image+tokens` (two-tower models).
     #[serde(default)]
     pub input: String,
+    /// Image preparation other than the ImageNet default.
+    #[serde(default)]
+    pub preprocess: Option<PreprocessDesc>,
+    /// Whether the spec declares `outputs` (an `outputs()` method exists).
+    #[serde(default)]
+    pub has_outputs: bool,
+}
+
+/// How a model's images are prepared: resized to its image size exactly or by the short side
+/// (then center-cropped), with its own normalisation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PreprocessDesc {
+    pub resize: String,
+    pub crop: bool,
+    pub interpolation: String,
+    pub mean: [f64; 3],
+    pub std: [f64; 3],
+}
+
+impl Default for PreprocessDesc {
+    /// ImageNet's: exact resize, bilinear, ImageNet mean and std.
+    fn default() -> Self {
+        PreprocessDesc {
+            resize: "exact".into(),
+            crop: false,
+            interpolation: "bilinear".into(),
+            mean: [0.485, 0.456, 0.406],
+            std: [0.229, 0.224, 0.225],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -170,7 +200,13 @@ pub fn describe(spec: &Spec, rust: &str) -> ComponentDesc {
             decode: d.clone(),
             params: ps.iter().map(param_desc).collect(),
         }),
-        input: spec.input.as_str().to_string(),
+        has_outputs: !spec.outputs.is_empty(),
+        preprocess: spec.preprocess.clone(),
+        input: if spec.forward_tokens.is_some() {
+            "image+tokens".to_string()
+        } else {
+            spec.input.as_str().to_string()
+        },
         example: spec
             .example
             .as_ref()

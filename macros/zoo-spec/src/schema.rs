@@ -554,6 +554,14 @@ pub fn spec_schema() -> Value {
             "example": {"type": "object", "properties": {"input": {"type": "array", "items": {"type": "integer"}}, "params": {"type": "object"}}},
             "pretrained": {"type": "object", "markdownDescription": "Pretrained weights by model name: `{file, version, sha256}`.",
                            "additionalProperties": {"type": "object", "properties": {"file": {"type": "string"}, "version": {"type": ["string", "null"]}, "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-fA-F]{64}$"}}, "required": ["file"], "additionalProperties": false}},
+            "forward_tokens": {"type": "string", "markdownDescription": "A full model's text tower (two-tower models such as CLIP): a forward program over `ids` [B, L] (int) and `mask` [B, L], returning what `forward` returns for images."},
+            "preprocess": {"type": "object", "additionalProperties": false, "markdownDescription": "How images are prepared when not as ImageNet's 224x224 (the size is the `image_size` output, else 224).", "properties": {
+                "resize": {"enum": ["exact", "short"]},
+                "crop": {"type": "boolean"},
+                "interpolation": {"enum": ["bilinear", "bicubic"]},
+                "mean": {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3},
+                "std": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 3, "maxItems": 3}
+            }},
             "input": {"enum": ["image", "tokens"], "markdownDescription": "What a backbone reads: `image` (default; `input` [B, 3, H, W]) or `tokens` (`ids` [B, L] int and `mask` [B, L], 1.0 = real token)."},
             "remap": {"type": "object", "markdownDescription": "Key-remap rules per weight source: `[from_regex, to]`.",
                       "additionalProperties": {"type": "array", "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}

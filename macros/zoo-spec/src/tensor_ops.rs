@@ -48,6 +48,7 @@ pub const TENSOR_FUNCTIONS: &[&str] = &[
     "expand_batch",
     "attention",
     "position_ids",
+    "ones_mask",
     "zero_ids",
     "masked_mean",
     "masked_max",
@@ -728,13 +729,32 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
                 Ty::Tensor(3),
             ))
         }
+        "position_ids" if matches!(lower(&args[0].value, s), Ok((_, Ty::Tensor(3)))) => {
+            // Positions of tokens [batch, tokens, channels] (a vision transformer's patches).
+            arity(e, name, args, 1, 1)?;
+            let (x, _) = tensor(&args[0].value, s)?;
+            Ok((format!("crate::rt::token_positions(&{x})"), Ty::IndexTensor(2)))
+        }
+        "ones_mask" => {
+            arity(e, name, args, 1, 1)?;
+            let (x, r) = tensor(&args[0].value, s)?;
+            if r != 3 {
+                return Err(error_at(
+                    e,
+                    "`ones_mask(tokens)` takes tokens [batch, tokens, channels]",
+                ));
+            }
+            Ok((format!("crate::rt::ones_mask(&{x})"), Ty::Tensor(3)))
+        }
         "position_ids" | "zero_ids" => {
             arity(e, name, args, 1, 1)?;
             let (ids, t) = lower(&args[0].value, s)?;
             if t != Ty::IndexTensor(2) {
                 return Err(error_at(
                     &args[0].value,
-                    format!("`{name}` takes token ids [batch, tokens], found {t}"),
+                    format!(
+                        "`{name}` takes token ids [batch, tokens] (position_ids: or tokens [batch, tokens, channels]), found {t}"
+                    ),
                 ));
             }
             Ok((format!("crate::rt::{name}(&{ids})"), Ty::IndexTensor(2)))

@@ -341,7 +341,13 @@ impl<'a> Gen<'a> {
                 let want = match name.as_str() {
                     "feature_dim" => Ty::Int,
                     // Text backbones: the ids they can look up and the longest input.
-                    "vocab_size" | "max_tokens" if spec.input == crate::spec::Input::Tokens => Ty::Int,
+                    "vocab_size" | "max_tokens"
+                        if spec.input == crate::spec::Input::Tokens || spec.forward_tokens.is_some() =>
+                    {
+                        Ty::Int
+                    }
+                    // A model with a fixed image size (position tables of vision transformers).
+                    "image_size" if spec.kind == Kind::Full => Ty::Int,
                     "intermediate_features_dim" | "strides" => Ty::list(Ty::Int),
                     _ => {
                         self.errors.push(spec.src.error(
@@ -431,9 +437,13 @@ impl<'a> Gen<'a> {
         )
         .unwrap();
 
-        // Forward program.
-        let fwd = self.forward(spec, &mut fscope);
+        // Forward program (and a two-tower model's text tower).
+        let fwd = self.forward(spec, &mut fscope, None);
         m.push_str(&fwd);
+        if let Some(tokens) = &spec.forward_tokens {
+            let fwd = self.forward(spec, &mut fscope, Some(tokens));
+            m.push_str(&fwd);
+        }
         writeln!(m, "}}").unwrap();
         self.out.push_str(&m);
     }
@@ -546,7 +556,13 @@ impl<'a> Gen<'a> {
         name
     }
 
-    fn forward(&mut self, spec: &Spec, scope: &mut Scope) -> String {
+    /// Lowers `forward` (or, with `tokens`, a full model's `forward_tokens` program).
+    fn forward(
+        &mut self,
+        spec: &Spec,
+        scope: &mut Scope,
+        tokens: Option<&(Vec<(Stmt, SrcExpr)>, crate::yaml::Span)>,
+    ) -> String {
         let (in_ty, ret) = match spec.kind {
             Kind::Backbone => ("Tensor<4>".to_string(), "crate::rt::BackboneOutput".to_string()),
             Kind::Neck => ("Vec<Tensor<4>>".to_string(), "Vec<Tensor<4>>".to_string()),
@@ -585,24 +601,24 @@ impl<'a> Gen<'a> {
         };
         // Several inputs are bound by their names, one input as `input`; a text backbone
         // reads `ids` and `mask`.
-        let bound: Vec<(String, Ty, String)> =
-            if spec.kind == Kind::Backbone && spec.input == crate::spec::Input::Tokens {
-                vec![
-                    (
-                        "ids".to_string(),
-                        Ty::IndexTensor(2),
-                        "Tensor<2, burn::tensor::Int>".to_string(),
-                    ),
-                    ("mask".to_string(), Ty::Tensor(2), "Tensor<2>".to_string()),
-                ]
-            } else if matches!(spec.signature, Sig::Multi(..)) && spec.kind != Kind::Backbone {
-                spec.inputs
-                    .iter()
-                    .map(|n| (n.clone(), in_t.clone(), in_ty.clone()))
-                    .collect()
-            } else {
-                vec![("input".to_string(), in_t.clone(), in_ty.clone())]
-            };
+        let text_tower = tokens.is_some() || (spec.kind == Kind::Backbone && spec.input == crate::spec::Input::Tokens);
+        let bound: Vec<(String, Ty, String)> = if text_tower {
+            vec![
+                (
+                    "ids".to_string(),
+                    Ty::IndexTensor(2),
+                    "Tensor<2, burn::tensor::Int>".to_string(),
+                ),
+                ("mask".to_string(), Ty::Tensor(2), "Tensor<2>".to_string()),
+            ]
+        } else if matches!(spec.signature, Sig::Multi(..)) && spec.kind != Kind::Backbone {
+            spec.inputs
+                .iter()
+                .map(|n| (n.clone(), in_t.clone(), in_ty.clone()))
+                .collect()
+        } else {
+            vec![("input".to_string(), in_t.clone(), in_ty.clone())]
+        };
         scope.push();
         let mut params = Vec::new();
         for (n, t, rust) in &bound {
@@ -611,14 +627,18 @@ impl<'a> Gen<'a> {
             params.push(format!("{v}: {rust}"));
         }
         let mut body = String::new();
-        let returned = self.statements(spec, &spec.forward, scope, &mut body, None);
+        let (program, span, fname) = match tokens {
+            Some((p, span)) => (p, *span, "forward_tokens"),
+            None => (&spec.forward, spec.forward_span, "forward"),
+        };
+        let returned = self.statements(spec, program, scope, &mut body, None);
         scope.pop();
         if !returned {
             self.errors
-                .push(spec.src.error(spec.forward_span, "the forward program never returns"));
+                .push(spec.src.error(span, format!("the {fname} program never returns")));
         }
         format!(
-            "    #[allow(unused_variables, unused_parens, unused_mut, clippy::all)]\n    pub fn forward(&self, {}) -> {ret} {{\n{body}\n    }}\n",
+            "    #[allow(unused_variables, unused_parens, unused_mut, clippy::all)]\n    pub fn {fname}(&self, {}) -> {ret} {{\n{body}\n    }}\n",
             params.join(", ")
         )
     }

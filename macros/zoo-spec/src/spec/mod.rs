@@ -229,6 +229,11 @@ pub struct Spec {
     pub postprocessor: Option<(String, Span, Vec<ParamDecl>)>,
     /// What a backbone reads: images `[B, 3, H, W]` or token ids with their attention mask.
     pub input: Input,
+    /// A full model's text tower (two-tower models such as CLIP): a second forward program
+    /// over `ids` and `mask`, returning the same rank as `forward`.
+    pub forward_tokens: Option<(Vec<(Stmt, SrcExpr)>, Span)>,
+    /// How images are prepared for the model when it is not ImageNet's 224x224.
+    pub preprocess: Option<crate::registry::PreprocessDesc>,
 }
 
 /// A backbone's input kind.
@@ -365,6 +370,8 @@ const TOP_KEYS: &[&str] = &[
     "pretrained",
     "postprocessor",
     "input",
+    "forward_tokens",
+    "preprocess",
 ];
 
 /// The decoders the runtime implements (`src/postprocess/`), by box/keypoint coding.
@@ -593,6 +600,20 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
         None => cx.err(name_span, "a spec needs a `forward` program"),
     }
 
+    let forward_tokens = match root.get_entry("forward_tokens") {
+        Some((k, f)) if kind == Kind::Full => cx
+            .string(f, "`forward_tokens`")
+            .map(|text| (parse_forward(cx, f, &text), k.span)),
+        Some((k, _)) => {
+            cx.err(
+                k.span,
+                "only a full model has a text tower (`forward_tokens`); a text backbone declares `input: tokens`",
+            );
+            None
+        }
+        None => None,
+    };
+
     let mut outputs = Vec::new();
     if let Some(o) = root.get("outputs") {
         for (k, v) in o.as_map().unwrap_or_default() {
@@ -642,6 +663,8 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
             .unwrap_or_default(),
         postprocessor: root.get("postprocessor").and_then(|p| parse_postprocessor(cx, p)),
         input,
+        forward_tokens,
+        preprocess: root.get("preprocess").and_then(|p| parse_preprocess(cx, p)),
     })
 }
 
@@ -670,6 +693,58 @@ fn parse_postprocessor(cx: &mut Cx, node: &Node) -> Option<(String, Span, Vec<Pa
     }
     let params = node.get("params").map(|p| parse_params(cx, p)).unwrap_or_default();
     Some((name, d.span, params))
+}
+
+/// `preprocess: {resize: short|exact, crop: bool, interpolation: bilinear|bicubic, mean: [3], std: [3]}`.
+fn parse_preprocess(cx: &mut Cx, node: &Node) -> Option<crate::registry::PreprocessDesc> {
+    if !cx.keys(
+        node,
+        &["resize", "crop", "interpolation", "mean", "std"],
+        "`preprocess`",
+    ) {
+        return None;
+    }
+    let mut out = crate::registry::PreprocessDesc::default();
+    let choice = |cx: &mut Cx, key: &str, allowed: &[&str], value: &mut String| {
+        if let Some(n) = node.get(key) {
+            match n.as_str() {
+                Some(v) if allowed.contains(&v) => *value = v.to_string(),
+                _ => cx.err(n.span, format!("`{key}` is one of {}", allowed.join(", "))),
+            }
+        }
+    };
+    choice(cx, "resize", &["exact", "short"], &mut out.resize);
+    choice(cx, "interpolation", &["bilinear", "bicubic"], &mut out.interpolation);
+    if let Some(n) = node.get("crop") {
+        match n.value {
+            Value::Bool(b) => out.crop = b,
+            _ => cx.err(n.span, "`crop` is true or false"),
+        }
+    }
+    for (key, slot) in [("mean", &mut out.mean), ("std", &mut out.std)] {
+        let Some(n) = node.get(key) else { continue };
+        let vals: Vec<f64> = n
+            .as_seq()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| match v.value {
+                Value::Float(f) => Some(f),
+                Value::Int(i) => Some(i as f64),
+                _ => None,
+            })
+            .collect();
+        match <[f64; 3]>::try_from(vals) {
+            Ok(v) if key == "mean" || v.iter().all(|x| *x > 0.0) => *slot = v,
+            _ => cx.err(
+                n.span,
+                format!(
+                    "`{key}` is three numbers (R, G, B){}",
+                    if key == "std" { ", each above 0" } else { "" }
+                ),
+            ),
+        }
+    }
+    Some(out)
 }
 
 /// `pretrained: {model_name: {file, version?, sha256?}}`.
