@@ -267,29 +267,6 @@ fn zoo_list_prints_the_embedding_models_with_computed_output_dims() {
     );
 }
 
-/// A small image set: coloured squares with a gradient, one in a subfolder, plus a text file
-/// (not an image) and a corrupt PNG (skipped with a warning).
-fn image_set(dir: &std::path::Path) {
-    std::fs::create_dir_all(dir.join("more")).unwrap();
-    for (name, rgb) in [
-        ("red.png", [220u8, 30, 30]),
-        ("green.png", [30, 200, 40]),
-        ("blue.jpg", [20, 40, 230]),
-        ("more/yellow.png", [230, 220, 20]),
-    ] {
-        let img = image::RgbImage::from_fn(96, 64, |x, y| {
-            image::Rgb([
-                rgb[0].saturating_sub((x / 2) as u8),
-                rgb[1].saturating_sub((y / 2) as u8),
-                rgb[2],
-            ])
-        });
-        img.save(dir.join(name)).unwrap();
-    }
-    std::fs::write(dir.join("notes.txt"), "not an image").unwrap();
-    std::fs::write(dir.join("broken.png"), b"\x89PNG but not really").unwrap();
-}
-
 #[test]
 fn zoo_index_and_search_find_an_indexed_image_first() {
     let tmp = tempfile::tempdir().unwrap();
@@ -297,7 +274,7 @@ fn zoo_index_and_search_find_an_indexed_image_first() {
     let config = tmp.path().join("b0.yaml");
     std::fs::write(&config, o.stdout).unwrap();
     let images = tmp.path().join("images");
-    image_set(&images);
+    common::image_set(&images);
     let index = tmp.path().join("index");
     let o = zoo(&[
         "index",
@@ -363,7 +340,11 @@ fn zoo_index_and_search_find_an_indexed_image_first() {
     // A text query on an image model, and a folder that is no index, are clear errors.
     let o = zoo(&["search", index.to_str().unwrap(), "--text", "a red square"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("a text query needs a model with a text tower"));
+    assert!(
+        text(&o.stderr).contains("embeds images only; query its index with --image"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = zoo(&["search", other.to_str().unwrap(), "--image", "x.png"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("is not a zoo index"), "{}", text(&o.stderr));

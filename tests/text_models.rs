@@ -652,3 +652,163 @@ fn zoo_embed_runs_either_clip_tower_from_a_hub_checkpoint() {
         text(&o.stderr)
     );
 }
+
+/// Runs `zoo search` and returns its result lines as (rank, score, rest).
+fn search(args: &[&str]) -> Vec<(usize, f32, String)> {
+    let o = zoo(&[&["search"], args].concat());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    text(&o.stdout)
+        .lines()
+        .map(|l| {
+            let mut parts = l.split_whitespace();
+            let rank = parts.next().unwrap().parse().unwrap();
+            let score = parts.next().unwrap().parse().unwrap();
+            (rank, score, parts.collect::<Vec<_>>().join(" "))
+        })
+        .collect()
+}
+
+#[test]
+fn a_text_index_finds_the_line_a_query_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = sentence_transformers_folder(dir.path(), "mean");
+    let cfg = write(dir.path(), "msmarco.yaml", &small_config("distilbert", "mean"));
+    let docs = dir.path().join("docs");
+    std::fs::create_dir_all(docs.join("more")).unwrap();
+    write(&docs, "a.txt", "the quick brown fox\n\njumped over the lazy dog\n");
+    write(
+        &docs.join("more"),
+        "b.txt",
+        "an entirely different sentence about cats\n",
+    );
+    write(&docs, "image.png", "not a text file");
+    let index = dir.path().join("index");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let o = zoo(&[
+        "index",
+        &s(&cfg),
+        &s(&docs),
+        "--checkpoint",
+        &s(&folder),
+        "--output",
+        &s(&index),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("indexed 3 texts (0 skipped) as 64-value embeddings"),
+        "{}",
+        text(&o.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(index.join("index.json")).unwrap()).unwrap();
+    assert_eq!(manifest["kind"], "text");
+    assert_eq!(
+        manifest["items"],
+        serde_json::json!(["a.txt:1", "a.txt:3", "more/b.txt:1"])
+    );
+    assert_eq!(manifest["tokenizer"], "tokenizer/vocab.txt");
+    // The index keeps its tokenizer (with its casing): no --tokenizer at query time.
+    let hits = search(&[&s(&index), "--text", "jumped over the lazy dog", "--top", "3"]);
+    assert_eq!(hits.len(), 3);
+    assert_eq!(hits[0].0, 1);
+    assert!(hits[0].1 > 0.9999, "{hits:?}");
+    assert!(hits[0].2.ends_with("docs/a.txt:3 jumped over the lazy dog"), "{hits:?}");
+    assert!(hits[1].1 < 0.9999 && hits[1].1 >= hits[2].1, "{hits:?}");
+    // An image query on a text index is refused.
+    let o = zoo(&[
+        "search",
+        &s(&index),
+        "--image",
+        &s(&root("tests/fixtures/images/sample.png")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("is a text model; query its index with --text"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn clip_searches_images_by_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "clip.yaml", SMALL_CLIP);
+    let model = zoo::build(
+        &zoo::check_text(SMALL_CLIP).config.unwrap(),
+        1,
+        &burn::tensor::Device::flex(),
+    )
+    .unwrap();
+    let weights = common::synthetic_weights(&model, &dir.path().join("none"), dir.path());
+    let images = dir.path().join("images");
+    common::image_set(&images);
+    let index = dir.path().join("index");
+    let tokenizer = root("tests/fixtures/tokenizers/clip/vocab.json");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let o = zoo(&[
+        "index",
+        &s(&cfg),
+        &s(&images),
+        "--checkpoint",
+        &s(&weights),
+        "--tokenizer",
+        &s(&tokenizer),
+        "--output",
+        &s(&index),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("indexed 4 images (1 skipped) as 32-value embeddings"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(index.join("tokenizer/merges.txt").is_file());
+    let query = "a red square";
+    let hits = search(&[&s(&index), "--text", query, "--top", "4"]);
+    // The ranking is the cosine similarity of `zoo embed`'s text and image embeddings.
+    let out = dir.path().join("e.npy");
+    let (o, t) = embed(&[
+        &s(&cfg),
+        "--checkpoint",
+        &s(&weights),
+        "--text",
+        query,
+        "--tokenizer",
+        &s(&tokenizer),
+        "--output",
+        &s(&out),
+        "--normalize",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let t = t.unwrap();
+    let mut want: Vec<(f32, String)> = ["blue.jpg", "green.png", "more/yellow.png", "red.png"]
+        .iter()
+        .map(|name| {
+            let (o, e) = embed(&[
+                &s(&cfg),
+                "--checkpoint",
+                &s(&weights),
+                "--input",
+                &s(&images.join(name)),
+                "--output",
+                &s(&out),
+                "--normalize",
+            ]);
+            assert!(o.status.success(), "{}", text(&o.stderr));
+            let e = e.unwrap();
+            (
+                e.values.iter().zip(&t.values).map(|(a, b)| a * b).sum(),
+                name.to_string(),
+            )
+        })
+        .collect();
+    want.sort_by(|a, b| b.0.total_cmp(&a.0));
+    assert_eq!(hits.len(), 4);
+    for ((rank, score, item), (cos, name)) in hits.iter().zip(&want) {
+        assert!(
+            item.ends_with(name.as_str()),
+            "rank {rank}: {item}, expected {name} ({hits:?} vs {want:?})"
+        );
+        assert!((score - cos).abs() < 1e-3, "{name}: {score} vs {cos}");
+    }
+}

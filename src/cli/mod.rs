@@ -197,8 +197,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "flex")]
         device: DeviceKind,
     },
-    /// Embed every image under DIR into a search index (a folder: embeddings, paths, the
-    /// config and the weights used).
+    /// Embed every image (image models, CLIP) or every line of the .txt files (text models)
+    /// under DIR into a search index (a folder: embeddings, items, the config, the weights and
+    /// the tokenizer used).
     Index {
         config: PathBuf,
         dir: PathBuf,
@@ -207,6 +208,10 @@ pub enum Command {
         /// The index folder to write (new, empty, or an earlier index it replaces).
         #[arg(long)]
         output: PathBuf,
+        /// The text tokenizer (text models; CLIP, for text queries later); default: the one
+        /// in a checkpoint folder. A copy is kept in the index.
+        #[arg(long)]
+        tokenizer: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "flex")]
         device: DeviceKind,
     },
@@ -222,6 +227,9 @@ pub enum Command {
         /// How many results to print.
         #[arg(long, default_value_t = 5)]
         top: usize,
+        /// The tokenizer of a text query (default: the copy kept in the index).
+        #[arg(long)]
+        tokenizer: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "flex")]
         device: DeviceKind,
     },
@@ -342,23 +350,27 @@ pub fn run(cmd: Command) -> i32 {
             dir,
             weights,
             output,
+            tokenizer,
             device,
         } => search::index(&search::IndexArgs {
             model: weights.model_args(&config, device),
             dir: &dir,
             output: &output,
+            tokenizer: tokenizer.as_deref(),
         }),
         Command::Search {
             index,
             image,
             text,
             top,
+            tokenizer,
             device,
         } => search::search(&search::SearchArgs {
             index: &index,
             image: image.as_deref(),
             text: text.as_deref(),
             top,
+            tokenizer: tokenizer.as_deref(),
             device,
         }),
         Command::Tokenize {

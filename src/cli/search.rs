@@ -1,14 +1,17 @@
-//! `zoo index` (embed every image under a folder) and `zoo search` (the nearest items of an
-//! index to a query, by cosine similarity).
+//! `zoo index` (embed every image, or every line of the text files, under a folder) and
+//! `zoo search` (the nearest items of an index to an image or text query, by cosine
+//! similarity; text-to-image with a two-tower model such as CLIP).
 //!
 //! An index is a folder that holds everything a query needs, so moving or editing the
 //! original config or checkpoint never silently changes what a search compares against:
-//! `index.json` (the items' paths, relative to the indexed folder), `embeddings.npy`
-//! (float32 [N, D], every row L2-normalised, so cosine similarity is a dot product),
-//! `config.yaml` (a copy of the config) and `weights.safetensors` (the weights used).
+//! `index.json` (the items: paths relative to the indexed folder, `file.txt:LINE` for texts,
+//! with the texts), `embeddings.npy` (float32 [N, D], every row L2-normalised, so cosine
+//! similarity is a dot product), `config.yaml` (a copy of the config), `weights.safetensors`
+//! (the weights used) and `tokenizer/` (the text tokenizer, when there is one).
 
 use super::embed::{embeddings, normalize_rows, require_embedding_task};
 use super::run::{ModelArgs, model_with_weights};
+use super::text_input;
 use super::{DeviceKind, INVALID, OK, USAGE};
 use crate::preprocess::Pipeline;
 use crate::tensor_io::{self, RawTensor};
@@ -29,14 +32,28 @@ struct Manifest {
     root: PathBuf,
     model: String,
     dim: usize,
-    /// Each row of `embeddings.npy`, relative to `root`.
+    /// Each row of `embeddings.npy`, relative to `root` (`file.txt:LINE` for texts).
     items: Vec<PathBuf>,
+    /// `image` or `text`: what the items are.
+    #[serde(default = "image_kind")]
+    kind: String,
+    /// The text of each item of a text index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    texts: Vec<String>,
+    /// The tokenizer file kept in the index (relative to it), for text queries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tokenizer: Option<PathBuf>,
+}
+
+fn image_kind() -> String {
+    "image".into()
 }
 
 pub struct IndexArgs<'a> {
     pub model: ModelArgs<'a>,
     pub dir: &'a Path,
     pub output: &'a Path,
+    pub tokenizer: Option<&'a Path>,
 }
 
 pub struct SearchArgs<'a> {
@@ -44,6 +61,7 @@ pub struct SearchArgs<'a> {
     pub image: Option<&'a Path>,
     pub text: Option<&'a str>,
     pub top: usize,
+    pub tokenizer: Option<&'a Path>,
     pub device: DeviceKind,
 }
 
@@ -53,8 +71,8 @@ fn is_image(p: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Every image file under `dir`, in a stable (sorted) order.
-fn images_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
+/// Every file under `dir` that `keep` accepts, in a stable (sorted) order.
+fn files_under(dir: &Path, keep: fn(&Path) -> bool) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(d) = pending.pop() {
@@ -63,13 +81,48 @@ fn images_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
             let p = entry.map_err(|e| format!("cannot read {}: {e}", d.display()))?.path();
             if p.is_dir() {
                 pending.push(p);
-            } else if is_image(&p) {
+            } else if keep(&p) {
                 found.push(p);
             }
         }
     }
     found.sort();
     Ok(found)
+}
+
+fn is_text_file(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()) == Some("txt")
+}
+
+/// Every non-empty line of the `.txt` files under `dir`: (`file.txt:LINE`, text).
+fn lines_under(dir: &Path) -> Result<Vec<(PathBuf, String)>, String> {
+    let mut out = Vec::new();
+    for f in files_under(dir, is_text_file)? {
+        let text = std::fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        let rel = f.strip_prefix(dir).unwrap_or(&f).display().to_string();
+        for (k, line) in text.lines().enumerate() {
+            if !line.trim().is_empty() {
+                out.push((PathBuf::from(format!("{rel}:{}", k + 1)), line.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Copies a tokenizer file and the files it is read with (casing, merges) into
+/// `index/tokenizer/`; returns its path relative to the index.
+fn keep_tokenizer(path: &Path, index: &Path) -> Result<PathBuf, String> {
+    let dir = index.join("tokenizer");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let name = path.file_name().ok_or("the tokenizer path names no file")?;
+    let from = path.parent().unwrap_or(Path::new("."));
+    std::fs::copy(path, dir.join(name)).map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
+    for companion in ["tokenizer_config.json", "merges.txt"] {
+        if from.join(companion).is_file() {
+            std::fs::copy(from.join(companion), dir.join(companion)).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(Path::new("tokenizer").join(name))
 }
 
 /// A folder `zoo index` may write: absent, empty, or an earlier index (which it replaces).
@@ -121,21 +174,6 @@ pub fn index(a: &IndexArgs) -> i32 {
     if let Err(code) = require_embedding_task(a.model.config) {
         return code;
     }
-    let files = match images_under(a.dir) {
-        Ok(f) if f.is_empty() => {
-            eprintln!(
-                "error: no images ({}) under {}",
-                IMAGE_EXTENSIONS.join(", "),
-                a.dir.display()
-            );
-            return USAGE;
-        }
-        Ok(f) => f,
-        Err(m) => {
-            eprintln!("error: {m}");
-            return USAGE;
-        }
-    };
     let config_text = match std::fs::read_to_string(a.model.config) {
         Ok(t) => t,
         Err(e) => {
@@ -147,7 +185,76 @@ pub fn index(a: &IndexArgs) -> i32 {
         Ok(m) => m,
         Err(code) => return code,
     };
-    let pipeline = Pipeline::for_config(&cfg);
+    // Text models index texts; image and two-tower models images (queried by text later).
+    let tokenizer = text_input::find_tokenizer(a.tokenizer, a.model.checkpoint);
+    let built = if model.reads_images() {
+        index_images(a, &cfg, &model)
+    } else {
+        match &tokenizer {
+            Ok(t) => index_texts(a, &cfg, &model, t),
+            Err(m) => Err((m.clone(), USAGE)),
+        }
+    };
+    let (mut manifest, e, skipped) = match built {
+        Ok(b) => b,
+        Err((m, code)) => {
+            // An empty message: the model's failure is already reported.
+            if !m.is_empty() {
+                eprintln!("error: {m}");
+            }
+            return code;
+        }
+    };
+    let written = (|| -> Result<(), String> {
+        if let (Ok(t), true) = (&tokenizer, model.reads_tokens()) {
+            std::fs::create_dir_all(a.output).map_err(|e| e.to_string())?;
+            manifest.tokenizer = Some(keep_tokenizer(t, a.output)?);
+        }
+        write_index(a.output, &manifest, &e, &config_text, &model)
+    })();
+    if let Err(m) = written {
+        eprintln!("error: cannot write the index {}: {m}", a.output.display());
+        return USAGE;
+    }
+    eprintln!(
+        "indexed {} {}s ({skipped} skipped) as {}-value embeddings into {}",
+        manifest.items.len(),
+        manifest.kind,
+        manifest.dim,
+        a.output.display()
+    );
+    OK
+}
+
+type Built = (Manifest, RawTensor, usize);
+
+fn manifest(a: &IndexArgs, cfg: &crate::config::ModelConfig, kind: &str, dim: usize, items: Vec<PathBuf>) -> Manifest {
+    Manifest {
+        format: FORMAT.into(),
+        version: VERSION,
+        root: std::path::absolute(a.dir).unwrap_or_else(|_| a.dir.to_path_buf()),
+        model: cfg.name.clone(),
+        dim,
+        items,
+        kind: kind.into(),
+        texts: Vec::new(),
+        tokenizer: None,
+    }
+}
+
+fn index_images(
+    a: &IndexArgs,
+    cfg: &crate::config::ModelConfig,
+    model: &crate::TaskModel,
+) -> Result<Built, (String, i32)> {
+    let files = files_under(a.dir, is_image).map_err(|m| (m, USAGE))?;
+    if files.is_empty() {
+        return Err((
+            format!("no images ({}) under {}", IMAGE_EXTENSIONS.join(", "), a.dir.display()),
+            USAGE,
+        ));
+    }
+    let pipeline = Pipeline::for_config(cfg);
     let tty = super::color(true);
     let (mut items, mut values, mut skipped) = (Vec::new(), Vec::new(), 0usize);
     let mut dim = 0;
@@ -177,46 +284,69 @@ pub fn index(a: &IndexArgs) -> i32 {
             continue;
         }
         batch.shape[0] = batch.values.len() / batch.shape[1..].iter().product::<usize>();
-        let mut e = match embeddings(&cfg, &model, &batch, a.model.device) {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
+        let mut e = embeddings(cfg, model, &batch, a.model.device).map_err(|code| (String::new(), code))?;
         normalize_rows(&mut e);
         dim = e.shape[1];
         values.extend(e.values);
         progress(items.len() + skipped, files.len(), tty);
     }
     if items.is_empty() {
-        eprintln!(
-            "error: none of the {} images under {} could be read",
-            files.len(),
-            a.dir.display()
-        );
-        return INVALID;
+        return Err((
+            format!(
+                "none of the {} images under {} could be read",
+                files.len(),
+                a.dir.display()
+            ),
+            INVALID,
+        ));
     }
-    let manifest = Manifest {
-        format: FORMAT.into(),
-        version: VERSION,
-        root: std::path::absolute(a.dir).unwrap_or_else(|_| a.dir.to_path_buf()),
-        model: cfg.name.clone(),
-        dim,
-        items,
-    };
     let e = RawTensor {
-        shape: vec![manifest.items.len(), dim],
+        shape: vec![items.len(), dim],
         values,
     };
-    if let Err(m) = write_index(a.output, &manifest, &e, &config_text, &model) {
-        eprintln!("error: cannot write the index {}: {m}", a.output.display());
-        return USAGE;
+    Ok((manifest(a, cfg, "image", dim, items), e, skipped))
+}
+
+/// Lines per forward pass of a text index (the progress bar's step).
+const TEXT_BATCH: usize = 64;
+
+fn index_texts(
+    a: &IndexArgs,
+    cfg: &crate::config::ModelConfig,
+    model: &crate::TaskModel,
+    tokenizer: &Path,
+) -> Result<Built, (String, i32)> {
+    let lines = lines_under(a.dir).map_err(|m| (m, USAGE))?;
+    if lines.is_empty() {
+        return Err((format!("no text lines (.txt files) under {}", a.dir.display()), USAGE));
     }
-    eprintln!(
-        "indexed {} images ({} skipped) as {dim}-value embeddings into {}",
-        manifest.items.len(),
-        skipped,
-        a.output.display()
-    );
-    OK
+    let usage = |m: String| (m, USAGE);
+    let limits = crate::model::text_limits(cfg)
+        .map_err(|e| usage(e.to_string()))?
+        .ok_or_else(|| usage("the model declares no vocab_size / max_tokens".into()))?;
+    let tok = crate::tokenize::TextTokenizer::from_file(tokenizer, None, Some(limits.max_tokens)).map_err(usage)?;
+    let tty = super::color(true);
+    let mut values = Vec::new();
+    let mut dim = 0;
+    for (k, chunk) in lines.chunks(TEXT_BATCH).enumerate() {
+        let texts: Vec<String> = chunk.iter().map(|(_, t)| t.clone()).collect();
+        let encoded = text_input::encode(&tok, &texts).map_err(|m| (m, INVALID))?;
+        let rows = text_input::pad(&encoded, tok.pad_id);
+        let mut e =
+            text_input::embeddings(&cfg.name, model, limits, &rows, a.model.device).map_err(|m| (m, INVALID))?;
+        normalize_rows(&mut e);
+        dim = e.shape[1];
+        values.extend(e.values);
+        progress((k * TEXT_BATCH + chunk.len()).min(lines.len()), lines.len(), tty);
+    }
+    let (items, texts): (Vec<PathBuf>, Vec<String>) = lines.into_iter().unzip();
+    let e = RawTensor {
+        shape: vec![items.len(), dim],
+        values,
+    };
+    let mut m = manifest(a, cfg, "text", dim, items);
+    m.texts = texts;
+    Ok((m, e, 0))
 }
 
 fn write_index(
@@ -292,20 +422,10 @@ pub fn search(a: &SearchArgs) -> i32 {
             return USAGE;
         }
     };
-    let image = match (a.image, a.text) {
-        (Some(p), None) => p,
-        (None, Some(_)) => {
-            eprintln!(
-                "error: `{}` embeds images; a text query needs a model with a text tower, and zoo has none yet",
-                m.model
-            );
-            return USAGE;
-        }
-        _ => {
-            eprintln!("error: give one query: --image FILE or --text TEXT");
-            return USAGE;
-        }
-    };
+    if a.image.is_some() == a.text.is_some() {
+        eprintln!("error: give one query: --image FILE or --text TEXT");
+        return USAGE;
+    }
     let config = a.index.join("config.yaml");
     let weights = a.index.join("weights.safetensors");
     let args = ModelArgs {
@@ -321,16 +441,32 @@ pub fn search(a: &SearchArgs) -> i32 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let input = match Pipeline::for_config(&cfg).load(image) {
-        Ok(t) => t,
-        Err(m) => {
-            eprintln!("error: {m}");
-            return USAGE;
-        }
+    let query = match (a.image, a.text) {
+        (Some(image), _) if model.reads_images() => Pipeline::for_config(&cfg)
+            .load(image)
+            .map_err(|m| (m, USAGE))
+            .and_then(|input| embeddings(&cfg, &model, &input, a.device).map_err(|code| (String::new(), code))),
+        (Some(_), _) => Err((
+            format!("`{}` is a text model; query its index with --text", m.model),
+            USAGE,
+        )),
+        (None, Some(text)) if model.reads_tokens() => text_query(a, &m, &cfg, &model, text),
+        (None, _) => Err((
+            format!(
+                "`{}` embeds images only; query its index with --image (text-to-image needs a two-tower model such as CLIP)",
+                m.model
+            ),
+            USAGE,
+        )),
     };
-    let mut q = match embeddings(&cfg, &model, &input, a.device) {
+    let mut q = match query {
         Ok(q) => q,
-        Err(code) => return code,
+        Err((m, code)) => {
+            if !m.is_empty() {
+                eprintln!("error: {m}");
+            }
+            return code;
+        }
     };
     normalize_rows(&mut q);
     if q.shape[1] != m.dim {
@@ -340,10 +476,44 @@ pub fn search(a: &SearchArgs) -> i32 {
         );
         return INVALID;
     }
-    for (rank, (i, score)) in nearest(&e, &q.values, a.top).into_iter().enumerate() {
-        println!("{:>3}  {score:.4}  {}", rank + 1, m.root.join(&m.items[i]).display());
+    for (k, (i, score)) in nearest(&e, &q.values, a.top).into_iter().enumerate() {
+        let rank = k + 1;
+        let item = m.root.join(&m.items[i]).display().to_string();
+        match m.texts.get(i) {
+            Some(t) => println!("{rank:>3}  {score:.4}  {item}  {t}"),
+            None => println!("{rank:>3}  {score:.4}  {item}"),
+        }
     }
     OK
+}
+
+/// The embedding of a text query, tokenised by `--tokenizer` or the index's own copy.
+fn text_query(
+    a: &SearchArgs,
+    m: &Manifest,
+    cfg: &crate::config::ModelConfig,
+    model: &crate::TaskModel,
+    text: &str,
+) -> Result<RawTensor, (String, i32)> {
+    let kept = m.tokenizer.as_ref().map(|t| a.index.join(t));
+    let path = a.tokenizer.map(Path::to_path_buf).or(kept).ok_or((
+        format!("{} keeps no tokenizer; give --tokenizer", a.index.display()),
+        USAGE,
+    ))?;
+    let usage = |m: String| (m, USAGE);
+    let limits = crate::model::text_limits(cfg)
+        .map_err(|e| usage(e.to_string()))?
+        .ok_or_else(|| usage("the model declares no vocab_size / max_tokens".into()))?;
+    let tok = crate::tokenize::TextTokenizer::from_file(&path, None, Some(limits.max_tokens)).map_err(usage)?;
+    let encoded = text_input::encode(&tok, &[text.to_string()]).map_err(usage)?;
+    text_input::embeddings(
+        &cfg.name,
+        model,
+        limits,
+        &text_input::pad(&encoded, tok.pad_id),
+        a.device,
+    )
+    .map_err(|m| (m, INVALID))
 }
 
 #[cfg(test)]

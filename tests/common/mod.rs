@@ -143,3 +143,26 @@ pub fn max_relative_difference(got: &[f32], want: &[f32]) -> f32 {
     let scale = want.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
     got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max) / scale
 }
+
+/// A small image set: coloured squares with a gradient, one in a subfolder, plus a text file
+/// (not an image) and a corrupt PNG (skipped with a warning).
+pub fn image_set(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir.join("more")).unwrap();
+    for (name, rgb) in [
+        ("red.png", [220u8, 30, 30]),
+        ("green.png", [30, 200, 40]),
+        ("blue.jpg", [20, 40, 230]),
+        ("more/yellow.png", [230, 220, 20]),
+    ] {
+        let img = image::RgbImage::from_fn(96, 64, |x, y| {
+            image::Rgb([
+                rgb[0].saturating_sub((x / 2) as u8),
+                rgb[1].saturating_sub((y / 2) as u8),
+                rgb[2],
+            ])
+        });
+        img.save(dir.join(name)).unwrap();
+    }
+    std::fs::write(dir.join("notes.txt"), "not an image").unwrap();
+    std::fs::write(dir.join("broken.png"), b"\x89PNG but not really").unwrap();
+}
