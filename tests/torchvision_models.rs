@@ -179,3 +179,34 @@ fn torchvision_resnet101_152_and_efficientnet_load_through_the_spec_remap_rules(
         );
     }
 }
+
+#[test]
+fn a_torchvision_checkpoint_loads_without_naming_its_source() {
+    // torchvision's resnet101 names (`layer1.0.conv1.weight`, `fc.*`) are recognised by the
+    // resnet spec's `torchvision` rules.
+    let dir = tempfile::tempdir().unwrap();
+    let file = facts_file("torchvision_resnet101.txt", dir.path());
+    let o = common::zoo(&["new", "resnet101", "--task", "classification"]);
+    let cfg = dir.path().join("r101.yaml");
+    std::fs::write(&cfg, &o.stdout).unwrap();
+    let out = dir.path().join("out.npy");
+    let o = common::zoo(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--checkpoint",
+        file.to_str().unwrap(),
+        "--num-classes",
+        "1000",
+        "--input",
+        common::root("tests/fixtures/images/sample.png").to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let err = common::text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("has torchvision names; reading them with `resnet`'s remap rules"),
+        "{err}"
+    );
+    assert!(err.contains("missing 0, unexpected 0"), "{err}");
+}
