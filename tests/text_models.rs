@@ -812,3 +812,35 @@ fn clip_searches_images_by_text() {
         assert!((score - cos).abs() < 1e-3, "{name}: {score} vs {cos}");
     }
 }
+
+#[test]
+fn zoo_new_prints_the_text_models_and_zoo_run_points_text_models_to_zoo_embed() {
+    for name in [
+        "bert-base-cased",
+        "sentence-transformers/msmarco-distilbert-base-v3",
+        "openai/clip-vit-base-patch32",
+    ] {
+        let o = zoo(&["new", name, "--task", "embedding"]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let out = text(&o.stdout);
+        assert!(out.contains(&format!("  name: {name}\n")), "{out}");
+        // The printed config validates as it is.
+        assert!(zoo::check_text(&out).config.is_some(), "{name}");
+    }
+    let out = text(&zoo(&["new", "bert-base-cased"]).stdout);
+    assert!(out.contains("layer_norm_eps: 1.0e-12"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "bert.yaml", &out);
+    let o = zoo(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--input",
+        root("tests/fixtures/images/sample.png").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("bert-base-cased is a text model; `zoo embed"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -240,6 +240,13 @@ pub fn describe(name: &str) -> i32 {
         println!("  reference: {}", c.reference);
     }
     println!("  tasks: {}", c.tasks.join(", "));
+    match c.input.as_str() {
+        "tokens" => println!("  input: token ids [B, L] (int) and an attention mask [B, L]"),
+        "image+tokens" => {
+            println!("  input: images [B, 3, H, W] (image tower) or token ids and a mask [B, L] (text tower)")
+        }
+        _ => {}
+    }
     println!("  spec: {}", c.file);
     let params = |title: &str, ps: &[crate::registry::ParamDesc]| {
         println!("\n{title}:");

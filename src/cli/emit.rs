@@ -13,6 +13,13 @@ fn scalar(v: &Value) -> String {
                 let f = n.as_f64().unwrap();
                 if f.fract() == 0.0 && f.abs() < 1e15 {
                     format!("{f:.1}")
+                } else if f != 0.0 && f.abs() < 1e-4 {
+                    // `1.0e-12`, which YAML 1.1 readers (PyYAML) also take for a float.
+                    let e = format!("{f:e}");
+                    match e.split_once('e') {
+                        Some((m, x)) if !m.contains('.') => format!("{m}.0e{x}"),
+                        _ => e,
+                    }
                 } else {
                     format!("{f}")
                 }

@@ -381,13 +381,22 @@ pub fn run(a: &RunArgs) -> i32 {
         );
         return USAGE;
     }
-    let (input, geometry) = match load_input(a, &cfg) {
-        Ok(x) => x,
-        Err(m) => {
-            eprintln!("error: {m}");
-            return USAGE;
-        }
-    };
+    if !model.reads_images() {
+        eprintln!(
+            "error: {} is a text model; `zoo embed {} --text ...` embeds texts (or token ids as --input IDS.npy)",
+            cfg.name,
+            a.model.config.display()
+        );
+        return USAGE;
+    }
+    let (input, geometry) =
+        match load_input(a, &cfg).and_then(|(t, g)| super::embed::fits_image_size(&cfg, t).map(|t| (t, g))) {
+            Ok(x) => x,
+            Err(m) => {
+                eprintln!("error: {m}");
+                return USAGE;
+            }
+        };
     let pred = match forward(&cfg, &model, &input, a.model.device) {
         Ok(p) => p,
         Err(code) => return code,

@@ -89,6 +89,9 @@ pub fn resolve(
             return None;
         }
     };
+    if !inputs_fit(cx, hnode, hpath, backbone, head) {
+        return None;
+    }
     let nctx = match neck {
         Some(n) => {
             let nnode = arch.get("neck")?;
@@ -149,4 +152,90 @@ pub fn resolve(
         return None;
     }
     Some(())
+}
+
+/// Resolves a full model as the build would: its spec's `checks` (whose `params.x` paths name
+/// fields directly under `full`) and those of its blocks.
+pub fn resolve_full(cx: &mut Cx, node: &Node, task: &str, full: &Component) -> Option<()> {
+    let path = "model.architecture.full";
+    let ctx = Context {
+        task: task.to_string(),
+        num_classes: 1000,
+        ..Default::default()
+    };
+    let relocate = |mut e: BuildError| {
+        e.at = e.at.map(|a| a.strip_prefix("params.").map(str::to_string).unwrap_or(a));
+        e
+    };
+    // Only for otherwise valid fields: a reported error would show up again from inside.
+    if cx
+        .diags
+        .iter()
+        .any(|d| d.severity == crate::diagnostics::Severity::Error)
+    {
+        return Some(());
+    }
+    if let Err(e) = crate::generated::AnyFull::check(&full.name, &full.params, &ctx) {
+        report(cx, node, path, relocate(e));
+        return None;
+    }
+    if let Err(e) = crate::generated::AnyFull::init(&full.name, &full.params, &ctx, &burn::tensor::Device::flex()) {
+        report(cx, node, path, relocate(e));
+        return None;
+    }
+    Some(())
+}
+
+/// The forward signature of heads that pool a text backbone's token states.
+const TOKEN_HEAD: &str = "(tensor3, tensor3) -> tensor2";
+
+/// A text backbone (token states) needs a head that pools tokens; an image backbone one that
+/// reads feature maps. The mismatch is reported at the head's name.
+fn inputs_fit(cx: &mut Cx, hnode: &Node, hpath: &str, backbone: &Component, head: &Component) -> bool {
+    let (Some(b), Some(h)) = (
+        crate::registry::find("backbone", &backbone.name),
+        crate::registry::find("head", &head.name),
+    ) else {
+        return true;
+    };
+    let text = b.input == "tokens";
+    if text == (h.signature == TOKEN_HEAD) {
+        return true;
+    }
+    let fitting: Vec<&str> = crate::registry::components()
+        .iter()
+        .filter(|c| {
+            c.kind == "head" && (c.signature == TOKEN_HEAD) == text && c.tasks.iter().any(|t| h.tasks.contains(t))
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    let (gives, wants) = if text {
+        ("token states (a text backbone)", "image feature maps")
+    } else {
+        ("image feature maps", "the token states of a text backbone")
+    };
+    let at = hnode.get_entry("name").map(|(_, v)| v.span).unwrap_or(hnode.span);
+    cx.push(
+        Diagnostic::error(
+            at,
+            format!("{hpath}.name"),
+            format!(
+                "head `{}` reads {wants}, but backbone `{}` gives {gives}",
+                h.name, b.name
+            ),
+        )
+        .with_help(if fitting.is_empty() {
+            "no head in the zoo fits this backbone for this task".to_string()
+        } else {
+            format!(
+                "use {}",
+                fitting
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )
+        }),
+    );
+    false
 }

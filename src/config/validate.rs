@@ -453,10 +453,12 @@ fn full_model(cx: &mut Cx, f: &Node, task: &str) -> Option<Component> {
             }
         }
     }
-    Some(Component {
+    let c = Component {
         name: name.to_string(),
         params: J::Object(m),
-    })
+    };
+    super::checks::resolve_full(cx, f, task, &c)?;
+    Some(c)
 }
 
 /// Looks a component up by name (lower-cased as NetsPresso does, except necks); reports an

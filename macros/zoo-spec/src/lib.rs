@@ -500,6 +500,18 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
             &mut s,
             "full",
             &fulls,
+            "pub fn check(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<(), crate::rt::BuildError>",
+            |c| {
+                format!(
+                    "{}Settings::resolve(&crate::rt::from_json::<{}Params>(params)?, ctx).map(|_| ())",
+                    c.rust, c.rust
+                )
+            },
+        );
+        by_name(
+            &mut s,
+            "full",
+            &fulls,
             "#[allow(unused_variables)]\npub fn outputs(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<crate::rt::Outputs, crate::rt::BuildError>",
             |c| {
                 if c.has_outputs {
