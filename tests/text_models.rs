@@ -185,31 +185,43 @@ fn embed(args: &[&str]) -> (std::process::Output, Option<zoo::tensor_io::RawTens
     (out, e)
 }
 
-#[test]
-fn zoo_embed_token_ids_with_a_mask_matches_transformers() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_, weights) = small_model("bert", "mean", dir.path());
-    let cfg = write(dir.path(), "bert.yaml", &small_config("bert", "mean"));
-    let (ids, mask) = ids_and_mask("bert", dir.path());
-    let out = dir.path().join("e.npy");
+/// `zoo embed CONFIG --checkpoint W --input ids.npy --mask mask.npy` on a fixture's ids.
+fn embed_ids(
+    cfg: &Path,
+    weights: &Path,
+    case: &str,
+    dir: &Path,
+) -> (std::process::Output, Option<zoo::tensor_io::RawTensor>) {
+    let (ids, mask) = ids_and_mask(case, dir);
+    let out = dir.join("e.npy");
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let (o, e) = embed(&[
-        &s(&cfg),
+    embed(&[
+        &s(cfg),
         "--checkpoint",
-        &s(&weights),
+        &s(weights),
         "--input",
         &s(&ids),
         "--mask",
         &s(&mask),
         "--output",
         &s(&out),
-    ]);
+    ])
+}
+
+#[test]
+fn zoo_embed_token_ids_with_a_mask_matches_transformers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, weights) = small_model("bert", "mean", dir.path());
+    let cfg = write(dir.path(), "bert.yaml", &small_config("bert", "mean"));
+    let (o, e) = embed_ids(&cfg, &weights, "bert", dir.path());
     assert!(o.status.success(), "{}", text(&o.stderr));
     let want = zoo::tensor_io::read_safetensors(&io("bert"), "mean").unwrap();
     let e = e.unwrap();
     assert_eq!(e.shape, vec![2, 64]);
     assert!(common::max_relative_difference(&e.values, &want.values) <= 1e-4);
     // Without the mask the padded row reads its padding: a different embedding.
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (ids, out) = (dir.path().join("ids.npy"), dir.path().join("e.npy"));
     let (o, e2) = embed(&[
         &s(&cfg),
         "--checkpoint",
@@ -295,20 +307,7 @@ fn the_legacy_hub_bert_layout_loads_without_naming_its_source() {
         ],
     );
     let cfg = write(dir.path(), "bert.yaml", &small_config("bert", "mean"));
-    let (ids, mask) = ids_and_mask("bert", dir.path());
-    let out = dir.path().join("e.npy");
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    let (o, e) = embed(&[
-        &s(&cfg),
-        "--checkpoint",
-        &s(&legacy),
-        "--input",
-        &s(&ids),
-        "--mask",
-        &s(&mask),
-        "--output",
-        &s(&out),
-    ]);
+    let (o, e) = embed_ids(&cfg, &legacy, "bert", dir.path());
     let err = text(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("transformers names"), "{err}");
@@ -585,18 +584,7 @@ fn zoo_embed_runs_either_clip_tower_from_a_hub_checkpoint() {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let out = dir.path().join("e.npy");
     // Text: int64 ids with their mask.
-    let (ids, mask) = ids_and_mask("clip", dir.path());
-    let (o, e) = embed(&[
-        &s(&cfg),
-        "--checkpoint",
-        &s(&hub),
-        "--input",
-        &s(&ids),
-        "--mask",
-        &s(&mask),
-        "--output",
-        &s(&out),
-    ]);
+    let (o, e) = embed_ids(&cfg, &hub, "clip", dir.path());
     let err = text(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("missing 0, unexpected 3"), "{err}");

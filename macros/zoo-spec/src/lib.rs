@@ -370,6 +370,19 @@ fn any_enum(s: &mut String, kind: &str, comps: &[&ComponentDesc]) -> String {
     ty
 }
 
+/// `input_kind()`: what each component of an `Any…` enum reads.
+fn input_kind(s: &mut String, comps: &[&ComponentDesc], kinds: &str) {
+    writeln!(
+        s,
+        "/// What the component reads: {kinds}.\npub fn input_kind(&self) -> &'static str {{ match self {{"
+    )
+    .unwrap();
+    for c in comps {
+        writeln!(s, "Self::{}(_) => {:?},", camel(&c.name), c.input).unwrap();
+    }
+    writeln!(s, "}} }}").unwrap();
+}
+
 /// Enums over all backbones / heads and their dispatch by name.
 fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String {
     let mut s = String::new();
@@ -379,15 +392,7 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
     outputs_by_name(&mut s, "backbone", &backbones);
     // Image backbones take `forward`, text backbones `forward_tokens`; callers check
     // `input_kind` first, so the other arm only names the mistake.
-    writeln!(
-        s,
-        "/// What the backbone reads: `image` or `tokens`.\npub fn input_kind(&self) -> &'static str {{ match self {{"
-    )
-    .unwrap();
-    for c in &backbones {
-        writeln!(s, "Self::{}(_) => {:?},", camel(&c.name), c.input).unwrap();
-    }
-    writeln!(s, "}} }}").unwrap();
+    input_kind(&mut s, &backbones, "`image` or `tokens`");
     writeln!(
         s,
         "pub fn forward(&self, x: burn::tensor::Tensor<4>) -> crate::rt::BackboneOutput {{ match self {{"
@@ -524,15 +529,7 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
                 }
             },
         );
-        writeln!(
-            s,
-            "/// What the model reads: `image` or `image+tokens`.\npub fn input_kind(&self) -> &'static str {{ match self {{"
-        )
-        .unwrap();
-        for c in &fulls {
-            writeln!(s, "Self::{}(_) => {:?},", camel(&c.name), c.input).unwrap();
-        }
-        writeln!(s, "}} }}").unwrap();
+        input_kind(&mut s, &fulls, "`image` or `image+tokens`");
         writeln!(
             s,
             "pub fn forward(&self, x: burn::tensor::Tensor<4>) -> crate::rt::Pred {{ match self {{"
