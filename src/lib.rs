@@ -23,4 +23,5 @@ pub mod hub;
 pub mod preprocess;
 pub mod tensor_io;
 pub mod tokenize;
+pub mod train;
 pub mod weights;
