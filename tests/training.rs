@@ -46,3 +46,217 @@ fn schedules_that_cannot_run_are_errors() {
     let e = Scheduler::from_config(&serde_json::json!({"name": "step", "gamma": 0.1, "end_epoch": 3})).unwrap_err();
     assert!(e.contains("needs `iters_per_phase`"), "{e}");
 }
+
+/// A small classification set in NetsPresso's local layout: four colours, noisy 24x24 PNGs,
+/// 16 per class for training and 4 for validation, with `image_id,class` CSVs.
+fn colour_dataset(root: &std::path::Path) {
+    let colours = [[200u8, 40, 40], [40, 200, 40], [40, 40, 200], [200, 200, 40]];
+    let mut state = 7u32;
+    let mut noise = move || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 24) as i32 - 128
+    };
+    for (split, n) in [("train", 16), ("valid", 4)] {
+        std::fs::create_dir_all(root.join("images").join(split)).unwrap();
+        std::fs::create_dir_all(root.join("labels")).unwrap();
+        let mut rows = vec!["image_id,class".to_string()];
+        for (c, rgb) in colours.iter().enumerate() {
+            for i in 0..n {
+                let img = image::RgbImage::from_fn(24, 24, |_, _| {
+                    image::Rgb(rgb.map(|v| (v as i32 + noise() / 3).clamp(0, 255) as u8))
+                });
+                let name = format!("{c}_{i}.png");
+                img.save(root.join("images").join(split).join(&name)).unwrap();
+                rows.push(format!("{name},{c}"));
+            }
+        }
+        std::fs::write(root.join("labels").join(format!("{split}.csv")), rows.join("\n") + "\n").unwrap();
+    }
+}
+
+/// The six configs of a tiny run (a two-stage ResNet at 32x32) under `dir`.
+fn tiny_run_configs(dir: &std::path::Path, data_extra: &str) -> Vec<String> {
+    let root = dir.join("data");
+    colour_dataset(&root);
+    let files = [
+        (
+            "data.yaml",
+            format!(
+                "data:\n  name: colours\n  task: classification\n  format: local\n  path:\n    root: {}\n    train: {{image: images/train, label: labels/train.csv}}\n    valid: {{image: images/valid, label: labels/valid.csv}}\n    test: {{image: ~, label: ~}}\n  id_mapping: [red, green, blue, yellow]\n{data_extra}",
+                root.display()
+            ),
+        ),
+        (
+            "augmentation.yaml",
+            "augmentation:\n  train:\n    - {name: randomresizedcrop, size: 32, scale: [0.5, 1.0], ratio: [0.75, 1.33], interpolation: bilinear}\n    - {name: randomhorizontalflip, p: 0.5}\n    - {name: totensor, pixel_range: 1.0}\n    - {name: normalize, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}\n  inference:\n    - {name: resize, size: [32, 32], interpolation: bilinear, max_size: ~, resize_criteria: ~}\n    - {name: totensor, pixel_range: 1.0}\n    - {name: normalize, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}\n".to_string(),
+        ),
+        (
+            "model.yaml",
+            "model:\n  task: classification\n  name: tiny_resnet\n  checkpoint: {use_pretrained: false, load_head: false, path: ~, optimizer_path: ~}\n  freeze_backbone: false\n  architecture:\n    full: ~\n    backbone:\n      name: resnet\n      params: {block_type: basicblock, norm_type: batch_norm, return_stage_idx: ~, split_stem_conv: false, first_stage_shortcut_conv: false}\n      stage_params:\n        - {channels: 8, num_blocks: 1}\n        - {channels: 16, num_blocks: 1, replace_stride_with_dilation: false, replace_stride_with_pooling: false}\n    head:\n      name: fc\n      params: {num_layers: 1, intermediate_channels: ~, act_type: ~, dropout_prob: 0.0}\n  postprocessor: ~\n  losses:\n    - {criterion: cross_entropy, label_smoothing: 0.1, weight: ~}\n".to_string(),
+        ),
+        (
+            "training.yaml",
+            "training:\n  epochs: 6\n  mixed_precision: False\n  ema: ~\n  max_norm: ~\n  optimizer: {name: adamw, lr: 0.01, betas: [0.9, 0.999], weight_decay: 0.0005, no_bias_decay: False, no_norm_weight_decay: False, overwrite: ~}\n  scheduler: {name: cosine_no_sgdr, warmup_epochs: 1, warmup_bias_lr: 0.001, min_lr: 0.0001, end_epoch: 6}\n".to_string(),
+        ),
+        (
+            "logging.yaml",
+            format!(
+                "logging:\n  project_id: ~\n  output_dir: {}\n  tensorboard: false\n  model_save_options: {{save_optimizer_state: true, save_best_only: false, best_model_criterion: loss, validation_epoch: 1, save_checkpoint_epoch: 2}}\n",
+                dir.join("outputs").display()
+            ),
+        ),
+        ("environment.yaml", "environment: {seed: 1, num_workers: 2, gpus: 0, batch_size: 8, cache_data: False}\n".to_string()),
+    ];
+    let mut args = vec!["train".to_string()];
+    for (name, text) in files {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        args.push(format!("--{}", name.trim_end_matches(".yaml")));
+        args.push(p.display().to_string());
+    }
+    args
+}
+
+fn zoo_args(args: &[String]) -> std::process::Output {
+    common::zoo(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[test]
+fn zoo_train_learns_a_small_classification_set_and_writes_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = tiny_run_configs(dir.path(), "");
+    let o = zoo_args(&args);
+    let err = common::text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "training tiny_resnet (classification) on 64 samples, validating on 16 (data.path.valid), 4 classes"
+        ),
+        "{err}"
+    );
+    let run = dir.path().join("outputs/classification_tiny_resnet/version_0");
+    let csv = std::fs::read_to_string(run.join("results.csv")).unwrap();
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap_or(f64::NAN)).collect())
+        .collect();
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "epoch,lr,train_loss,train_acc1,valid_loss,valid_acc1,valid_acc5,seconds"
+    );
+    assert_eq!(rows.len(), 6, "{csv}");
+    // NetsPresso's schedule: epoch 1 ends the 1-epoch warmup at the base lr, then cosine.
+    assert!((rows[0][1] - 0.01).abs() < 1e-12 && rows[5][1] < rows[1][1], "{csv}");
+    // The loss falls and the classes are learnt (validation every epoch: validation_epoch 1).
+    assert!(
+        rows[5][2] < 0.7 * rows[0][2],
+        "train loss {} -> {}\n{csv}",
+        rows[0][2],
+        rows[5][2]
+    );
+    assert!(rows[5][4] < rows[0][4], "{csv}");
+    assert!(rows[5][5] >= 0.9, "{csv}");
+    // Checkpoints at NetsPresso's cadence (save_checkpoint_epoch 2: epochs 1, 3, 5 and the last),
+    // best and last, the merged configs.
+    for f in ["epoch_1", "epoch_3", "epoch_5", "epoch_6", "best", "last"] {
+        assert!(
+            run.join(format!("classification_tiny_resnet_{f}.safetensors"))
+                .is_file(),
+            "{f}"
+        );
+    }
+    assert!(!run.join("classification_tiny_resnet_epoch_2.safetensors").exists());
+    let hparams = std::fs::read_to_string(run.join("hparams.yaml")).unwrap();
+    for key in [
+        "data:",
+        "augmentation:",
+        "model:",
+        "training:",
+        "logging:",
+        "environment:",
+    ] {
+        assert!(hparams.contains(key), "{key}\n{hparams}");
+    }
+    // The best weights classify a validation image with `zoo run` (classes from the data config).
+    let o = common::zoo(&[
+        "run",
+        dir.path().join("model.yaml").to_str().unwrap(),
+        "--checkpoint",
+        run.join("classification_tiny_resnet_best.safetensors")
+            .to_str()
+            .unwrap(),
+        "--data",
+        dir.path().join("data.yaml").to_str().unwrap(),
+        "--input",
+        dir.path().join("data/images/valid/2_1.png").to_str().unwrap(),
+    ]);
+    let out = common::text(&o.stdout);
+    assert!(o.status.success(), "{}", common::text(&o.stderr));
+    assert!(out.lines().nth(1).unwrap().contains("blue"), "{out}");
+    // A second run gets its own version folder.
+    let o = zoo_args(&args);
+    assert!(o.status.success());
+    assert!(
+        dir.path()
+            .join("outputs/classification_tiny_resnet/version_1/results.csv")
+            .is_file()
+    );
+}
+
+#[test]
+fn zoo_train_refuses_configs_that_cannot_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = tiny_run_configs(dir.path(), "");
+    let data = dir.path().join("data.yaml");
+    let text = std::fs::read_to_string(&data).unwrap();
+    std::fs::write(&data, text.replace("task: classification", "task: segmentation")).unwrap();
+    let o = zoo_args(&args);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        common::text(&o.stderr)
+            .contains("the data config is for `segmentation` but the model config for `classification`"),
+        "{}",
+        common::text(&o.stderr)
+    );
+    std::fs::write(&data, text.replace("format: local", "format: huggingface")).unwrap();
+    let o = zoo_args(&args);
+    assert!(
+        common::text(&o.stderr).contains("zoo does not do; save it in NetsPresso's `local` layout"),
+        "{}",
+        common::text(&o.stderr)
+    );
+    std::fs::write(&data, &text).unwrap();
+    // A checkpoint cadence that is no multiple of the validation cadence.
+    let logging = dir.path().join("logging.yaml");
+    let l = std::fs::read_to_string(&logging).unwrap();
+    std::fs::write(
+        &logging,
+        l.replace("save_checkpoint_epoch: 2", "save_checkpoint_epoch: 3")
+            .replace("validation_epoch: 1", "validation_epoch: 2"),
+    )
+    .unwrap();
+    let o = zoo_args(&args);
+    assert!(
+        common::text(&o.stderr).contains(
+            "`logging.model_save_options.save_checkpoint_epoch` (3) must be a multiple of `validation_epoch` (2)"
+        ),
+        "{}",
+        common::text(&o.stderr)
+    );
+    std::fs::write(&logging, l).unwrap();
+    // Files given for the wrong flag.
+    let k = args.iter().position(|a| a == "--training").unwrap();
+    args[k + 1] = data.display().to_string();
+    let o = zoo_args(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        common::text(&o.stderr).contains("has no `training:` section (found `data`)"),
+        "{}",
+        common::text(&o.stderr)
+    );
+    assert!(
+        !dir.path().join("outputs").exists(),
+        "nothing is written for a refused run"
+    );
+}

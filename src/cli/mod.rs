@@ -3,12 +3,13 @@
 mod build;
 mod catalogue;
 mod embed;
-mod emit;
+pub(crate) mod emit;
 mod results;
 mod run;
 mod search;
 mod text_input;
 mod tokenize;
+mod train;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -233,6 +234,29 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "flex")]
         device: DeviceKind,
     },
+    /// Train a model with NetsPresso's configuration files (classification for now).
+    Train {
+        /// The data config (`data:`): NetsPresso's `local` layout.
+        #[arg(long)]
+        data: PathBuf,
+        /// The augmentation config (`augmentation:` with `train` and `inference`).
+        #[arg(long)]
+        augmentation: PathBuf,
+        /// The model config (`model:`).
+        #[arg(long)]
+        model: PathBuf,
+        /// The training config (`training:`: epochs, optimizer, scheduler).
+        #[arg(long)]
+        training: PathBuf,
+        /// The logging config (`logging:`: output_dir, project_id, model_save_options).
+        #[arg(long)]
+        logging: Option<PathBuf>,
+        /// The environment config (`environment:`: seed, num_workers, batch_size).
+        #[arg(long)]
+        environment: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "flex")]
+        device: DeviceKind,
+    },
     /// Token ids of texts (tokenizer.json, WordPiece vocab.txt, or CLIP vocab.json + merges.txt).
     Tokenize {
         /// tokenizer.json, vocab.txt or vocab.json (with merges.txt beside it).
@@ -371,6 +395,23 @@ pub fn run(cmd: Command) -> i32 {
             text: text.as_deref(),
             top,
             tokenizer: tokenizer.as_deref(),
+            device,
+        }),
+        Command::Train {
+            data,
+            augmentation,
+            model,
+            training,
+            logging,
+            environment,
+            device,
+        } => train::run(&train::TrainArgs {
+            data: &data,
+            augmentation: &augmentation,
+            model: &model,
+            training: &training,
+            logging: logging.as_deref(),
+            environment: environment.as_deref(),
             device,
         }),
         Command::Tokenize {

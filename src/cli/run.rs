@@ -151,7 +151,7 @@ pub fn model_with_weights(a: &ModelArgs) -> Result<(ModelConfig, crate::TaskMode
 
 /// Where the weights come from: `--checkpoint`, else the config's checkpoint (a path, or the
 /// registered pretrained file of `model.name`, downloaded into the cache when not on disk).
-fn resolve_checkpoint(a: &ModelArgs, cfg: &ModelConfig) -> Result<Option<PathBuf>, String> {
+pub(super) fn resolve_checkpoint(a: &ModelArgs, cfg: &ModelConfig) -> Result<Option<PathBuf>, String> {
     if let Some(p) = a.checkpoint {
         return if p.exists() {
             Ok(Some(p.to_path_buf()))

@@ -1,3 +1,8 @@
 //! Training: NetsPresso Trainer's configuration semantics on burn's autodiff (issue 10).
 
+pub mod config;
+pub mod data;
+pub mod fit;
+pub mod optim;
+pub mod rng;
 pub mod schedule;

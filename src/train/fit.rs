@@ -1,0 +1,329 @@
+//! The classification training loop, as NetsPresso Trainer 1.4.1 runs it: the learning rate
+//! fixed within an epoch (its scheduler steps per epoch), ⌊N/B⌋ shuffled steps per epoch
+//! (drop_last), the weighted sum of `model.losses`, validation and checkpoints at its cadence
+//! (epochs 1, 1 + v, ... and the last), `best` by validation loss or the first metric.
+//!
+//! The run folder `<output_dir>/<project_id>/version_<n>/` holds `hparams.yaml` (the merged
+//! configs), `results.csv` (one row per epoch) and the weights in NetsPresso's key layout
+//! (`<task>_<name>_{last,best,epoch_<n>}.safetensors`), each written to a temporary file and
+//! renamed, so a killed run never leaves a half-written checkpoint.
+
+use super::config::TrainSettings;
+use super::data::{Sample, Splits, TrainTransform};
+use super::rng::Rng;
+use crate::config::ModelConfig;
+use crate::preprocess::Pipeline;
+use crate::tensor_io::RawTensor;
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor};
+use std::path::{Path, PathBuf};
+
+/// One epoch's numbers (a row of `results.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochResult {
+    pub epoch: usize,
+    pub lr: f64,
+    pub train_loss: f64,
+    pub train_acc1: f64,
+    pub valid: Option<(f64, f64, f64)>,
+    pub seconds: f64,
+}
+
+/// `cross_entropy` as PyTorch computes it with `label_smoothing` ε: the targets are
+/// (1 - ε) one-hot + ε / C.
+fn cross_entropy(logits: Tensor<2>, labels: &[usize], smoothing: f64) -> Tensor<1> {
+    let [b, c] = logits.dims();
+    let device = logits.device();
+    let mut q = vec![(smoothing / c as f64) as f32; b * c];
+    for (i, l) in labels.iter().enumerate() {
+        q[i * c + l] += (1.0 - smoothing) as f32;
+    }
+    let q = Tensor::<1>::from_floats(q.as_slice(), &device).reshape([b, c]);
+    let logp = burn::tensor::activation::log_softmax(logits, 1);
+    (q * logp).sum_dim(1).mean().neg().reshape([1])
+}
+
+/// The total loss of `model.losses` (weight null = 1) for logits.
+fn total_loss(cfg: &ModelConfig, logits: Tensor<2>, labels: &[usize]) -> Result<Tensor<1>, String> {
+    let mut total: Option<Tensor<1>> = None;
+    for l in &cfg.losses {
+        let loss = match l.criterion.as_str() {
+            "cross_entropy" => {
+                let eps = l.fields.get("label_smoothing").and_then(|v| v.as_f64()).unwrap_or(0.0);
+                cross_entropy(logits.clone(), labels, eps)
+            }
+            other => {
+                return Err(format!(
+                    "loss `{other}` is not supported for classification training yet"
+                ));
+            }
+        };
+        let loss = loss.mul_scalar(l.weight.unwrap_or(1.0));
+        total = Some(match total {
+            None => loss,
+            Some(t) => t + loss,
+        });
+    }
+    total.ok_or_else(|| "`model.losses` is empty; classification trains with `cross_entropy`".to_string())
+}
+
+/// Stacks [1, 3, H, W] images into one batch.
+fn stack(parts: Vec<RawTensor>) -> Result<RawTensor, String> {
+    let first = parts.first().ok_or("an empty batch")?;
+    let shape = first.shape.clone();
+    if let Some(p) = parts.iter().find(|p| p.shape != shape) {
+        return Err(format!(
+            "images of one batch differ in size ({:?} and {:?}); give the augmentation a resize or crop to one size",
+            shape, p.shape
+        ));
+    }
+    let n = parts.len();
+    Ok(RawTensor {
+        shape: vec![n, shape[1], shape[2], shape[3]],
+        values: parts.into_iter().flat_map(|p| p.values).collect(),
+    })
+}
+
+/// Loads a batch on `workers` threads; each image's randomness comes from its own seed, so the
+/// batch does not depend on the thread count.
+fn load_batch(
+    samples: &[&Sample],
+    workers: usize,
+    load: &(dyn Fn(&Sample, u64) -> Result<RawTensor, String> + Sync),
+    seeds: &[u64],
+) -> Result<RawTensor, String> {
+    let workers = workers.clamp(1, samples.len().max(1));
+    let chunk = samples.len().div_ceil(workers);
+    let results: Vec<Result<Vec<RawTensor>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = samples
+            .chunks(chunk)
+            .zip(seeds.chunks(chunk))
+            .map(|(part, seeds)| scope.spawn(move || part.iter().zip(seeds).map(|(s, seed)| load(s, *seed)).collect()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("an image loader failed".into())))
+            .collect()
+    });
+    let mut parts = Vec::new();
+    for r in results {
+        parts.extend(r?);
+    }
+    stack(parts)
+}
+
+/// Top-1 hits and top-k hits of logits against labels.
+fn hits(logits: &RawTensor, labels: &[usize], k: usize) -> (usize, usize) {
+    let c = logits.shape[1];
+    let (mut top1, mut topk) = (0, 0);
+    for (row, l) in logits.values.chunks(c).zip(labels) {
+        let mine = row[*l];
+        let better = row.iter().filter(|v| **v > mine).count();
+        top1 += usize::from(better == 0);
+        topk += usize::from(better < k);
+    }
+    (top1, topk)
+}
+
+fn seconds_since(t: std::time::Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}
+
+/// Writes `path` through a temporary file in the same folder, renamed into place.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), String> {
+    // `name.tmp.ext`: the extension still names the format.
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("file");
+    let tmp = match path.extension().and_then(|e| e.to_str()) {
+        Some(ext) => path.with_file_name(format!("{stem}.tmp.{ext}")),
+        None => path.with_file_name(format!("{stem}.tmp")),
+    };
+    write(&tmp)?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot move {} into place: {e}", tmp.display()))
+}
+
+/// A fresh `version_<n>` folder under `<output_dir>/<project>`.
+pub fn run_dir(output_dir: &Path, project: &str) -> Result<PathBuf, String> {
+    let base = output_dir.join(project);
+    std::fs::create_dir_all(&base).map_err(|e| format!("cannot create {}: {e}", base.display()))?;
+    for n in 0.. {
+        let dir = base.join(format!("version_{n}"));
+        // create_dir fails when another run took the number first.
+        if std::fs::create_dir(&dir).is_ok() {
+            return Ok(dir);
+        }
+        if n > 100_000 {
+            break;
+        }
+    }
+    Err(format!("cannot create a version folder under {}", base.display()))
+}
+
+pub struct Fit<'a> {
+    pub cfg: &'a ModelConfig,
+    pub settings: &'a TrainSettings,
+    pub splits: &'a Splits,
+    pub transform: &'a TrainTransform,
+    pub inference: &'a Pipeline,
+    pub dir: &'a Path,
+    pub device: Device,
+    /// Prints one line per epoch.
+    pub report: &'a dyn Fn(&EpochResult),
+}
+
+const CSV_HEADER: &str = "epoch,lr,train_loss,train_acc1,valid_loss,valid_acc1,valid_acc5,seconds";
+
+fn csv_row(r: &EpochResult) -> String {
+    let (vl, v1, v5) = match r.valid {
+        Some((l, a1, a5)) => (format!("{l:.6}"), format!("{a1:.6}"), format!("{a5:.6}")),
+        None => (String::new(), String::new(), String::new()),
+    };
+    format!(
+        "{},{:.8e},{:.6},{:.6},{vl},{v1},{v5},{:.2}",
+        r.epoch, r.lr, r.train_loss, r.train_acc1, r.seconds
+    )
+}
+
+/// Trains `model` (built on an autodiff device); returns the per-epoch results.
+pub fn fit(f: &Fit, mut model: crate::TaskModel) -> Result<Vec<EpochResult>, String> {
+    let s = f.settings;
+    let lrs = s.scheduler.sequence(s.optimizer.lr, s.epochs)?;
+    let mut optim = super::optim::build(&s.optimizer)?;
+    let n = f.splits.train.len();
+    let steps = n / s.batch_size;
+    if steps == 0 {
+        return Err(format!(
+            "the train split has {n} samples, fewer than one batch of {}; lower `environment.batch_size`",
+            s.batch_size
+        ));
+    }
+    let classes = f.splits.classes.len();
+    let k = classes.min(5);
+    let stem = format!("{}_{}", f.cfg.task, f.cfg.name.replace(['/', '\\'], "_"));
+    let csv = f.dir.join("results.csv");
+    let mut rows: Vec<String> = vec![CSV_HEADER.to_string()];
+    let mut best: Option<f64> = None;
+    let mut results = Vec::new();
+    let workers = s.num_workers.max(1);
+    let train_load = |sample: &Sample, seed: u64| f.transform.load(&sample.path, &mut Rng::new(seed));
+    let valid_load = |sample: &Sample, _seed: u64| f.inference.load(&sample.path);
+    for epoch in 1..=s.epochs {
+        let start = std::time::Instant::now();
+        let lr = lrs[epoch - 1];
+        let mut order: Vec<usize> = (0..n).collect();
+        Rng::new(s.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
+        let (mut loss_sum, mut correct) = (0.0, 0usize);
+        for step in 0..steps {
+            let idx = &order[step * s.batch_size..(step + 1) * s.batch_size];
+            let samples: Vec<&Sample> = idx.iter().map(|i| &f.splits.train[*i]).collect();
+            let seeds: Vec<u64> = idx
+                .iter()
+                .map(|i| s.seed.wrapping_mul(1_000_003) ^ ((epoch as u64) << 32) ^ *i as u64)
+                .collect();
+            let batch = load_batch(&samples, workers, &train_load, &seeds)?;
+            let labels: Vec<usize> = samples.iter().map(|s| s.label).collect();
+            let x = batch.to_tensor::<4>(&f.device)?;
+            let logits = match model.forward(x) {
+                crate::rt::Pred::Rank2(t) => t,
+                other => {
+                    return Err(format!(
+                        "a classification model predicts [batch, classes], found {:?}",
+                        other.dims()
+                    ));
+                }
+            };
+            let loss = total_loss(f.cfg, logits.clone(), &labels)?;
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            if !value.is_finite() {
+                return Err(format!(
+                    "epoch {epoch}, step {}: the loss is {value}; lower the learning rate",
+                    step + 1
+                ));
+            }
+            loss_sum += value;
+            let out = RawTensor::from_tensor(logits.detach())?;
+            correct += hits(&out, &labels, 1).0;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+        }
+        let train_loss = loss_sum / steps as f64;
+        let train_acc1 = correct as f64 / (steps * s.batch_size) as f64;
+        let valid = if s.validates(epoch) {
+            Some(evaluate(f, &model.valid(), &valid_load, k, workers)?)
+        } else {
+            None
+        };
+        let r = EpochResult {
+            epoch,
+            lr,
+            train_loss,
+            train_acc1,
+            valid,
+            seconds: seconds_since(start),
+        };
+        (f.report)(&r);
+        rows.push(csv_row(&r));
+        write_atomic(&csv, |p| {
+            std::fs::write(p, rows.join("\n") + "\n").map_err(|e| e.to_string())
+        })?;
+        if s.checkpoints(epoch) {
+            let weights = model.valid();
+            let save = |name: &str| -> Result<(), String> {
+                let path = f.dir.join(format!("{stem}_{name}.safetensors"));
+                write_atomic(&path, |p| crate::weights::save(&weights, p).map_err(|e| e.to_string()))
+            };
+            if !s.save_best_only {
+                save(&format!("epoch_{epoch}"))?;
+            }
+            if let Some((vloss, acc1, _)) = valid {
+                let score = if s.best_model_criterion == "metric" {
+                    -acc1
+                } else {
+                    vloss
+                };
+                if best.is_none_or(|b| score < b) {
+                    best = Some(score);
+                    save("best")?;
+                }
+            }
+            save("last")?;
+        }
+        results.push(r);
+    }
+    Ok(results)
+}
+
+/// Validation loss (mean over batches), top-1 and top-k accuracy (fractions).
+fn evaluate(
+    f: &Fit,
+    model: &crate::TaskModel,
+    load: &(dyn Fn(&Sample, u64) -> Result<RawTensor, String> + Sync),
+    k: usize,
+    workers: usize,
+) -> Result<(f64, f64, f64), String> {
+    let device = f.device.clone().without_autodiff();
+    let b = f.settings.batch_size;
+    let (mut loss_sum, mut batches, mut top1, mut topk) = (0.0, 0usize, 0usize, 0usize);
+    for chunk in f.splits.valid.chunks(b) {
+        let samples: Vec<&Sample> = chunk.iter().collect();
+        let batch = load_batch(&samples, workers, load, &vec![0; samples.len()])?;
+        let labels: Vec<usize> = chunk.iter().map(|s| s.label).collect();
+        let logits = match model.forward(batch.to_tensor::<4>(&device)?) {
+            crate::rt::Pred::Rank2(t) => t,
+            other => {
+                return Err(format!(
+                    "a classification model predicts [batch, classes], found {:?}",
+                    other.dims()
+                ));
+            }
+        };
+        let loss = total_loss(f.cfg, logits.clone(), &labels)?.into_scalar::<f32>() as f64;
+        loss_sum += loss;
+        batches += 1;
+        let (a, b) = hits(&RawTensor::from_tensor(logits)?, &labels, k);
+        top1 += a;
+        topk += b;
+    }
+    let n = f.splits.valid.len() as f64;
+    Ok((loss_sum / batches.max(1) as f64, top1 as f64 / n, topk as f64 / n))
+}
