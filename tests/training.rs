@@ -260,3 +260,85 @@ fn zoo_train_refuses_configs_that_cannot_train() {
         "nothing is written for a refused run"
     );
 }
+
+/// The tensors of a `.safetensors` file by name (f32 values; other dtypes as raw bytes).
+fn tensors(path: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    st.tensors().into_iter().map(|(k, v)| (k, v.data().to_vec())).collect()
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_uninterrupted_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = tiny_run_configs(dir.path(), "");
+    // 12 epochs: the kill below lands mid-run.
+    let training = dir.path().join("training.yaml");
+    let t = std::fs::read_to_string(&training).unwrap();
+    std::fs::write(
+        &training,
+        t.replace("epochs: 6", "epochs: 12")
+            .replace("end_epoch: 6", "end_epoch: 12"),
+    )
+    .unwrap();
+    let whole = zoo_args(&args);
+    assert!(whole.status.success(), "{}", common::text(&whole.stderr));
+    let base = dir.path().join("outputs/classification_tiny_resnet");
+    // The same run, killed (SIGKILL) once three epochs are done.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zoo"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let csv = base.join("version_1/results.csv");
+    let state = base.join("version_1/resume/state.json");
+    let epochs_done = || -> u64 {
+        std::fs::read_to_string(&state)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["epoch"].as_u64())
+            .unwrap_or(0)
+    };
+    let started = std::time::Instant::now();
+    while epochs_done() < 3 {
+        assert!(started.elapsed().as_secs() < 120, "the run did not reach epoch 3");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = epochs_done();
+    assert!((3..12).contains(&done), "killed after epoch {done}");
+    let o = common::zoo(&["train", "--resume", base.join("version_1").to_str().unwrap()]);
+    let err = common::text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("resuming tiny_resnet after epoch {done} of 12")),
+        "{err}"
+    );
+    // Same per-epoch numbers and the same final weights as the uninterrupted run.
+    let strip = |p: std::path::PathBuf| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(strip(base.join("version_0/results.csv")), strip(csv));
+    let last = "classification_tiny_resnet_last.safetensors";
+    assert_eq!(
+        tensors(&base.join("version_0").join(last)),
+        tensors(&base.join("version_1").join(last))
+    );
+    // A finished run has nothing left to resume; a folder that is no run is refused.
+    let o = common::zoo(&["train", "--resume", base.join("version_1").to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(common::text(&o.stderr).contains("finished all 12 epochs; nothing to resume"));
+    let o = common::zoo(&["train", "--resume", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        common::text(&o.stderr).contains("is not a zoo run folder"),
+        "{}",
+        common::text(&o.stderr)
+    );
+}

@@ -234,20 +234,25 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "flex")]
         device: DeviceKind,
     },
-    /// Train a model with NetsPresso's configuration files (classification for now).
+    /// Train a model with NetsPresso's configuration files (classification for now), or
+    /// continue a run with --resume.
     Train {
         /// The data config (`data:`): NetsPresso's `local` layout.
         #[arg(long)]
-        data: PathBuf,
+        data: Option<PathBuf>,
         /// The augmentation config (`augmentation:` with `train` and `inference`).
         #[arg(long)]
-        augmentation: PathBuf,
+        augmentation: Option<PathBuf>,
         /// The model config (`model:`).
         #[arg(long)]
-        model: PathBuf,
+        model: Option<PathBuf>,
         /// The training config (`training:`: epochs, optimizer, scheduler).
         #[arg(long)]
-        training: PathBuf,
+        training: Option<PathBuf>,
+        /// Continue the run in this folder from its last finished epoch (configs from its
+        /// hparams.yaml).
+        #[arg(long)]
+        resume: Option<PathBuf>,
         /// The logging config (`logging:`: output_dir, project_id, model_save_options).
         #[arg(long)]
         logging: Option<PathBuf>,
@@ -402,16 +407,18 @@ pub fn run(cmd: Command) -> i32 {
             augmentation,
             model,
             training,
+            resume,
             logging,
             environment,
             device,
         } => train::run(&train::TrainArgs {
-            data: &data,
-            augmentation: &augmentation,
-            model: &model,
-            training: &training,
+            data: data.as_deref(),
+            augmentation: augmentation.as_deref(),
+            model: model.as_deref(),
+            training: training.as_deref(),
             logging: logging.as_deref(),
             environment: environment.as_deref(),
+            resume: resume.as_deref(),
             device,
         }),
         Command::Tokenize {

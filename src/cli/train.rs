@@ -1,23 +1,27 @@
 //! `zoo train`: NetsPresso's six configuration files in, a run folder out (see
-//! `crate::train::fit` for what it holds).
+//! `crate::train::fit` for what it holds); `--resume RUN_DIR` continues a run.
 
 use super::run::{ModelArgs, resolve_checkpoint};
 use super::{DeviceKind, INVALID, OK, USAGE};
 use crate::preprocess::Pipeline;
 use crate::train::config::{TrainSettings, merge};
-use crate::train::data::{TrainTransform, classification};
-use crate::train::fit::{EpochResult, Fit, fit, run_dir, write_atomic};
+use crate::train::data::{Splits, TrainTransform, classification};
+use crate::train::fit::{EpochResult, Fit, ResumeState, fit, load_resume, run_dir, write_atomic};
 use std::path::Path;
 
 pub struct TrainArgs<'a> {
-    pub data: &'a Path,
-    pub augmentation: &'a Path,
-    pub model: &'a Path,
-    pub training: &'a Path,
+    pub data: Option<&'a Path>,
+    pub augmentation: Option<&'a Path>,
+    pub model: Option<&'a Path>,
+    pub training: Option<&'a Path>,
     pub logging: Option<&'a Path>,
     pub environment: Option<&'a Path>,
+    /// A run folder to continue (its `hparams.yaml` holds the configs).
+    pub resume: Option<&'a Path>,
     pub device: DeviceKind,
 }
+
+type Failure = (String, i32);
 
 fn report(r: &EpochResult) {
     let valid = match r.valid {
@@ -42,15 +46,73 @@ pub fn run(a: &TrainArgs) -> i32 {
     }
 }
 
-fn train(a: &TrainArgs) -> Result<(), (String, i32)> {
+/// The merged configs and the model config, from the files or from a run's `hparams.yaml`.
+struct Configs {
+    merged: serde_json::Value,
+    cfg: crate::ModelConfig,
+    /// The augmentation config as YAML text (for the inference steps).
+    augmentation: String,
+}
+
+/// A section of the merged configs as a YAML document of its own.
+fn section_text(merged: &serde_json::Value, key: &str) -> String {
+    let mut doc = serde_json::Map::new();
+    doc.insert(key.into(), merged.get(key).cloned().unwrap_or_default());
+    super::emit::yaml(&serde_json::Value::Object(doc))
+}
+
+fn configs(a: &TrainArgs) -> Result<Configs, Failure> {
     let usage = |m: String| (m, USAGE);
+    if let Some(run) = a.resume {
+        let given = [a.data, a.augmentation, a.model, a.training, a.logging, a.environment];
+        if given.iter().any(Option::is_some) {
+            return Err(usage(
+                "--resume continues a run with its own configs (its hparams.yaml); give no config files".into(),
+            ));
+        }
+        let hp = run.join("hparams.yaml");
+        let text = std::fs::read_to_string(&hp).map_err(|e| {
+            usage(format!(
+                "{} is not a zoo run folder (cannot read {}: {e})",
+                run.display(),
+                hp.display()
+            ))
+        })?;
+        let merged = zoo_spec::yaml::parse(&text)
+            .map_err(|e| usage(format!("{}: invalid YAML: {e}", hp.display())))?
+            .to_json();
+        let cfg = crate::config::check_text(&section_text(&merged, "model"))
+            .config
+            .ok_or_else(|| {
+                (
+                    format!("{}: the model config no longer validates", hp.display()),
+                    INVALID,
+                )
+            })?;
+        let augmentation = section_text(&merged, "augmentation");
+        return Ok(Configs {
+            merged,
+            cfg,
+            augmentation,
+        });
+    }
+    let need = |p: Option<&Path>, flag: &str| -> Result<std::path::PathBuf, Failure> {
+        p.map(Path::to_path_buf)
+            .ok_or_else(|| usage(format!("give --{flag} (or --resume RUN_DIR)")))
+    };
+    let (data, aug, model, training) = (
+        need(a.data, "data")?,
+        need(a.augmentation, "augmentation")?,
+        need(a.model, "model")?,
+        need(a.training, "training")?,
+    );
     // The model config first, with located diagnostics.
-    let cfg = super::build::load(a.model).map_err(|code| (String::new(), code))?;
+    let cfg = super::build::load(&model).map_err(|code| (String::new(), code))?;
     let mut files: Vec<(&str, &Path)> = vec![
-        ("data", a.data),
-        ("augmentation", a.augmentation),
-        ("model", a.model),
-        ("training", a.training),
+        ("data", &data),
+        ("augmentation", &aug),
+        ("model", &model),
+        ("training", &training),
     ];
     if let Some(l) = a.logging {
         files.push(("logging", l));
@@ -58,9 +120,25 @@ fn train(a: &TrainArgs) -> Result<(), (String, i32)> {
     if let Some(e) = a.environment {
         files.push(("environment", e));
     }
-    let run = merge(&files).map_err(usage)?;
-    let settings = TrainSettings::from_config(&run.merged).map_err(|m| (m, INVALID))?;
-    let data_task = run.merged.pointer("/data/task").and_then(|t| t.as_str()).unwrap_or("");
+    let merged = merge(&files).map_err(usage)?.merged;
+    let augmentation =
+        std::fs::read_to_string(&aug).map_err(|e| usage(format!("cannot read {}: {e}", aug.display())))?;
+    Ok(Configs {
+        merged,
+        cfg,
+        augmentation,
+    })
+}
+
+fn train(a: &TrainArgs) -> Result<(), Failure> {
+    let usage = |m: String| (m, USAGE);
+    let Configs {
+        merged,
+        cfg,
+        augmentation,
+    } = configs(a)?;
+    let settings = TrainSettings::from_config(&merged).map_err(|m| (m, INVALID))?;
+    let data_task = merged.pointer("/data/task").and_then(|t| t.as_str()).unwrap_or("");
     if data_task != cfg.task {
         return Err((
             format!(
@@ -71,25 +149,50 @@ fn train(a: &TrainArgs) -> Result<(), (String, i32)> {
         ));
     }
     if cfg.task != "classification" {
-        return Err((
-            format!(
-                "training `{}` models is not supported yet; zoo trains classification models",
-                cfg.task
-            ),
-            USAGE,
-        ));
+        return Err(usage(format!(
+            "training `{}` models is not supported yet; zoo trains classification models",
+            cfg.task
+        )));
     }
-    let splits = classification(&run.merged).map_err(|m| (m, INVALID))?;
-    let transform = TrainTransform::from_config(&run.merged).map_err(|m| (m, INVALID))?;
-    let aug_text = std::fs::read_to_string(a.augmentation)
-        .map_err(|e| usage(format!("cannot read {}: {e}", a.augmentation.display())))?;
+    let splits = classification(&merged).map_err(|m| (m, INVALID))?;
+    let transform = TrainTransform::from_config(&merged).map_err(|m| (m, INVALID))?;
     let inference =
-        Pipeline::from_augmentation(&aug_text).map_err(|m| (format!("{}: {m}", a.augmentation.display()), INVALID))?;
+        Pipeline::from_augmentation(&augmentation).map_err(|m| (format!("the augmentation config: {m}"), INVALID))?;
     let device = super::device(a.device).map_err(usage)?.autodiff();
+    // NetsPresso seeds torch with `environment.seed`: initial weights and dropout repeat.
+    device.seed(settings.seed);
     let mut model = crate::model::build(&cfg, splits.classes.len(), &device)
-        .map_err(|e| (format!("cannot build {}: {e}", a.model.display()), INVALID))?;
+        .map_err(|e| (format!("cannot build {}: {e}", cfg.name), INVALID))?;
+    let optim = crate::train::optim::build(&settings.optimizer).map_err(|m| (m, INVALID))?;
+    let job = Job {
+        cfg: &cfg,
+        settings: &settings,
+        splits: &splits,
+        transform: &transform,
+        inference: &inference,
+        device,
+    };
+    if let Some(dir) = a.resume {
+        let (state, optim) = load_resume(dir, &mut model, optim).map_err(|m| (m, INVALID))?;
+        if state.epoch >= settings.epochs {
+            eprintln!(
+                "{} finished all {} epochs; nothing to resume",
+                dir.display(),
+                settings.epochs
+            );
+            return Ok(());
+        }
+        eprintln!(
+            "resuming {} after epoch {} of {} in {}",
+            cfg.name,
+            state.epoch,
+            settings.epochs,
+            dir.display()
+        );
+        return job.run(dir, model, optim, Some(state));
+    }
     let args = ModelArgs {
-        config: a.model,
+        config: a.model.unwrap_or(Path::new("model.yaml")),
         checkpoint: None,
         num_classes: None,
         data: None,
@@ -111,52 +214,76 @@ fn train(a: &TrainArgs) -> Result<(), (String, i32)> {
         .unwrap_or_else(|| format!("{}_{}", cfg.task, cfg.name.replace(['/', '\\'], "_")));
     let dir = run_dir(&settings.output_dir, &project).map_err(usage)?;
     write_atomic(&dir.join("hparams.yaml"), |p| {
-        std::fs::write(p, super::emit::yaml(&run.merged)).map_err(|e| e.to_string())
+        std::fs::write(p, super::emit::yaml(&merged)).map_err(|e| e.to_string())
     })
     .map_err(usage)?;
-    eprintln!(
-        "training {} ({}) on {} samples, validating on {} ({}), {} classes; results in {}",
-        cfg.name,
-        cfg.task,
-        splits.train.len(),
-        splits.valid.len(),
-        splits.valid_from,
-        splits.classes.len(),
-        dir.display()
-    );
-    println!(
-        "{:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}",
-        "epoch", "lr", "loss", "acc1", "val_loss", "val_acc1", "val_acc5", "time"
-    );
-    let f = Fit {
-        cfg: &cfg,
-        settings: &settings,
-        splits: &splits,
-        transform: &transform,
-        inference: &inference,
-        dir: &dir,
-        device,
-        report: &report,
-    };
-    let results = crate::model::guarded(|| fit(&f, model))
-        .map_err(|m| (format!("training failed in the tensor library: {m}"), INVALID))?
-        .map_err(|m| (m, INVALID))?;
-    if let Some((epoch, (loss, acc1, _))) =
-        results
+    job.run(&dir, model, optim, None)
+}
+
+/// What a run trains with, besides its folder, weights and optimizer state.
+struct Job<'a> {
+    cfg: &'a crate::ModelConfig,
+    settings: &'a TrainSettings,
+    splits: &'a Splits,
+    transform: &'a TrainTransform,
+    inference: &'a Pipeline,
+    device: burn::tensor::Device,
+}
+
+impl Job<'_> {
+    /// Runs the epochs, printing the table and the best epoch.
+    fn run(
+        &self,
+        dir: &Path,
+        model: crate::TaskModel,
+        optim: burn::optim::ModuleOptimizer,
+        resume: Option<ResumeState>,
+    ) -> Result<(), Failure> {
+        let (cfg, splits) = (self.cfg, self.splits);
+        eprintln!(
+            "training {} ({}) on {} samples, validating on {} ({}), {} classes; results in {}",
+            cfg.name,
+            cfg.task,
+            splits.train.len(),
+            splits.valid.len(),
+            splits.valid_from,
+            splits.classes.len(),
+            dir.display()
+        );
+        println!(
+            "{:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}",
+            "epoch", "lr", "loss", "acc1", "val_loss", "val_acc1", "val_acc5", "time"
+        );
+        let f = Fit {
+            cfg,
+            settings: self.settings,
+            splits,
+            transform: self.transform,
+            inference: self.inference,
+            dir,
+            device: self.device.clone(),
+            report: &report,
+        };
+        let results = crate::model::guarded(|| fit(&f, model, optim, resume))
+            .map_err(|m| (format!("training failed in the tensor library: {m}"), INVALID))?
+            .map_err(|m| (m, INVALID))?;
+        let metric = self.settings.best_model_criterion == "metric";
+        let best = results
             .iter()
             .filter_map(|r| r.valid.map(|v| (r.epoch, v)))
             .min_by(|a, b| {
-                if settings.best_model_criterion == "metric" {
+                if metric {
                     b.1.1.total_cmp(&a.1.1)
                 } else {
                     a.1.0.total_cmp(&b.1.0)
                 }
-            })
-    {
-        eprintln!(
-            "best epoch {epoch}: validation loss {loss:.4}, accuracy {acc1:.4}; weights in {}",
-            dir.display()
-        );
+            });
+        if let Some((epoch, (loss, acc1, _))) = best {
+            eprintln!(
+                "best epoch {epoch} of this run: validation loss {loss:.4}, accuracy {acc1:.4}; weights in {}",
+                dir.display()
+            );
+        }
+        Ok(())
     }
-    Ok(())
 }

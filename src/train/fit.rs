@@ -184,11 +184,87 @@ fn csv_row(r: &EpochResult) -> String {
     )
 }
 
-/// Trains `model` (built on an autodiff device); returns the per-epoch results.
-pub fn fit(f: &Fit, mut model: crate::TaskModel) -> Result<Vec<EpochResult>, String> {
+/// Where a run stands after a finished epoch: what `--resume` needs besides the weights and
+/// the optimizer state (`resume/model_<epoch>.bpk`, `resume/optim_<epoch>.bpk`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResumeState {
+    pub epoch: usize,
+    /// The best validation score so far (loss, or minus the first metric).
+    pub best: Option<f64>,
+    /// `results.csv` so far, header included.
+    pub rows: Vec<String>,
+}
+
+const RESUME: &str = "resume";
+
+/// Saves the state after `epoch`: the epoch's files first, then `state.json` naming the epoch
+/// (the commit point), then the previous epoch's files are removed. A kill at any moment
+/// leaves a complete earlier state.
+fn save_resume(
+    dir: &Path,
+    model: &crate::TaskModel,
+    optim: &burn::optim::ModuleOptimizer,
+    state: &ResumeState,
+) -> Result<(), String> {
+    let r = dir.join(RESUME);
+    std::fs::create_dir_all(&r).map_err(|e| format!("cannot create {}: {e}", r.display()))?;
+    let e = state.epoch;
+    write_atomic(&r.join(format!("model_{e}.bpk")), |p| {
+        crate::weights::save(model, p).map_err(|e| e.to_string())
+    })?;
+    write_atomic(&r.join(format!("optim_{e}.bpk")), |p| {
+        optim.save(p).map_err(|e| e.to_string())
+    })?;
+    let json = serde_json::to_string_pretty(state).map_err(|e| e.to_string())?;
+    write_atomic(&r.join("state.json"), |p| {
+        std::fs::write(p, json).map_err(|e| e.to_string())
+    })?;
+    if e > 1 {
+        for f in [format!("model_{}.bpk", e - 1), format!("optim_{}.bpk", e - 1)] {
+            let _ = std::fs::remove_file(r.join(f));
+        }
+    }
+    Ok(())
+}
+
+/// The state a run folder was left in, with its weights and optimizer state loaded.
+pub fn load_resume(
+    dir: &Path,
+    model: &mut crate::TaskModel,
+    optim: burn::optim::ModuleOptimizer,
+) -> Result<(ResumeState, burn::optim::ModuleOptimizer), String> {
+    let r = dir.join(RESUME);
+    let text = std::fs::read_to_string(r.join("state.json")).map_err(|e| {
+        format!(
+            "{} holds no resumable state ({}: {e}); it finished no epoch, or it is not a zoo run folder",
+            dir.display(),
+            r.join("state.json").display()
+        )
+    })?;
+    let state: ResumeState =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", r.join("state.json").display()))?;
+    let e = state.epoch;
+    let opts = crate::weights::LoadOptions {
+        load_head: true,
+        remap: Vec::new(),
+    };
+    crate::weights::load(model, &r.join(format!("model_{e}.bpk")), &opts).map_err(|e| e.to_string())?;
+    let optim = optim
+        .load(r.join(format!("optim_{e}.bpk")))
+        .map_err(|err| format!("{}: {err}", r.join(format!("optim_{e}.bpk")).display()))?;
+    Ok((state, optim))
+}
+
+/// Trains `model` (built on an autodiff device), from the start or from `resume`; returns the
+/// results of the epochs it ran.
+pub fn fit(
+    f: &Fit,
+    mut model: crate::TaskModel,
+    mut optim: burn::optim::ModuleOptimizer,
+    resume: Option<ResumeState>,
+) -> Result<Vec<EpochResult>, String> {
     let s = f.settings;
     let lrs = s.scheduler.sequence(s.optimizer.lr, s.epochs)?;
-    let mut optim = super::optim::build(&s.optimizer)?;
     let n = f.splits.train.len();
     let steps = n / s.batch_size;
     if steps == 0 {
@@ -201,13 +277,15 @@ pub fn fit(f: &Fit, mut model: crate::TaskModel) -> Result<Vec<EpochResult>, Str
     let k = classes.min(5);
     let stem = format!("{}_{}", f.cfg.task, f.cfg.name.replace(['/', '\\'], "_"));
     let csv = f.dir.join("results.csv");
-    let mut rows: Vec<String> = vec![CSV_HEADER.to_string()];
-    let mut best: Option<f64> = None;
+    let (first, mut rows, mut best) = match resume {
+        Some(r) => (r.epoch + 1, r.rows, r.best),
+        None => (1, vec![CSV_HEADER.to_string()], None),
+    };
     let mut results = Vec::new();
     let workers = s.num_workers.max(1);
     let train_load = |sample: &Sample, seed: u64| f.transform.load(&sample.path, &mut Rng::new(seed));
     let valid_load = |sample: &Sample, _seed: u64| f.inference.load(&sample.path);
-    for epoch in 1..=s.epochs {
+    for epoch in first..=s.epochs {
         let start = std::time::Instant::now();
         let lr = lrs[epoch - 1];
         let mut order: Vec<usize> = (0..n).collect();
@@ -288,6 +366,12 @@ pub fn fit(f: &Fit, mut model: crate::TaskModel) -> Result<Vec<EpochResult>, Str
             }
             save("last")?;
         }
+        let state = ResumeState {
+            epoch,
+            best,
+            rows: rows.clone(),
+        };
+        save_resume(f.dir, &model, &optim, &state)?;
         results.push(r);
     }
     Ok(results)
