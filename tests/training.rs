@@ -342,3 +342,46 @@ fn a_killed_run_resumes_to_the_uninterrupted_result() {
         common::text(&o.stderr)
     );
 }
+
+/// One parameter vector, for driving an optimizer with chosen gradients.
+#[derive(burn::module::Module, Debug)]
+struct Weights {
+    w: burn::module::Param<burn::tensor::Tensor<1>>,
+}
+
+#[test]
+fn optimizers_take_pytorchs_steps() {
+    use burn::tensor::Tensor;
+    let text = std::fs::read_to_string(common::root("tests/fixtures/training/optimizers.json")).unwrap();
+    let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(cases.len(), 6);
+    let device = burn::tensor::Device::flex().autodiff();
+    for c in &cases {
+        let label = c["label"].as_str().unwrap();
+        let floats = |v: &serde_json::Value| -> Vec<f32> { v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect() };
+        // The optimizer as `training.optimizer` names it.
+        let training = serde_json::json!({
+            "training": {"epochs": 1, "optimizer": c["optimizer"], "scheduler": {"name": "step", "iters_per_phase": 1, "gamma": 1.0, "end_epoch": 1}}
+        });
+        let settings = zoo::train::config::TrainSettings::from_config(&training).unwrap();
+        let mut optim = zoo::train::optim::build(&settings.optimizer).unwrap();
+        let mut m = Weights {
+            w: burn::module::Param::from_tensor(Tensor::<1>::from_floats(floats(&c["w0"]).as_slice(), &device)),
+        };
+        for (k, (g, want)) in c["grads"].as_array().unwrap().iter().zip(c["steps"].as_array().unwrap()).enumerate() {
+            // d/dw sum(w * g) = g.
+            let g = Tensor::<1>::from_floats(floats(g).as_slice(), &device);
+            let loss = (m.w.val() * g).sum();
+            let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &m);
+            m = optim.step(settings.optimizer.lr, m, grads);
+            let got: Vec<f32> = m.w.val().into_data().to_vec().unwrap();
+            for (a, b) in got.iter().zip(floats(want)) {
+                assert!((a - b).abs() <= 2e-6, "{label} step {}: {got:?}, PyTorch {want}", k + 1);
+            }
+        }
+    }
+    // Adamax and Adadelta are named, not silently replaced.
+    let o = serde_json::json!({"training": {"optimizer": {"name": "adamax", "lr": 0.01}, "scheduler": {"name": "step", "iters_per_phase": 1, "gamma": 1.0, "end_epoch": 1}}});
+    let s = zoo::train::config::TrainSettings::from_config(&o).unwrap();
+    assert!(zoo::train::optim::build(&s.optimizer).err().unwrap().contains("`adamax` is not implemented in zoo yet"));
+}

@@ -1,4 +1,5 @@
-"""Writes tests/fixtures/training/schedulers.json: the learning rate of every epoch under
+"""Writes tests/fixtures/training/schedulers.json (and optimizers.json, see optimizer_cases): the
+learning rate of every epoch under
 NetsPresso Trainer 1.4.1's own scheduler classes, for the configs below (edge cases included:
 no warmup, warmup longer than the schedule, end_epoch beyond the run, SGDR phase stretching,
 repeated milestones). Run from the repository root with the reference venv (see
@@ -56,5 +57,57 @@ def main():
         print(c["label"], [round(x, 6) for x in c["sequence"]])
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Optimizers: the parameter after each of three steps with fixed gradients, for every optimizer
+# NetsPresso builds, constructed exactly as its optimizers/builder.py does (PyTorch defaults for
+# what it does not pass).
+
+OPT_OUT = pathlib.Path("tests/fixtures/training/optimizers.json")
+W0 = [0.5, -1.0, 2.0, 0.1]
+GRADS = [[0.1, -0.2, 0.3, 0.05], [-0.3, 0.1, 0.2, -0.1], [0.2, 0.2, -0.1, 0.4]]
+OPTIMIZERS = [
+    ("adamw", dict(name="adamw", lr=0.01, betas=[0.9, 0.999], weight_decay=0.05)),
+    ("adam", dict(name="adam", lr=0.01, betas=[0.8, 0.99], weight_decay=0.01)),
+    ("sgd_momentum_nesterov", dict(name="sgd", lr=0.1, momentum=0.9, weight_decay=0.001, nesterov=True)),
+    ("sgd_plain", dict(name="sgd", lr=0.1, momentum=0.0, weight_decay=0.0, nesterov=False)),
+    ("rmsprop", dict(name="rmsprop", lr=0.01, alpha=0.9, momentum=0.5, eps=1e-6, weight_decay=0.01)),
+    ("adagrad", dict(name="adagrad", lr=0.1, lr_decay=0.01, weight_decay=0.01)),
+]
+
+
+def torch_optimizer(p, c):
+    n = c["name"]
+    if n == "adamw":
+        return torch.optim.AdamW([p], lr=c["lr"], betas=c["betas"], weight_decay=c["weight_decay"])
+    if n == "adam":
+        return torch.optim.Adam([p], lr=c["lr"], betas=c["betas"], weight_decay=c["weight_decay"])
+    if n == "sgd":
+        return torch.optim.SGD([p], lr=c["lr"], momentum=c["momentum"], weight_decay=c["weight_decay"], nesterov=c["nesterov"])
+    if n == "rmsprop":
+        return torch.optim.RMSprop([p], lr=c["lr"], alpha=c["alpha"], weight_decay=c["weight_decay"], momentum=c["momentum"], eps=c["eps"])
+    if n == "adagrad":
+        return torch.optim.Adagrad([p], lr=c["lr"], lr_decay=c["lr_decay"], weight_decay=c["weight_decay"])
+    raise ValueError(n)
+
+
+def optimizer_cases():
+    out = []
+    for label, conf in OPTIMIZERS:
+        p = torch.nn.Parameter(torch.tensor(W0, dtype=torch.float32))
+        opt = torch_optimizer(p, conf)
+        steps = []
+        for g in GRADS:
+            opt.zero_grad()
+            p.grad = torch.tensor(g, dtype=torch.float32)
+            opt.step()
+            steps.append(p.detach().tolist())
+        out.append({"label": label, "optimizer": conf, "w0": W0, "grads": GRADS, "steps": steps})
+    OPT_OUT.write_text(json.dumps(out, indent=1) + "\n")
+    for c in out:
+        print(c["label"], c["steps"][-1])
+
+
 if __name__ == "__main__":
     main()
+    optimizer_cases()
