@@ -245,6 +245,28 @@ fn zoo_train_refuses_configs_that_cannot_train() {
         common::text(&o.stderr)
     );
     std::fs::write(&logging, l).unwrap();
+    // Settings zoo does not apply yet are refused rather than ignored.
+    let training = dir.path().join("training.yaml");
+    let t = std::fs::read_to_string(&training).unwrap();
+    std::fs::write(
+        &training,
+        t.replace("ema: ~", "ema: {name: constant_decay, decay: 0.999}"),
+    )
+    .unwrap();
+    let o = zoo_args(&args);
+    assert!(
+        common::text(&o.stderr).contains("`training.ema` is not supported by `zoo train` yet"),
+        "{}",
+        common::text(&o.stderr)
+    );
+    std::fs::write(&training, t.replace("max_norm: ~", "max_norm: -1")).unwrap();
+    let o = zoo_args(&args);
+    assert!(
+        common::text(&o.stderr).contains("`training.max_norm` must be above 0"),
+        "{}",
+        common::text(&o.stderr)
+    );
+    std::fs::write(&training, t).unwrap();
     // Files given for the wrong flag.
     let k = args.iter().position(|a| a == "--training").unwrap();
     args[k + 1] = data.display().to_string();
@@ -358,7 +380,13 @@ fn optimizers_take_pytorchs_steps() {
     let device = burn::tensor::Device::flex().autodiff();
     for c in &cases {
         let label = c["label"].as_str().unwrap();
-        let floats = |v: &serde_json::Value| -> Vec<f32> { v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect() };
+        let floats = |v: &serde_json::Value| -> Vec<f32> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect()
+        };
         // The optimizer as `training.optimizer` names it.
         let training = serde_json::json!({
             "training": {"epochs": 1, "optimizer": c["optimizer"], "scheduler": {"name": "step", "iters_per_phase": 1, "gamma": 1.0, "end_epoch": 1}}
@@ -368,7 +396,13 @@ fn optimizers_take_pytorchs_steps() {
         let mut m = Weights {
             w: burn::module::Param::from_tensor(Tensor::<1>::from_floats(floats(&c["w0"]).as_slice(), &device)),
         };
-        for (k, (g, want)) in c["grads"].as_array().unwrap().iter().zip(c["steps"].as_array().unwrap()).enumerate() {
+        for (k, (g, want)) in c["grads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(c["steps"].as_array().unwrap())
+            .enumerate()
+        {
             // d/dw sum(w * g) = g.
             let g = Tensor::<1>::from_floats(floats(g).as_slice(), &device);
             let loss = (m.w.val() * g).sum();
@@ -383,5 +417,43 @@ fn optimizers_take_pytorchs_steps() {
     // Adamax and Adadelta are named, not silently replaced.
     let o = serde_json::json!({"training": {"optimizer": {"name": "adamax", "lr": 0.01}, "scheduler": {"name": "step", "iters_per_phase": 1, "gamma": 1.0, "end_epoch": 1}}});
     let s = zoo::train::config::TrainSettings::from_config(&o).unwrap();
-    assert!(zoo::train::optim::build(&s.optimizer).err().unwrap().contains("`adamax` is not implemented in zoo yet"));
+    assert!(
+        zoo::train::optim::build(&s.optimizer)
+            .err()
+            .unwrap()
+            .contains("`adamax` is not implemented in zoo yet")
+    );
+}
+
+#[derive(burn::module::Module, Debug)]
+struct Two {
+    a: burn::module::Param<burn::tensor::Tensor<1>>,
+    b: burn::module::Param<burn::tensor::Tensor<2>>,
+}
+
+#[test]
+fn max_norm_clips_all_gradients_by_one_global_norm() {
+    use burn::tensor::Tensor;
+    let device = burn::tensor::Device::flex().autodiff();
+    let m = Two {
+        a: burn::module::Param::from_tensor(Tensor::<1>::from_floats([1.0, 2.0], &device)),
+        b: burn::module::Param::from_tensor(Tensor::<2>::from_floats([[1.0], [1.0]], &device)),
+    };
+    // Gradients a: [3, 0], b: [[0], [4]]: each tensor's norm is below 5, the global norm is 5.
+    let loss = (m.a.val() * Tensor::<1>::from_floats([3.0, 0.0], &device)).sum()
+        + (m.b.val() * Tensor::<2>::from_floats([[0.0], [4.0]], &device)).sum();
+    let mut grads = burn::optim::GradientsParams::from_grads(loss.backward(), &m);
+    let norm = zoo::train::clip::clip_global_norm(&m, &mut grads, 1.0);
+    assert!((norm - 5.0).abs() < 1e-6);
+    let a: Vec<f32> = grads.get::<1>(m.a.id).unwrap().into_data().to_vec().unwrap();
+    let b: Vec<f32> = grads.get::<2>(m.b.id).unwrap().into_data().to_vec().unwrap();
+    // PyTorch: scaled by max_norm / (norm + 1e-6).
+    let f = (1.0 / (5.0 + 1e-6)) as f32;
+    assert_eq!(a, vec![3.0 * f, 0.0]);
+    assert_eq!(b, vec![0.0, 4.0 * f]);
+    // Below the limit nothing changes.
+    let norm = zoo::train::clip::clip_global_norm(&m, &mut grads, 10.0);
+    assert!((norm - 1.0).abs() < 1e-5);
+    let a2: Vec<f32> = grads.get::<1>(m.a.id).unwrap().into_data().to_vec().unwrap();
+    assert_eq!(a2, a);
 }

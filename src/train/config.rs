@@ -152,6 +152,26 @@ impl TrainSettings {
                 optimizer.lr
             ));
         }
+        // Settings zoo does not apply yet are refused, not ignored.
+        for (path, on) in [
+            ("training.ema", get(c, "training.ema").is_some()),
+            (
+                "training.optimizer.overwrite",
+                get(c, "training.optimizer.overwrite").is_some(),
+            ),
+            ("training.optimizer.no_bias_decay", optimizer.no_bias_decay),
+            (
+                "training.optimizer.no_norm_weight_decay",
+                optimizer.no_norm_weight_decay,
+            ),
+            ("training.mixed_precision", flag(c, "training.mixed_precision", false)?),
+        ] {
+            if on {
+                return Err(format!(
+                    "`{path}` is not supported by `zoo train` yet; remove it (or set it to ~ / False)"
+                ));
+            }
+        }
         let scheduler = super::schedule::Scheduler::from_config(
             get(c, "training.scheduler").ok_or("`training.scheduler` is missing")?,
         )
@@ -189,7 +209,14 @@ impl TrainSettings {
             scheduler,
             max_norm: match get(c, "training.max_norm") {
                 None => None,
-                Some(_) => Some(num(c, "training.max_norm", 0.0)?),
+                Some(_) => match num(c, "training.max_norm", 0.0)? {
+                    m if m > 0.0 => Some(m),
+                    m => {
+                        return Err(format!(
+                            "`training.max_norm` must be above 0 (or ~ for no clipping), found {m}"
+                        ));
+                    }
+                },
             },
             output_dir: PathBuf::from(
                 get(c, "logging.output_dir")

@@ -321,7 +321,10 @@ pub fn fit(
             loss_sum += value;
             let out = RawTensor::from_tensor(logits.detach())?;
             correct += hits(&out, &labels, 1).0;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+            if let Some(max_norm) = s.max_norm {
+                super::clip::clip_global_norm(&model, &mut grads, max_norm);
+            }
             model = optim.step(lr, model, grads);
         }
         let train_loss = loss_sum / steps as f64;

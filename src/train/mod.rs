@@ -1,5 +1,6 @@
 //! Training: NetsPresso Trainer's configuration semantics on burn's autodiff (issue 10).
 
+pub mod clip;
 pub mod config;
 pub mod data;
 pub mod fit;
