@@ -408,7 +408,7 @@ fn optimizers_take_pytorchs_steps() {
             let loss = (m.w.val() * g).sum();
             let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &m);
             m = optim.step(settings.optimizer.lr, m, grads);
-            let got: Vec<f32> = m.w.val().into_data().to_vec().unwrap();
+            let got: Vec<f32> = m.w.val().into_data().try_to_vec::<f32>().unwrap();
             for (a, b) in got.iter().zip(floats(want)) {
                 assert!((a - b).abs() <= 2e-6, "{label} step {}: {got:?}, PyTorch {want}", k + 1);
             }
@@ -445,8 +445,8 @@ fn max_norm_clips_all_gradients_by_one_global_norm() {
     let mut grads = burn::optim::GradientsParams::from_grads(loss.backward(), &m);
     let norm = zoo::train::clip::clip_global_norm(&m, &mut grads, 1.0);
     assert!((norm - 5.0).abs() < 1e-6);
-    let a: Vec<f32> = grads.get::<1>(m.a.id).unwrap().into_data().to_vec().unwrap();
-    let b: Vec<f32> = grads.get::<2>(m.b.id).unwrap().into_data().to_vec().unwrap();
+    let a: Vec<f32> = grads.get::<1>(m.a.id).unwrap().into_data().try_to_vec::<f32>().unwrap();
+    let b: Vec<f32> = grads.get::<2>(m.b.id).unwrap().into_data().try_to_vec::<f32>().unwrap();
     // PyTorch: scaled by max_norm / (norm + 1e-6).
     let f = (1.0 / (5.0 + 1e-6)) as f32;
     assert_eq!(a, vec![3.0 * f, 0.0]);
@@ -454,6 +454,6 @@ fn max_norm_clips_all_gradients_by_one_global_norm() {
     // Below the limit nothing changes.
     let norm = zoo::train::clip::clip_global_norm(&m, &mut grads, 10.0);
     assert!((norm - 1.0).abs() < 1e-5);
-    let a2: Vec<f32> = grads.get::<1>(m.a.id).unwrap().into_data().to_vec().unwrap();
+    let a2: Vec<f32> = grads.get::<1>(m.a.id).unwrap().into_data().try_to_vec::<f32>().unwrap();
     assert_eq!(a2, a);
 }
