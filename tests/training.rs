@@ -194,6 +194,76 @@ fn zoo_train_learns_a_small_classification_set_and_writes_the_run() {
     let out = common::text(&o.stdout);
     assert!(o.status.success(), "{}", common::text(&o.stderr));
     assert!(out.lines().nth(1).unwrap().contains("blue"), "{out}");
+    // `zoo evaluate` of the last weights reproduces the last epoch's validation numbers.
+    let arg = |f: &str| dir.path().join(f).display().to_string();
+    let last = run
+        .join("classification_tiny_resnet_last.safetensors")
+        .display()
+        .to_string();
+    let o = common::zoo(&[
+        "evaluate",
+        "--data",
+        &arg("data.yaml"),
+        "--augmentation",
+        &arg("augmentation.yaml"),
+        "--model",
+        &arg("model.yaml"),
+        "--environment",
+        &arg("environment.yaml"),
+        "--checkpoint",
+        &last,
+    ]);
+    let out = common::text(&o.stdout);
+    assert!(o.status.success(), "{}", common::text(&o.stderr));
+    assert!(
+        out.starts_with("tiny_resnet on the valid split (16 samples, 4 classes): loss "),
+        "{out}"
+    );
+    let after = |key: &str| -> f64 {
+        let rest = &out[out.find(key).unwrap() + key.len()..];
+        rest.split(|c: char| c == ',' || c.is_whitespace())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (loss, top1, top4) = (after("loss "), after("top-1 accuracy "), after("top-4 accuracy "));
+    assert!(
+        (loss - rows[5][4]).abs() < 1e-4 && (top1 - rows[5][5]).abs() < 1e-4 && (top4 - rows[5][6]).abs() < 1e-4,
+        "{out} vs {csv}"
+    );
+    let o = common::zoo(&[
+        "evaluate",
+        "--data",
+        &arg("data.yaml"),
+        "--augmentation",
+        &arg("augmentation.yaml"),
+        "--model",
+        &arg("model.yaml"),
+        "--split",
+        "test",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        common::text(&o.stderr).contains("`data.path.test` needs `image`"),
+        "{}",
+        common::text(&o.stderr)
+    );
+    let o = common::zoo(&[
+        "evaluate",
+        "--data",
+        &arg("data.yaml"),
+        "--augmentation",
+        &arg("augmentation.yaml"),
+        "--model",
+        &arg("model.yaml"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        common::text(&o.stderr).contains("evaluating needs trained weights"),
+        "{}",
+        common::text(&o.stderr)
+    );
     // A second run gets its own version folder.
     let o = zoo_args(&args);
     assert!(o.status.success());
@@ -248,14 +318,10 @@ fn zoo_train_refuses_configs_that_cannot_train() {
     // Settings zoo does not apply yet are refused rather than ignored.
     let training = dir.path().join("training.yaml");
     let t = std::fs::read_to_string(&training).unwrap();
-    std::fs::write(
-        &training,
-        t.replace("ema: ~", "ema: {name: constant_decay, decay: 0.999}"),
-    )
-    .unwrap();
+    std::fs::write(&training, t.replace("no_bias_decay: False", "no_bias_decay: True")).unwrap();
     let o = zoo_args(&args);
     assert!(
-        common::text(&o.stderr).contains("`training.ema` is not supported by `zoo train` yet"),
+        common::text(&o.stderr).contains("`training.optimizer.no_bias_decay` is not supported by `zoo train` yet"),
         "{}",
         common::text(&o.stderr)
     );
@@ -299,8 +365,10 @@ fn a_killed_run_resumes_to_the_uninterrupted_result() {
     let t = std::fs::read_to_string(&training).unwrap();
     std::fs::write(
         &training,
+        // With an EMA, which the resume state keeps too.
         t.replace("epochs: 6", "epochs: 12")
-            .replace("end_epoch: 6", "end_epoch: 12"),
+            .replace("end_epoch: 6", "end_epoch: 12")
+            .replace("ema: ~", "ema: {name: exp_decay, decay: 0.99, beta: 15}"),
     )
     .unwrap();
     let whole = zoo_args(&args);
@@ -456,4 +524,93 @@ fn max_norm_clips_all_gradients_by_one_global_norm() {
     assert!((norm - 1.0).abs() < 1e-5);
     let a2: Vec<f32> = grads.get::<1>(m.a.id).unwrap().into_data().try_to_vec::<f32>().unwrap();
     assert_eq!(a2, a);
+}
+
+/// f32 tensors of a `.safetensors` file by name.
+fn floats(path: &std::path::Path) -> std::collections::BTreeMap<String, Vec<f32>> {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    st.tensors()
+        .into_iter()
+        .filter(|(_, v)| v.dtype() == safetensors::Dtype::F32)
+        .map(|(k, v)| {
+            (
+                k,
+                v.data()
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ema_averages_every_weight_as_netspresso_does() {
+    use zoo::train::ema::{Ema, EmaConfig};
+    let dir = tempfile::tempdir().unwrap();
+    tiny_run_configs(dir.path(), "");
+    let cfg = zoo::check_text(&std::fs::read_to_string(dir.path().join("model.yaml")).unwrap())
+        .config
+        .unwrap();
+    let device = burn::tensor::Device::flex().autodiff();
+    device.seed(1);
+    let m1 = zoo::build(&cfg, 4, &device).unwrap();
+    device.seed(2);
+    let m2 = zoo::build(&cfg, 4, &device).unwrap();
+    let save = |m: &zoo::TaskModel, name: &str| {
+        let p = dir.path().join(name);
+        zoo::weights::save(m, &p).unwrap();
+        floats(&p)
+    };
+    let (w1, w2) = (save(&m1, "w1.safetensors"), save(&m2, "w2.safetensors"));
+    assert_ne!(w1, w2, "two seeds give two initialisations");
+    // The EMA follows the parameters of the model it copied: m1's, now holding m2's values
+    // (as training changes them).
+    let m2 = {
+        let mut m = m1.clone();
+        let opts = zoo::weights::LoadOptions {
+            load_head: true,
+            remap: Vec::new(),
+        };
+        zoo::weights::load(&mut m, &dir.path().join("w2.safetensors"), &opts).unwrap();
+        m
+    };
+    // constant_decay 0.9: ema = 0.9 ema + 0.1 theta, parameters and BatchNorm statistics alike.
+    let mut e = Ema::new(EmaConfig { decay: 0.9, beta: None }, &m1);
+    e.update(&m2);
+    let got = save(&e.model, "ema.safetensors");
+    assert_eq!(got.len(), w1.len());
+    assert!(got.keys().any(|k| k.ends_with("running_var")));
+    for (k, v) in &got {
+        for ((g, a), b) in v.iter().zip(&w1[k]).zip(&w2[k]) {
+            assert!(
+                (g - (0.9 * a + 0.1 * b)).abs() <= 1e-6,
+                "{k}: {g} vs 0.9 * {a} + 0.1 * {b}"
+            );
+        }
+    }
+    // exp_decay: d_t = decay (1 - exp(-t / beta)); the first update copies the weights.
+    let c = EmaConfig {
+        decay: 0.9999,
+        beta: Some(2000.0),
+    };
+    assert_eq!(c.decay_at(0), 0.0);
+    assert!((c.decay_at(2000) - 0.9999 * (1.0 - (-1.0f64).exp())).abs() < 1e-15);
+    let mut e = Ema::new(c, &m1);
+    e.update(&m2);
+    assert_eq!(save(&e.model, "ema2.safetensors"), w2);
+    // Config errors.
+    let bad = serde_json::json!({"name": "exp_decay", "decay": 0.99});
+    assert!(
+        EmaConfig::from_config(Some(&bad))
+            .unwrap_err()
+            .contains("`training.ema.beta` must be a number above 0")
+    );
+    let bad = serde_json::json!({"name": "linear", "decay": 0.99});
+    assert!(
+        EmaConfig::from_config(Some(&bad))
+            .unwrap_err()
+            .contains("unknown `training.ema.name` `linear`")
+    );
 }

@@ -4,6 +4,7 @@ mod build;
 mod catalogue;
 mod embed;
 pub(crate) mod emit;
+mod evaluate;
 mod results;
 mod run;
 mod search;
@@ -262,6 +263,26 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "flex")]
         device: DeviceKind,
     },
+    /// Evaluate trained weights on the valid (or test) split of a data config.
+    Evaluate {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        augmentation: PathBuf,
+        #[arg(long)]
+        model: PathBuf,
+        /// The environment config (batch_size, num_workers).
+        #[arg(long)]
+        environment: Option<PathBuf>,
+        /// Weights (default: the model config's checkpoint).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// `valid` or `test`.
+        #[arg(long, default_value = "valid")]
+        split: String,
+        #[arg(long, value_enum, default_value = "flex")]
+        device: DeviceKind,
+    },
     /// Token ids of texts (tokenizer.json, WordPiece vocab.txt, or CLIP vocab.json + merges.txt).
     Tokenize {
         /// tokenizer.json, vocab.txt or vocab.json (with merges.txt beside it).
@@ -419,6 +440,23 @@ pub fn run(cmd: Command) -> i32 {
             logging: logging.as_deref(),
             environment: environment.as_deref(),
             resume: resume.as_deref(),
+            device,
+        }),
+        Command::Evaluate {
+            data,
+            augmentation,
+            model,
+            environment,
+            checkpoint,
+            split,
+            device,
+        } => evaluate::run(&evaluate::EvaluateArgs {
+            data: &data,
+            augmentation: &augmentation,
+            model: &model,
+            environment: environment.as_deref(),
+            checkpoint: checkpoint.as_deref(),
+            split: &split,
             device,
         }),
         Command::Tokenize {

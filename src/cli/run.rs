@@ -231,7 +231,7 @@ fn hub_folder(dir: &Path, cfg: &ModelConfig) -> Result<PathBuf, String> {
 
 /// The remap rules of the source a checkpoint's names come from, when they are not the
 /// model's own (e.g. transformers' `bert.` names for a `bert` backbone); none otherwise.
-fn detected_rules(cfg: &ModelConfig, model: &crate::TaskModel, path: &Path) -> Vec<(String, String)> {
+pub(super) fn detected_rules(cfg: &ModelConfig, model: &crate::TaskModel, path: &Path) -> Vec<(String, String)> {
     let name = match &cfg.architecture {
         crate::config::Architecture::Parts { backbone, .. } => backbone.name.clone(),
         crate::config::Architecture::Full(f) => f.name.clone(),

@@ -102,6 +102,7 @@ pub struct TrainSettings {
     pub optimizer: OptimizerConfig,
     pub scheduler: super::schedule::Scheduler,
     pub max_norm: Option<f64>,
+    pub ema: Option<super::ema::EmaConfig>,
     pub output_dir: PathBuf,
     pub project_id: Option<String>,
     pub validation_epoch: usize,
@@ -154,7 +155,6 @@ impl TrainSettings {
         }
         // Settings zoo does not apply yet are refused, not ignored.
         for (path, on) in [
-            ("training.ema", get(c, "training.ema").is_some()),
             (
                 "training.optimizer.overwrite",
                 get(c, "training.optimizer.overwrite").is_some(),
@@ -218,6 +218,7 @@ impl TrainSettings {
                     }
                 },
             },
+            ema: super::ema::EmaConfig::from_config(get(c, "training.ema"))?,
             output_dir: PathBuf::from(
                 get(c, "logging.output_dir")
                     .and_then(|v| v.as_str())

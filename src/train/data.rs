@@ -164,6 +164,28 @@ pub fn classification(c: &Value) -> Result<Splits, String> {
     })
 }
 
+/// The class names and one split (`valid` or `test`) of `data`, for evaluation.
+pub fn evaluation_split(c: &Value, which: &str) -> Result<(Vec<String>, Vec<Sample>), String> {
+    let data = c.get("data").ok_or("the data config is missing")?;
+    if text(data, "format") != Some("local") {
+        return Err("`data.format` must be `local` to evaluate".into());
+    }
+    let root = PathBuf::from(text(data, "path.root").ok_or("`data.path.root` is missing")?);
+    let classes = class_names(data, &root)?;
+    match (
+        text(data, &format!("path.{which}.image")),
+        text(data, &format!("path.{which}.label")),
+    ) {
+        (Some(i), Some(l)) => {
+            let samples = split(&root, i, l, classes.len(), which)?;
+            Ok((classes, samples))
+        }
+        _ => Err(format!(
+            "`data.path.{which}` needs `image` (a folder) and `label` (a CSV file) to evaluate on it"
+        )),
+    }
+}
+
 /// One step of `augmentation.train`.
 #[derive(Debug, Clone, PartialEq)]
 enum Step {

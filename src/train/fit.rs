@@ -193,6 +193,9 @@ pub struct ResumeState {
     pub best: Option<f64>,
     /// `results.csv` so far, header included.
     pub rows: Vec<String>,
+    /// The EMA's update count, when the run keeps one (its weights: `resume/ema_<epoch>.bpk`).
+    #[serde(default)]
+    pub ema_updates: Option<u64>,
 }
 
 const RESUME: &str = "resume";
@@ -204,6 +207,7 @@ fn save_resume(
     dir: &Path,
     model: &crate::TaskModel,
     optim: &burn::optim::ModuleOptimizer,
+    ema: Option<&crate::TaskModel>,
     state: &ResumeState,
 ) -> Result<(), String> {
     let r = dir.join(RESUME);
@@ -215,12 +219,21 @@ fn save_resume(
     write_atomic(&r.join(format!("optim_{e}.bpk")), |p| {
         optim.save(p).map_err(|e| e.to_string())
     })?;
+    if let Some(m) = ema {
+        write_atomic(&r.join(format!("ema_{e}.bpk")), |p| {
+            crate::weights::save(m, p).map_err(|e| e.to_string())
+        })?;
+    }
     let json = serde_json::to_string_pretty(state).map_err(|e| e.to_string())?;
     write_atomic(&r.join("state.json"), |p| {
         std::fs::write(p, json).map_err(|e| e.to_string())
     })?;
     if e > 1 {
-        for f in [format!("model_{}.bpk", e - 1), format!("optim_{}.bpk", e - 1)] {
+        for f in [
+            format!("model_{}.bpk", e - 1),
+            format!("optim_{}.bpk", e - 1),
+            format!("ema_{}.bpk", e - 1),
+        ] {
             let _ = std::fs::remove_file(r.join(f));
         }
     }
@@ -277,6 +290,16 @@ pub fn fit(
     let k = classes.min(5);
     let stem = format!("{}_{}", f.cfg.task, f.cfg.name.replace(['/', '\\'], "_"));
     let csv = f.dir.join("results.csv");
+    let mut ema = s.ema.clone().map(|c| super::ema::Ema::new(c, &model));
+    if let (Some(e), Some(r)) = (ema.as_mut(), resume.as_ref()) {
+        let file = f.dir.join(RESUME).join(format!("ema_{}.bpk", r.epoch));
+        let opts = crate::weights::LoadOptions {
+            load_head: true,
+            remap: Vec::new(),
+        };
+        crate::weights::load(&mut e.model, &file, &opts).map_err(|err| format!("{}: {err}", file.display()))?;
+        e.updates = r.ema_updates.unwrap_or(0);
+    }
     let (first, mut rows, mut best) = match resume {
         Some(r) => (r.epoch + 1, r.rows, r.best),
         None => (1, vec![CSV_HEADER.to_string()], None),
@@ -284,7 +307,6 @@ pub fn fit(
     let mut results = Vec::new();
     let workers = s.num_workers.max(1);
     let train_load = |sample: &Sample, seed: u64| f.transform.load(&sample.path, &mut Rng::new(seed));
-    let valid_load = |sample: &Sample, _seed: u64| f.inference.load(&sample.path);
     for epoch in first..=s.epochs {
         let start = std::time::Instant::now();
         let lr = lrs[epoch - 1];
@@ -326,11 +348,28 @@ pub fn fit(
                 super::clip::clip_global_norm(&model, &mut grads, max_norm);
             }
             model = optim.step(lr, model, grads);
+            if let Some(e) = ema.as_mut() {
+                e.update(&model);
+            }
         }
         let train_loss = loss_sum / steps as f64;
         let train_acc1 = correct as f64 / (steps * s.batch_size) as f64;
         let valid = if s.validates(epoch) {
-            Some(evaluate(f, &model.valid(), &valid_load, k, workers)?)
+            let e = Eval {
+                cfg: f.cfg,
+                samples: &f.splits.valid,
+                inference: f.inference,
+                batch_size: s.batch_size,
+                workers,
+                device: f.device.clone().without_autodiff(),
+                k,
+            };
+            // NetsPresso validates (and saves) the EMA weights when it keeps them.
+            let weights = match &ema {
+                Some(m) => m.model.valid(),
+                None => model.valid(),
+            };
+            Some(evaluate(&e, &weights)?)
         } else {
             None
         };
@@ -348,7 +387,10 @@ pub fn fit(
             std::fs::write(p, rows.join("\n") + "\n").map_err(|e| e.to_string())
         })?;
         if s.checkpoints(epoch) {
-            let weights = model.valid();
+            let weights = match &ema {
+                Some(m) => m.model.valid(),
+                None => model.valid(),
+            };
             let save = |name: &str| -> Result<(), String> {
                 let path = f.dir.join(format!("{stem}_{name}.safetensors"));
                 write_atomic(&path, |p| crate::weights::save(&weights, p).map_err(|e| e.to_string()))
@@ -373,29 +415,36 @@ pub fn fit(
             epoch,
             best,
             rows: rows.clone(),
+            ema_updates: ema.as_ref().map(|e| e.updates),
         };
-        save_resume(f.dir, &model, &optim, &state)?;
+        save_resume(f.dir, &model, &optim, ema.as_ref().map(|e| &e.model), &state)?;
         results.push(r);
     }
     Ok(results)
 }
 
-/// Validation loss (mean over batches), top-1 and top-k accuracy (fractions).
-fn evaluate(
-    f: &Fit,
-    model: &crate::TaskModel,
-    load: &(dyn Fn(&Sample, u64) -> Result<RawTensor, String> + Sync),
-    k: usize,
-    workers: usize,
-) -> Result<(f64, f64, f64), String> {
-    let device = f.device.clone().without_autodiff();
-    let b = f.settings.batch_size;
+/// What an evaluation runs on: samples prepared by the inference steps, in batches.
+pub struct Eval<'a> {
+    pub cfg: &'a ModelConfig,
+    pub samples: &'a [Sample],
+    pub inference: &'a Pipeline,
+    pub batch_size: usize,
+    pub workers: usize,
+    /// A device without autodiff (the model is in validation mode).
+    pub device: Device,
+    /// Top-k accuracy's k (NetsPresso: min(5, classes)).
+    pub k: usize,
+}
+
+/// Loss (mean over batches, as NetsPresso averages), top-1 and top-k accuracy (fractions).
+pub fn evaluate(e: &Eval, model: &crate::TaskModel) -> Result<(f64, f64, f64), String> {
+    let load = |sample: &Sample, _seed: u64| e.inference.load(&sample.path);
     let (mut loss_sum, mut batches, mut top1, mut topk) = (0.0, 0usize, 0usize, 0usize);
-    for chunk in f.splits.valid.chunks(b) {
+    for chunk in e.samples.chunks(e.batch_size.max(1)) {
         let samples: Vec<&Sample> = chunk.iter().collect();
-        let batch = load_batch(&samples, workers, load, &vec![0; samples.len()])?;
+        let batch = load_batch(&samples, e.workers, &load, &vec![0; samples.len()])?;
         let labels: Vec<usize> = chunk.iter().map(|s| s.label).collect();
-        let logits = match model.forward(batch.to_tensor::<4>(&device)?) {
+        let logits = match model.forward(batch.to_tensor::<4>(&e.device)?) {
             crate::rt::Pred::Rank2(t) => t,
             other => {
                 return Err(format!(
@@ -404,13 +453,13 @@ fn evaluate(
                 ));
             }
         };
-        let loss = total_loss(f.cfg, logits.clone(), &labels)?.into_scalar::<f32>() as f64;
+        let loss = total_loss(e.cfg, logits.clone(), &labels)?.into_scalar::<f32>() as f64;
         loss_sum += loss;
         batches += 1;
-        let (a, b) = hits(&RawTensor::from_tensor(logits)?, &labels, k);
+        let (a, b) = hits(&RawTensor::from_tensor(logits)?, &labels, e.k);
         top1 += a;
         topk += b;
     }
-    let n = f.splits.valid.len() as f64;
+    let n = e.samples.len().max(1) as f64;
     Ok((loss_sum / batches.max(1) as f64, top1 as f64 / n, topk as f64 / n))
 }

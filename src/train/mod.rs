@@ -3,6 +3,7 @@
 pub mod clip;
 pub mod config;
 pub mod data;
+pub mod ema;
 pub mod fit;
 pub mod optim;
 pub mod rng;
