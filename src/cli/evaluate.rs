@@ -2,7 +2,7 @@
 //! prepared by its augmentation config's inference steps: loss, top-1 and top-k accuracy.
 
 use super::run::{ModelArgs, detected_rules, resolve_checkpoint};
-use super::{DeviceKind, INVALID, OK, USAGE};
+use super::{DeviceKind, Failure, INVALID, USAGE};
 use crate::preprocess::Pipeline;
 use crate::train::config::merge;
 use crate::train::data::evaluation_split;
@@ -21,18 +21,10 @@ pub struct EvaluateArgs<'a> {
 }
 
 pub fn run(a: &EvaluateArgs) -> i32 {
-    match eval(a) {
-        Ok(()) => OK,
-        Err((m, code)) => {
-            if !m.is_empty() {
-                eprintln!("error: {m}");
-            }
-            code
-        }
-    }
+    super::exit_code(eval(a))
 }
 
-fn eval(a: &EvaluateArgs) -> Result<(), (String, i32)> {
+fn eval(a: &EvaluateArgs) -> Result<(), Failure> {
     let usage = |m: String| (m, USAGE);
     if !matches!(a.split, "valid" | "test") {
         return Err(usage(format!("--split is `valid` or `test`, found `{}`", a.split)));

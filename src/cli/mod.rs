@@ -21,6 +21,22 @@ pub const OK: i32 = 0;
 pub const INVALID: i32 = 1;
 pub const USAGE: i32 = 2;
 
+/// A command's failure: the message (empty when already printed) and the exit code.
+type Failure = (String, i32);
+
+/// The exit code of a command's result, printing its error.
+fn exit_code(r: Result<(), Failure>) -> i32 {
+    match r {
+        Ok(()) => OK,
+        Err((m, code)) => {
+            if !m.is_empty() {
+                eprintln!("error: {m}");
+            }
+            code
+        }
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(name = "zoo", version, about = "A model zoo where every architecture is a YAML spec", long_about = None)]
 pub struct Cli {

@@ -2,7 +2,7 @@
 //! `crate::train::fit` for what it holds); `--resume RUN_DIR` continues a run.
 
 use super::run::{ModelArgs, resolve_checkpoint};
-use super::{DeviceKind, INVALID, OK, USAGE};
+use super::{DeviceKind, Failure, INVALID, USAGE};
 use crate::preprocess::Pipeline;
 use crate::train::config::{TrainSettings, merge};
 use crate::train::data::{Splits, TrainTransform, classification};
@@ -21,8 +21,6 @@ pub struct TrainArgs<'a> {
     pub device: DeviceKind,
 }
 
-type Failure = (String, i32);
-
 fn report(r: &EpochResult) {
     let valid = match r.valid {
         Some((l, a1, a5)) => format!("{l:>10.4} {a1:>10.4} {a5:>10.4}"),
@@ -35,15 +33,7 @@ fn report(r: &EpochResult) {
 }
 
 pub fn run(a: &TrainArgs) -> i32 {
-    match train(a) {
-        Ok(()) => OK,
-        Err((m, code)) => {
-            if !m.is_empty() {
-                eprintln!("error: {m}");
-            }
-            code
-        }
-    }
+    super::exit_code(train(a))
 }
 
 /// The merged configs and the model config, from the files or from a run's `hparams.yaml`.
