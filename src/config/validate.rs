@@ -764,6 +764,19 @@ fn losses(cx: &mut Cx, model: &Node, task: Option<&str>) -> Vec<Loss> {
                 }
                 t => {
                     let j = typed(cx, v, &zoo_spec::registry::parse_ty(t), &fpath, None);
+                    if let (Some((lo, hi)), Some(x)) = (
+                        zoo_spec::losses::field_range(fname),
+                        j.as_ref().and_then(|j| j.as_f64()),
+                    ) && !(lo..=hi).contains(&x)
+                    {
+                        cx.error(
+                            v.span,
+                            &fpath,
+                            format!(
+                                "`{fname}` must be in [{lo}, {hi}], found {x} (PyTorch refuses it when training starts)"
+                            ),
+                        );
+                    }
                     if *fname == "weight" {
                         weight = j.and_then(|j| j.as_f64());
                     }

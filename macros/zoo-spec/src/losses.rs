@@ -17,6 +17,17 @@ const WEIGHT: (&str, &str, &str) = (
     "Multiplier of this loss in the total loss (null = 1.0).",
 );
 
+/// Loss fields whose values PyTorch restricts (it refuses others only when training starts).
+pub const FIELD_RANGES: &[(&str, f64, f64)] = &[("label_smoothing", 0.0, 1.0)];
+
+/// The allowed range of a loss field, if restricted.
+pub fn field_range(name: &str) -> Option<(f64, f64)> {
+    FIELD_RANGES
+        .iter()
+        .find(|(n, ..)| *n == name)
+        .map(|(_, lo, hi)| (*lo, *hi))
+}
+
 pub const CRITERIA: &[Criterion] = &[
     Criterion {
         name: "cross_entropy",

@@ -325,6 +325,10 @@ pub fn model_schema(components: &[ComponentDesc]) -> Value {
                 t => {
                     let mut s = ty_schema(&Ty::parse_decl(t).unwrap_or(Ty::Str));
                     s["markdownDescription"] = json!(doc);
+                    if let Some((lo, hi)) = crate::losses::field_range(name) {
+                        s["minimum"] = json!(lo);
+                        s["maximum"] = json!(hi);
+                    }
                     s
                 }
             };
