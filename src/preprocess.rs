@@ -18,6 +18,32 @@ pub enum Resize {
     Short(u32),
 }
 
+impl Resize {
+    /// The (height, width) an image of (height `oh`, width `ow`) is resized to.
+    pub fn target(&self, oh: u32, ow: u32) -> (u32, u32) {
+        match *self {
+            Resize::To(h, w) => (h, w),
+            // NetsPresso: the long side to `n`, the short one scaled and rounded (Python's
+            // round); the short side to `n` is torchvision's, the long one truncated.
+            Resize::Long(n) => {
+                let other = |o: u32| crate::rt::round(n as f64 / oh.max(ow) as f64 * o as f64).max(1) as u32;
+                if oh > ow { (n, other(ow)) } else { (other(oh), n) }
+            }
+            Resize::Short(n) => {
+                let other = |o: u32| ((n as u64 * o as u64) / oh.min(ow) as u64).max(1) as u32;
+                if oh <= ow { (n, other(ow)) } else { (other(oh), n) }
+            }
+        }
+    }
+}
+
+/// The top-left corner (x, y) of a (ch, cw) center crop of an (ih, iw) image, rounded as
+/// torchvision's `center_crop` rounds (Python's round of half the difference).
+pub fn center_crop_origin(ih: u32, iw: u32, ch: u32, cw: u32) -> (u32, u32) {
+    let half = |d: u32| crate::rt::round(d as f64 / 2.0).max(0) as u32;
+    (half(iw.saturating_sub(cw)), half(ih.saturating_sub(ch)))
+}
+
 /// The inference pipeline: resize, optional bottom/right padding (height, width, fill),
 /// optional center crop, scale, normalise.
 #[derive(Debug, Clone, PartialEq)]
@@ -298,19 +324,7 @@ impl Pipeline {
             .map_err(|e| format!("cannot read image {}: {e}", path.display()))?
             .to_rgb8();
         let (ow, oh) = img.dimensions();
-        let (h, w) = match self.resize {
-            Resize::To(h, w) => (h, w),
-            // NetsPresso: the long side to `n`, the short one scaled and rounded (Python's
-            // round); the short side to `n` is torchvision's, the long one truncated.
-            Resize::Long(n) => {
-                let other = |o: u32| crate::rt::round(n as f64 / oh.max(ow) as f64 * o as f64).max(1) as u32;
-                if oh > ow { (n, other(ow)) } else { (other(oh), n) }
-            }
-            Resize::Short(n) => {
-                let other = |o: u32| ((n as u64 * o as u64) / oh.min(ow) as u64).max(1) as u32;
-                if oh <= ow { (n, other(ow)) } else { (other(oh), n) }
-            }
-        };
+        let (h, w) = self.resize.target(oh, ow);
         let mut img = image::imageops::resize(&img, w, h, self.filter);
         let mut geometry = Geometry {
             original: [oh as usize, ow as usize],
@@ -327,7 +341,7 @@ impl Pipeline {
         if let Some((ch, cw)) = self.crop {
             let (iw, ih) = img.dimensions();
             let (ch, cw) = (ch.min(ih), cw.min(iw));
-            let (x0, y0) = ((iw - cw) / 2, (ih - ch) / 2);
+            let (x0, y0) = center_crop_origin(ih, iw, ch, cw);
             img = image::imageops::crop_imm(&img, x0, y0, cw, ch).to_image();
             geometry.offset = [x0 as f32, y0 as f32];
         }

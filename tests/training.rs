@@ -614,3 +614,290 @@ fn ema_averages_every_weight_as_netspresso_does() {
             .contains("unknown `training.ema.name` `linear`")
     );
 }
+
+/// A segmentation set in NetsPresso's local layout: grey 32×32 images with a red (class 1) or
+/// blue (class 2) rectangle, grey-level masks (0 background) whose rectangle edges are 255
+/// (undefined, ignored).
+fn shapes_dataset(root: &std::path::Path) {
+    let mut state = 11u32;
+    let mut rand = move |n: u32| {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 8) % n
+    };
+    for (split, n) in [("train", 48), ("valid", 8)] {
+        for d in ["images", "masks"] {
+            std::fs::create_dir_all(root.join(d).join(split)).unwrap();
+        }
+        for i in 0..n {
+            let class = 1 + (i % 2) as u8;
+            let colour = if class == 1 { [210, 50, 50] } else { [50, 50, 210] };
+            let (w, h) = (8 + rand(14), 8 + rand(14));
+            let (x0, y0) = (rand(32 - w), rand(32 - h));
+            let inside = |x: u32, y: u32| x >= x0 && x < x0 + w && y >= y0 && y < y0 + h;
+            let edge = |x: u32, y: u32| inside(x, y) && (x == x0 || y == y0 || x == x0 + w - 1 || y == y0 + h - 1);
+            let mut img = image::RgbImage::new(32, 32);
+            let mut mask = image::GrayImage::new(32, 32);
+            for y in 0..32 {
+                for x in 0..32 {
+                    let n = rand(40) as i32 - 20;
+                    let base = if inside(x, y) { colour } else { [120, 120, 120] };
+                    img.put_pixel(x, y, image::Rgb(base.map(|v| (v + n).clamp(0, 255) as u8)));
+                    let m = if edge(x, y) {
+                        255
+                    } else if inside(x, y) {
+                        class
+                    } else {
+                        0
+                    };
+                    mask.put_pixel(x, y, image::Luma([m]));
+                }
+            }
+            img.save(root.join("images").join(split).join(format!("{i}.png")))
+                .unwrap();
+            mask.save(root.join("masks").join(split).join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+}
+
+/// The six configs of a tiny segmentation run (a two-stage ResNet with an all-MLP decoder).
+fn tiny_segmentation_configs(dir: &std::path::Path) -> Vec<String> {
+    let root = dir.join("data");
+    shapes_dataset(&root);
+    let files = [
+        (
+            "data.yaml",
+            format!(
+                "data:\n  name: shapes\n  task: segmentation\n  format: local\n  path:\n    root: {}\n    train: {{image: images/train, label: masks/train}}\n    valid: {{image: images/valid, label: masks/valid}}\n    test: {{image: ~, label: ~}}\n    pattern: {{image: ~, label: ~}}\n  label_image_mode: L\n  id_mapping: [background, red, blue]\n  pallete: ~\n",
+                root.display()
+            ),
+        ),
+        (
+            "augmentation.yaml",
+            "augmentation:\n  train:\n    - {name: randomresizedcrop, size: 32, scale: [0.6, 1.0], ratio: [0.75, 1.33], interpolation: bilinear}\n    - {name: randomhorizontalflip, p: 0.5}\n    - {name: colorjitter, brightness: 0.1, contrast: 0.1, saturation: 0.1, hue: 0.02, p: 0.5}\n    - {name: totensor, pixel_range: 1.0}\n    - {name: normalize, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}\n  inference:\n    - {name: resize, size: [32, 32], interpolation: bilinear, max_size: ~, resize_criteria: ~}\n    - {name: totensor, pixel_range: 1.0}\n    - {name: normalize, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}\n".to_string(),
+        ),
+        (
+            "model.yaml",
+            "model:\n  task: segmentation\n  name: tiny_seg\n  checkpoint: {use_pretrained: false, load_head: false, path: ~, optimizer_path: ~}\n  freeze_backbone: false\n  architecture:\n    full: ~\n    backbone:\n      name: resnet\n      params: {block_type: basicblock, norm_type: batch_norm, return_stage_idx: ~, split_stem_conv: false, first_stage_shortcut_conv: false}\n      stage_params:\n        - {channels: 8, num_blocks: 1}\n        - {channels: 16, num_blocks: 1, replace_stride_with_dilation: false, replace_stride_with_pooling: false}\n    head:\n      name: all_mlp_decoder\n      params: {intermediate_channels: 16, classifier_dropout_prob: 0.0}\n  postprocessor: ~\n  losses:\n    - {criterion: seg_cross_entropy, weight: ~, ignore_index: 255}\n".to_string(),
+        ),
+        (
+            "training.yaml",
+            "training:\n  epochs: 10\n  mixed_precision: False\n  ema: ~\n  max_norm: ~\n  optimizer: {name: adamw, lr: 0.01, betas: [0.9, 0.999], weight_decay: 0.0005, no_bias_decay: False, no_norm_weight_decay: False, overwrite: ~}\n  scheduler: {name: cosine_no_sgdr, warmup_epochs: 1, warmup_bias_lr: 0.001, min_lr: 0.0001, end_epoch: 10}\n".to_string(),
+        ),
+        (
+            "logging.yaml",
+            format!(
+                "logging:\n  project_id: ~\n  output_dir: {}\n  tensorboard: false\n  model_save_options: {{save_optimizer_state: true, save_best_only: true, best_model_criterion: metric, validation_epoch: 1, save_checkpoint_epoch: 1}}\n  metrics: {{classwise_analysis: true, metric_names: ~}}\n",
+                dir.join("outputs").display()
+            ),
+        ),
+        ("environment.yaml", "environment: {seed: 1, num_workers: 2, gpus: 0, batch_size: 4, cache_data: False}\n".to_string()),
+    ];
+    let mut args = vec!["train".to_string()];
+    for (name, text) in files {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        args.push(format!("--{}", name.trim_end_matches(".yaml")));
+        args.push(p.display().to_string());
+    }
+    args
+}
+
+#[test]
+fn zoo_train_learns_a_small_segmentation_set_and_writes_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = tiny_segmentation_configs(dir.path());
+    let o = zoo_args(&args);
+    let err = common::text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("training tiny_seg (segmentation) on 48 samples, validating on 8 (data.path.valid), 3 classes"),
+        "{err}"
+    );
+    let out = common::text(&o.stdout);
+    assert!(
+        out.lines().next().unwrap().split_whitespace().eq([
+            "epoch",
+            "lr",
+            "loss",
+            "miou",
+            "val_loss",
+            "val_miou",
+            "val_pixel_acc",
+            "time"
+        ]),
+        "{out}"
+    );
+    let run = dir.path().join("outputs/segmentation_tiny_seg/version_0");
+    let csv = std::fs::read_to_string(run.join("results.csv")).unwrap();
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "epoch,lr,train_loss,train_miou,valid_loss,valid_miou,valid_pixel_acc,seconds"
+    );
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap_or(f64::NAN)).collect())
+        .collect();
+    assert_eq!(rows.len(), 10, "{csv}");
+    // The loss falls, mIoU and pixel accuracy rise.
+    assert!(rows[9][2] < 0.6 * rows[0][2], "{csv}");
+    assert!(rows[9][4] < rows[0][4], "{csv}");
+    assert!(rows[9][5] > rows[0][5] && rows[9][5] > 0.7, "{csv}");
+    assert!(rows[9][6] > 0.9, "{csv}");
+    // save_best_only: best and last, no per-epoch files.
+    for f in ["best", "last"] {
+        assert!(
+            run.join(format!("segmentation_tiny_seg_{f}.safetensors")).is_file(),
+            "{f}"
+        );
+    }
+    assert!(!run.join("segmentation_tiny_seg_epoch_1.safetensors").exists());
+    // classwise.csv: every class per validated epoch.
+    let cw = std::fs::read_to_string(run.join("classwise.csv")).unwrap();
+    let lines: Vec<&str> = cw.lines().collect();
+    assert_eq!(lines[0], "epoch,class,name,miou,pixel_acc");
+    assert_eq!(lines.len(), 1 + 10 * 3, "{cw}");
+    assert!(
+        lines[28].starts_with("10,0,background,") && lines[30].starts_with("10,2,blue,"),
+        "{cw}"
+    );
+    // `zoo evaluate` of the last weights reproduces the last validation, per class too.
+    let arg = |f: &str| dir.path().join(f).display().to_string();
+    let last = run.join("segmentation_tiny_seg_last.safetensors").display().to_string();
+    let o = common::zoo(&[
+        "evaluate",
+        "--data",
+        &arg("data.yaml"),
+        "--augmentation",
+        &arg("augmentation.yaml"),
+        "--model",
+        &arg("model.yaml"),
+        "--environment",
+        &arg("environment.yaml"),
+        "--logging",
+        &arg("logging.yaml"),
+        "--checkpoint",
+        &last,
+    ]);
+    let out = common::text(&o.stdout);
+    assert!(o.status.success(), "{}", common::text(&o.stderr));
+    let after = |key: &str| -> f64 {
+        let rest = &out[out.find(key).unwrap() + key.len()..];
+        rest.split(|c: char| c == ',' || c.is_whitespace())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        out.starts_with("tiny_seg on the valid split (8 samples, 3 classes): loss "),
+        "{out}"
+    );
+    assert!(
+        (after("loss ") - rows[9][4]).abs() < 1e-4
+            && (after("mIoU ") - rows[9][5]).abs() < 1e-4
+            && (after("pixel accuracy ") - rows[9][6]).abs() < 1e-4,
+        "{out}\n{csv}"
+    );
+    let blue: Vec<&str> = lines[30].split(',').collect();
+    let printed = out.lines().find(|l| l.trim_start().starts_with("2  blue")).expect(&out);
+    let cells: Vec<f64> = printed.split_whitespace().skip(2).map(|v| v.parse().unwrap()).collect();
+    assert!((cells[0] - blue[3].parse::<f64>().unwrap()).abs() < 1e-4, "{out}\n{cw}");
+}
+
+#[test]
+fn segmentation_masks_pair_and_map_as_configured() {
+    use zoo::train::data::splits;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for d in ["img", "lbl"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    // Natural order pairs img2 with lbl2 and img10 with lbl10 (not lexical order).
+    for i in [2, 10] {
+        image::RgbImage::new(4, 2)
+            .save(root.join(format!("img/a{i}.png")))
+            .unwrap();
+        let mut m = image::RgbImage::from_pixel(4, 2, image::Rgb([0, 0, 0]));
+        m.put_pixel(1, 0, image::Rgb([128, 0, 0]));
+        m.put_pixel(2, 0, image::Rgb([9, 9, 9]));
+        m.save(root.join(format!("lbl/b{i}.png"))).unwrap();
+    }
+    let config = |extra: &str| {
+        let y = format!(
+            "data:\n  task: segmentation\n  format: local\n  path:\n    root: {}\n    train: {{image: img, label: lbl}}\n    valid: {{image: img, label: lbl}}\n{extra}",
+            root.display()
+        );
+        zoo_spec::yaml::parse(&y).unwrap().to_json()
+    };
+    let s = splits(&config(
+        "  label_image_mode: RGB\n  id_mapping: {\"(0, 0, 0)\": background, \"(128, 0, 0)\": aeroplane}\n",
+    ))
+    .unwrap();
+    assert_eq!(s.classes, ["background", "aeroplane"]);
+    assert_eq!(s.train.len(), 2);
+    assert!(s.train[0].path.ends_with("img/a2.png") && s.train[0].mask.as_ref().unwrap().ends_with("lbl/b2.png"));
+    assert!(
+        s.notes[0].contains("a2.png pairs with b2.png (names differ)"),
+        "{:?}",
+        s.notes
+    );
+    let m = s
+        .masks
+        .as_ref()
+        .unwrap()
+        .load(s.train[0].mask.as_ref().unwrap())
+        .unwrap();
+    // Known colours become classes; unknown ones 255.
+    assert_eq!(m.as_raw()[..4], [0, 1, 255, 0]);
+    // A pattern pairs by the captured id.
+    let s = splits(&config(
+        "    pattern: {image: 'a([0-9]+)\\.png', label: 'b([0-9]+)\\.png'}\n  label_image_mode: RGB\n  id_mapping: {\"(0, 0, 0)\": background}\n",
+    ))
+    .unwrap();
+    assert!(s.train[1].path.ends_with("img/a10.png") && s.train[1].mask.as_ref().unwrap().ends_with("lbl/b10.png"));
+    // Colour masks read as grey levels are refused with what to change.
+    let e = splits(&config(
+        "  label_image_mode: L\n  id_mapping: [background, aeroplane]\n",
+    ))
+    .map(|s| s.masks.unwrap().load(s.train[0].mask.as_ref().unwrap()))
+    .unwrap()
+    .unwrap_err();
+    assert!(
+        e.contains("`label_image_mode: L` reads 8-bit grey or palette masks"),
+        "{e}"
+    );
+    // A palette PNG in L mode gives its palette indices, as PIL does.
+    let pal = root.join("pal.png");
+    {
+        let f = std::fs::File::create(&pal).unwrap();
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(f), 3, 1);
+        enc.set_color(png::ColorType::Indexed);
+        enc.set_depth(png::BitDepth::Four);
+        enc.set_palette(vec![0, 0, 0, 128, 0, 0, 0, 128, 0]);
+        let mut w = enc.write_header().unwrap();
+        w.write_image_data(&[0x12, 0x00]).unwrap();
+    }
+    let s = splits(&config("  label_image_mode: L\n  id_mapping: [a, b, c]\n")).unwrap();
+    let grey = s.masks.as_ref().unwrap().load(&pal).unwrap();
+    assert_eq!(grey.as_raw(), &[1, 2, 0]);
+    // Unequal folders are an error (NetsPresso silently drops the extra files).
+    std::fs::remove_file(&pal).unwrap();
+    image::GrayImage::new(4, 2).save(root.join("lbl/b3.png")).unwrap();
+    let e = splits(&config("  label_image_mode: L\n  id_mapping: [a, b]\n")).unwrap_err();
+    assert!(e.contains("2 images in") && e.contains("but 3 masks in"), "{e}");
+    // A mask value outside the classes names the file and the pixel.
+    std::fs::remove_file(root.join("lbl/b3.png")).unwrap();
+    let mut g = image::GrayImage::new(4, 2);
+    g.put_pixel(3, 1, image::Luma([7]));
+    g.save(root.join("lbl/b2.png")).unwrap();
+    let s = splits(&config("  label_image_mode: L\n  id_mapping: [a, b]\n")).unwrap();
+    let aug = zoo::train::augment::Augment::from_config(&serde_json::json!({}), "train").unwrap();
+    let e = zoo::train::data::load_sample(&s.train[0], &aug, s.masks.as_ref(), &mut zoo::train::rng::Rng::new(1))
+        .unwrap_err();
+    assert!(
+        e.contains("b2.png: pixel (3, 1) has the value 7, which is not a class; `data.id_mapping` has 2 classes"),
+        "{e}"
+    );
+}

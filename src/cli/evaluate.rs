@@ -1,9 +1,11 @@
-//! `zoo evaluate`: a trained classification model on a split of NetsPresso's data config,
-//! prepared by its augmentation config's inference steps: loss, top-1 and top-k accuracy.
+//! `zoo evaluate`: a trained classification or segmentation model on a split of NetsPresso's
+//! data config, prepared by its augmentation config's inference steps: the loss and the
+//! metrics of `logging.metrics` (top-1 / top-k accuracy; mIoU and pixel accuracy), per class
+//! too when `classwise_analysis` asks.
 
 use super::run::{ModelArgs, detected_rules, resolve_checkpoint};
 use super::{DeviceKind, Failure, INVALID, USAGE};
-use crate::preprocess::Pipeline;
+use crate::train::augment::Augment;
 use crate::train::config::merge;
 use crate::train::data::evaluation_split;
 use crate::train::fit::{Eval, evaluate};
@@ -14,6 +16,7 @@ pub struct EvaluateArgs<'a> {
     pub augmentation: &'a Path,
     pub model: &'a Path,
     pub environment: Option<&'a Path>,
+    pub logging: Option<&'a Path>,
     pub checkpoint: Option<&'a Path>,
     /// `valid` or `test`.
     pub split: &'a str,
@@ -31,6 +34,9 @@ fn eval(a: &EvaluateArgs) -> Result<(), Failure> {
     }
     let cfg = super::build::load(a.model).map_err(|code| (String::new(), code))?;
     let mut files: Vec<(&str, &Path)> = vec![("data", a.data), ("augmentation", a.augmentation), ("model", a.model)];
+    if let Some(l) = a.logging {
+        files.push(("logging", l));
+    }
     if let Some(e) = a.environment {
         files.push(("environment", e));
     }
@@ -45,14 +51,21 @@ fn eval(a: &EvaluateArgs) -> Result<(), Failure> {
             INVALID,
         ));
     }
-    if cfg.task != "classification" {
-        return Err(usage(format!("evaluating `{}` models is not supported yet", cfg.task)));
+    if !matches!(cfg.task.as_str(), "classification" | "segmentation") {
+        return Err(usage(format!(
+            "evaluating `{}` models is not supported yet (classification and segmentation are)",
+            cfg.task
+        )));
     }
-    let (classes, samples) = evaluation_split(&merged, a.split).map_err(|m| (m, INVALID))?;
-    let aug = std::fs::read_to_string(a.augmentation)
-        .map_err(|e| usage(format!("cannot read {}: {e}", a.augmentation.display())))?;
-    let inference =
-        Pipeline::from_augmentation(&aug).map_err(|m| (format!("{}: {m}", a.augmentation.display()), INVALID))?;
+    let (classes, masks, samples) = evaluation_split(&merged, a.split).map_err(|m| (m, INVALID))?;
+    let inference = Augment::from_config(&merged, "inference")
+        .map_err(|m| (format!("{}: {m}", a.augmentation.display()), INVALID))?;
+    let metrics = crate::train::metrics::selected(&cfg.task, merged.pointer("/logging/metrics/metric_names"))
+        .map_err(|m| (m, INVALID))?;
+    let classwise = merged
+        .pointer("/logging/metrics/classwise_analysis")
+        .and_then(|c| c.as_bool())
+        .unwrap_or(false);
     let device = super::device(a.device).map_err(usage)?;
     let mut model = crate::model::build(&cfg, classes.len(), &device)
         .map_err(|e| (format!("cannot build {}: {e}", cfg.name), INVALID))?;
@@ -86,25 +99,58 @@ fn eval(a: &EvaluateArgs) -> Result<(), Failure> {
         .and_then(|b| b.as_u64())
         .unwrap_or(1)
         .max(1) as usize;
-    let k = classes.len().min(5);
     let e = Eval {
         cfg: &cfg,
         samples: &samples,
         inference: &inference,
+        masks: masks.as_ref(),
+        classes: classes.len(),
+        metrics: &metrics,
         batch_size,
         workers,
         device,
-        k,
     };
-    let (loss, top1, topk) = crate::model::guarded(|| evaluate(&e, &model))
+    let (scores, meter) = crate::model::guarded(|| evaluate(&e, &model))
         .map_err(|m| (format!("evaluation failed in the tensor library: {m}"), INVALID))?
         .map_err(|m| (m, INVALID))?;
+    let k = classes.len().min(5);
+    let named: Vec<String> = scores
+        .metrics
+        .iter()
+        .map(|(m, v)| {
+            let long = match *m {
+                "acc1" => "top-1 accuracy".to_string(),
+                "acc5" => format!("top-{k} accuracy"),
+                "miou" => "mIoU".to_string(),
+                _ => "pixel accuracy".to_string(),
+            };
+            format!("{long} {v:.4}")
+        })
+        .collect();
     println!(
-        "{} on the {} split ({} samples, {} classes): loss {loss:.4}, top-1 accuracy {top1:.4}, top-{k} accuracy {topk:.4}",
+        "{} on the {} split ({} samples, {} classes): loss {:.4}, {}",
         cfg.name,
         a.split,
         samples.len(),
-        classes.len()
+        classes.len(),
+        scores.loss,
+        named.join(", ")
     );
+    if classwise {
+        println!(
+            "{:>5}  {:<20} {}",
+            "class",
+            "name",
+            metrics.iter().map(|m| format!("{m:>10}")).collect::<String>()
+        );
+        let per: Vec<Vec<Option<f64>>> = metrics.iter().map(|m| meter.classwise(m)).collect();
+        for (c, name) in classes.iter().enumerate() {
+            let cells: String = per
+                .iter()
+                .map(|v| v[c].map_or(format!("{:>10}", "-"), |x| format!("{x:>10.4}")))
+                .collect();
+            println!("{c:>5}  {name:<20} {cells}");
+        }
+    }
     Ok(())
 }

@@ -290,6 +290,9 @@ pub enum Command {
         /// The environment config (batch_size, num_workers).
         #[arg(long)]
         environment: Option<PathBuf>,
+        /// The logging config (`metrics.metric_names`, `metrics.classwise_analysis`).
+        #[arg(long)]
+        logging: Option<PathBuf>,
         /// Weights (default: the model config's checkpoint).
         #[arg(long)]
         checkpoint: Option<PathBuf>,
@@ -463,6 +466,7 @@ pub fn run(cmd: Command) -> i32 {
             augmentation,
             model,
             environment,
+            logging,
             checkpoint,
             split,
             device,
@@ -471,6 +475,7 @@ pub fn run(cmd: Command) -> i32 {
             augmentation: &augmentation,
             model: &model,
             environment: environment.as_deref(),
+            logging: logging.as_deref(),
             checkpoint: checkpoint.as_deref(),
             split: &split,
             device,

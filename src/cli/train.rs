@@ -3,9 +3,9 @@
 
 use super::run::{ModelArgs, resolve_checkpoint};
 use super::{DeviceKind, Failure, INVALID, USAGE};
-use crate::preprocess::Pipeline;
+use crate::train::augment::Augment;
 use crate::train::config::{TrainSettings, merge};
-use crate::train::data::{Splits, TrainTransform, classification};
+use crate::train::data::{Splits, splits};
 use crate::train::fit::{EpochResult, Fit, ResumeState, fit, load_resume, run_dir, write_atomic};
 use std::path::Path;
 
@@ -21,15 +21,34 @@ pub struct TrainArgs<'a> {
     pub device: DeviceKind,
 }
 
-fn report(r: &EpochResult) {
-    let valid = match r.valid {
-        Some((l, a1, a5)) => format!("{l:>10.4} {a1:>10.4} {a5:>10.4}"),
-        None => format!("{:>10} {:>10} {:>10}", "-", "-", "-"),
-    };
-    println!(
-        "{:>5} {:>10.3e} {:>10.4} {:>10.4} {valid} {:>7.1}s",
-        r.epoch, r.lr, r.train_loss, r.train_acc1, r.seconds
-    );
+/// The per-epoch table's header: the columns of `results.csv` but the seconds.
+fn header(metrics: &[&str]) -> String {
+    let mut h = format!("{:>5} {:>10} {:>10}", "epoch", "lr", "loss");
+    for m in metrics.iter().take(1) {
+        h += &format!(" {m:>10}");
+    }
+    h += &format!(" {:>10}", "val_loss");
+    for m in metrics {
+        h += &format!(" {:>10}", format!("val_{m}"));
+    }
+    h + &format!(" {:>8}", "time")
+}
+
+fn report(r: &EpochResult, metrics: usize) {
+    let mut line = format!("{:>5} {:>10.3e} {:>10.4}", r.epoch, r.lr, r.train.loss);
+    for (_, v) in &r.train.metrics {
+        line += &format!(" {v:>10.4}");
+    }
+    match &r.valid {
+        Some(v) => {
+            line += &format!(" {:>10.4}", v.loss);
+            for (_, m) in &v.metrics {
+                line += &format!(" {m:>10.4}");
+            }
+        }
+        None => line += &format!(" {:>10}", "-").repeat(metrics + 1),
+    }
+    println!("{line} {:>7.1}s", r.seconds);
 }
 
 pub fn run(a: &TrainArgs) -> i32 {
@@ -40,8 +59,6 @@ pub fn run(a: &TrainArgs) -> i32 {
 struct Configs {
     merged: serde_json::Value,
     cfg: crate::ModelConfig,
-    /// The augmentation config as YAML text (for the inference steps).
-    augmentation: String,
 }
 
 /// A section of the merged configs as a YAML document of its own.
@@ -79,12 +96,7 @@ fn configs(a: &TrainArgs) -> Result<Configs, Failure> {
                     INVALID,
                 )
             })?;
-        let augmentation = section_text(&merged, "augmentation");
-        return Ok(Configs {
-            merged,
-            cfg,
-            augmentation,
-        });
+        return Ok(Configs { merged, cfg });
     }
     let need = |p: Option<&Path>, flag: &str| -> Result<std::path::PathBuf, Failure> {
         p.map(Path::to_path_buf)
@@ -111,22 +123,12 @@ fn configs(a: &TrainArgs) -> Result<Configs, Failure> {
         files.push(("environment", e));
     }
     let merged = merge(&files).map_err(usage)?.merged;
-    let augmentation =
-        std::fs::read_to_string(&aug).map_err(|e| usage(format!("cannot read {}: {e}", aug.display())))?;
-    Ok(Configs {
-        merged,
-        cfg,
-        augmentation,
-    })
+    Ok(Configs { merged, cfg })
 }
 
 fn train(a: &TrainArgs) -> Result<(), Failure> {
     let usage = |m: String| (m, USAGE);
-    let Configs {
-        merged,
-        cfg,
-        augmentation,
-    } = configs(a)?;
+    let Configs { merged, cfg } = configs(a)?;
     let settings = TrainSettings::from_config(&merged).map_err(|m| (m, INVALID))?;
     if merged.pointer("/logging/tensorboard").and_then(|t| t.as_bool()) == Some(true) {
         eprintln!(
@@ -143,16 +145,21 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
             INVALID,
         ));
     }
-    if cfg.task != "classification" {
+    if !matches!(cfg.task.as_str(), "classification" | "segmentation") {
         return Err(usage(format!(
-            "training `{}` models is not supported yet; zoo trains classification models",
+            "training `{}` models is not supported yet; zoo trains classification and segmentation models",
             cfg.task
         )));
     }
-    let splits = classification(&merged).map_err(|m| (m, INVALID))?;
-    let transform = TrainTransform::from_config(&merged).map_err(|m| (m, INVALID))?;
-    let inference =
-        Pipeline::from_augmentation(&augmentation).map_err(|m| (format!("the augmentation config: {m}"), INVALID))?;
+    let splits = splits(&merged).map_err(|m| (m, INVALID))?;
+    let augment = Augment::from_config(&merged, "train").map_err(|m| (m, INVALID))?;
+    let inference = Augment::from_config(&merged, "inference").map_err(|m| (m, INVALID))?;
+    for note in &splits.notes {
+        eprintln!("note: {note}");
+    }
+    if augment.dropped_mixing {
+        eprintln!("note: `mixing` (the last train transform) is not applied, as NetsPresso 1.4.1 does not apply it");
+    }
     let device = super::device(a.device).map_err(usage)?.autodiff();
     // NetsPresso seeds torch with `environment.seed`: initial weights and dropout repeat.
     device.seed(settings.seed);
@@ -163,7 +170,7 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
         cfg: &cfg,
         settings: &settings,
         splits: &splits,
-        transform: &transform,
+        augment: &augment,
         inference: &inference,
         device,
     };
@@ -220,8 +227,8 @@ struct Job<'a> {
     cfg: &'a crate::ModelConfig,
     settings: &'a TrainSettings,
     splits: &'a Splits,
-    transform: &'a TrainTransform,
-    inference: &'a Pipeline,
+    augment: &'a Augment,
+    inference: &'a Augment,
     device: burn::tensor::Device,
 }
 
@@ -245,15 +252,14 @@ impl Job<'_> {
             splits.classes.len(),
             dir.display()
         );
-        println!(
-            "{:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}",
-            "epoch", "lr", "loss", "acc1", "val_loss", "val_acc1", "val_acc5", "time"
-        );
+        let metrics = &self.settings.metrics;
+        println!("{}", header(metrics));
+        let report = |r: &EpochResult| report(r, metrics.len());
         let f = Fit {
             cfg,
             settings: self.settings,
             splits,
-            transform: self.transform,
+            augment: self.augment,
             inference: self.inference,
             dir,
             device: self.device.clone(),
@@ -265,17 +271,20 @@ impl Job<'_> {
         let metric = self.settings.best_model_criterion == "metric";
         let best = results
             .iter()
-            .filter_map(|r| r.valid.map(|v| (r.epoch, v)))
+            .filter_map(|r| r.valid.as_ref().map(|v| (r.epoch, v)))
             .min_by(|a, b| {
                 if metric {
-                    b.1.1.total_cmp(&a.1.1)
+                    b.1.primary().total_cmp(&a.1.primary())
                 } else {
-                    a.1.0.total_cmp(&b.1.0)
+                    a.1.loss.total_cmp(&b.1.loss)
                 }
             });
-        if let Some((epoch, (loss, acc1, _))) = best {
+        if let Some((epoch, v)) = best {
+            let metrics: Vec<String> = v.metrics.iter().map(|(m, x)| format!("{m} {x:.4}")).collect();
             eprintln!(
-                "best epoch {epoch} of this run: validation loss {loss:.4}, accuracy {acc1:.4}; weights in {}",
+                "best epoch {epoch} of this run: validation loss {:.4}, {}; weights in {}",
+                v.loss,
+                metrics.join(", "),
                 dir.display()
             );
         }

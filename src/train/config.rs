@@ -110,6 +110,10 @@ pub struct TrainSettings {
     pub save_best_only: bool,
     /// `loss` (lowest validation loss) or `metric` (highest first metric).
     pub best_model_criterion: String,
+    /// The metrics' column names (`logging.metrics.metric_names`; the first is the primary).
+    pub metrics: Vec<&'static str>,
+    /// `logging.metrics.classwise_analysis`: per-class validation metrics in `classwise.csv`.
+    pub classwise: bool,
 }
 
 impl TrainSettings {
@@ -231,6 +235,13 @@ impl TrainSettings {
             save_checkpoint_epoch,
             save_best_only: flag(c, "logging.model_save_options.save_best_only", false)?,
             best_model_criterion: criterion,
+            metrics: super::metrics::selected(
+                get(c, "model.task")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or("classification"),
+                get(c, "logging.metrics.metric_names"),
+            )?,
+            classwise: flag(c, "logging.metrics.classwise_analysis", false)?,
         })
     }
 

@@ -1,101 +1,104 @@
-//! The classification training loop, as NetsPresso Trainer 1.4.1 runs it: the learning rate
+//! The training loop (classification and segmentation), as NetsPresso Trainer 1.4.1 runs it: the learning rate
 //! fixed within an epoch (its scheduler steps per epoch), ⌊N/B⌋ shuffled steps per epoch
 //! (drop_last), the weighted sum of `model.losses`, validation and checkpoints at its cadence
 //! (epochs 1, 1 + v, ... and the last), `best` by validation loss or the first metric.
 //!
 //! The run folder `<output_dir>/<project_id>/version_<n>/` holds `hparams.yaml` (the merged
-//! configs), `results.csv` (one row per epoch) and the weights in NetsPresso's key layout
+//! configs), `results.csv` (one row per epoch), `classwise.csv` (per-class validation metrics,
+//! when `logging.metrics.classwise_analysis` asks) and the weights in NetsPresso's key layout
 //! (`<task>_<name>_{last,best,epoch_<n>}.safetensors`), each written to a temporary file and
 //! renamed, so a killed run never leaves a half-written checkpoint.
 
+use super::augment::Augment;
 use super::config::TrainSettings;
-use super::data::{Sample, Splits, TrainTransform};
+use super::data::{MaskMap, Sample, Splits, load_sample};
+use super::loss::{Targets, total_loss};
+use super::metrics::{Meter, Prediction};
 use super::rng::Rng;
 use crate::config::ModelConfig;
-use crate::preprocess::Pipeline;
+use crate::rt::Pred;
 use crate::tensor_io::RawTensor;
 use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
+use image::GrayImage;
 use std::path::{Path, PathBuf};
+
+/// One phase's numbers: the mean loss and the metrics by column name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    pub loss: f64,
+    pub metrics: Vec<(&'static str, f64)>,
+}
+
+impl Scores {
+    /// The primary (first) metric.
+    pub fn primary(&self) -> f64 {
+        self.metrics.first().map_or(f64::NAN, |m| m.1)
+    }
+}
 
 /// One epoch's numbers (a row of `results.csv`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochResult {
     pub epoch: usize,
     pub lr: f64,
-    pub train_loss: f64,
-    pub train_acc1: f64,
-    pub valid: Option<(f64, f64, f64)>,
+    /// The train loss and the primary metric on the augmented training batches.
+    pub train: Scores,
+    pub valid: Option<Scores>,
     pub seconds: f64,
 }
 
-/// `cross_entropy` as PyTorch computes it with `label_smoothing` ε: the targets are
-/// (1 - ε) one-hot + ε / C.
-fn cross_entropy(logits: Tensor<2>, labels: &[usize], smoothing: f64) -> Tensor<1> {
-    let [b, c] = logits.dims();
-    let device = logits.device();
-    let mut q = vec![(smoothing / c as f64) as f32; b * c];
-    for (i, l) in labels.iter().enumerate() {
-        q[i * c + l] += (1.0 - smoothing) as f32;
-    }
-    let q = Tensor::<1>::from_floats(q.as_slice(), &device).reshape([b, c]);
-    let logp = burn::tensor::activation::log_softmax(logits, 1);
-    (q * logp).sum_dim(1).mean().neg().reshape([1])
-}
+/// One loaded sample: the input [1, 3, H, W] and its mask.
+type Loaded = (RawTensor, Option<GrayImage>);
 
-/// The total loss of `model.losses` (weight null = 1) for logits.
-fn total_loss(cfg: &ModelConfig, logits: Tensor<2>, labels: &[usize]) -> Result<Tensor<1>, String> {
-    let mut total: Option<Tensor<1>> = None;
-    for l in &cfg.losses {
-        let loss = match l.criterion.as_str() {
-            "cross_entropy" => {
-                let eps = l.fields.get("label_smoothing").and_then(|v| v.as_f64()).unwrap_or(0.0);
-                cross_entropy(logits.clone(), labels, eps)
-            }
-            other => {
-                return Err(format!(
-                    "loss `{other}` is not supported for classification training yet"
-                ));
-            }
-        };
-        let loss = loss.mul_scalar(l.weight.unwrap_or(1.0));
-        total = Some(match total {
-            None => loss,
-            Some(t) => t + loss,
-        });
-    }
-    total.ok_or_else(|| "`model.losses` is empty; classification trains with `cross_entropy`".to_string())
-}
-
-/// Stacks [1, 3, H, W] images into one batch.
-fn stack(parts: Vec<RawTensor>) -> Result<RawTensor, String> {
-    let first = parts.first().ok_or("an empty batch")?;
+/// Stacks [1, 3, H, W] images (and their masks) into one batch.
+fn stack(parts: Vec<Loaded>, labels: Vec<usize>) -> Result<(RawTensor, Targets), String> {
+    let first = &parts.first().ok_or("an empty batch")?.0;
     let shape = first.shape.clone();
-    if let Some(p) = parts.iter().find(|p| p.shape != shape) {
+    if let Some(p) = parts.iter().find(|p| p.0.shape != shape) {
         return Err(format!(
             "images of one batch differ in size ({:?} and {:?}); give the augmentation a resize or crop to one size",
-            shape, p.shape
+            shape, p.0.shape
         ));
     }
     let n = parts.len();
-    Ok(RawTensor {
-        shape: vec![n, shape[1], shape[2], shape[3]],
-        values: parts.into_iter().flat_map(|p| p.values).collect(),
-    })
+    let mut values = Vec::with_capacity(n * shape.iter().product::<usize>());
+    let mut masks = Vec::new();
+    let mut with_masks = 0;
+    for (x, m) in parts {
+        values.extend(x.values);
+        if let Some(m) = m {
+            masks.extend(m.into_raw());
+            with_masks += 1;
+        }
+    }
+    let targets = if with_masks == n {
+        Targets::Masks {
+            values: masks,
+            dims: [n, shape[2], shape[3]],
+        }
+    } else {
+        Targets::Labels(labels)
+    };
+    Ok((
+        RawTensor {
+            shape: vec![n, shape[1], shape[2], shape[3]],
+            values,
+        },
+        targets,
+    ))
 }
 
-/// Loads a batch on `workers` threads; each image's randomness comes from its own seed, so the
-/// batch does not depend on the thread count.
-fn load_batch(
-    samples: &[&Sample],
-    workers: usize,
-    load: &(dyn Fn(&Sample, u64) -> Result<RawTensor, String> + Sync),
-    seeds: &[u64],
-) -> Result<RawTensor, String> {
+/// How one sample is loaded (its seed makes augmentation repeatable).
+type Loader<'a> = dyn Fn(&Sample, u64) -> Result<Loaded, String> + Sync + 'a;
+
+/// Loads samples on `workers` threads; each sample's randomness comes from its own seed, so
+/// the result does not depend on the thread count.
+fn load_all(samples: &[&Sample], workers: usize, load: &Loader, seeds: &[u64]) -> Result<Vec<Loaded>, String> {
     let workers = workers.clamp(1, samples.len().max(1));
-    let chunk = samples.len().div_ceil(workers);
-    let results: Vec<Result<Vec<RawTensor>, String>> = std::thread::scope(|scope| {
+    let chunk = samples.len().div_ceil(workers).max(1);
+    let results: Vec<Result<Vec<Loaded>, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = samples
             .chunks(chunk)
             .zip(seeds.chunks(chunk))
@@ -103,27 +106,44 @@ fn load_batch(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("an image loader failed".into())))
+            .map(|h| h.join().unwrap_or_else(|_| Err("a data loader failed".into())))
             .collect()
     });
     let mut parts = Vec::new();
     for r in results {
         parts.extend(r?);
     }
-    stack(parts)
+    Ok(parts)
 }
 
-/// Top-1 hits and top-k hits of logits against labels.
-fn hits(logits: &RawTensor, labels: &[usize], k: usize) -> (usize, usize) {
-    let c = logits.shape[1];
-    let (mut top1, mut topk) = (0, 0);
-    for (row, l) in logits.values.chunks(c).zip(labels) {
-        let mine = row[*l];
-        let better = row.iter().filter(|v| **v > mine).count();
-        top1 += usize::from(better == 0);
-        topk += usize::from(better < k);
+fn load_batch(
+    samples: &[&Sample],
+    workers: usize,
+    load: &Loader,
+    seeds: &[u64],
+) -> Result<(RawTensor, Targets), String> {
+    let parts = load_all(samples, workers, load, seeds)?;
+    stack(parts, samples.iter().map(|s| s.label).collect())
+}
+
+/// What the metrics read from a prediction: logits, or each pixel's arg-max class after the
+/// logits are upsampled to the masks' size.
+fn prediction(pred: &Pred, targets: &Targets) -> Result<Prediction, String> {
+    match (pred, targets) {
+        (Pred::Rank2(t), Targets::Labels(_)) => Ok(Prediction::Logits(RawTensor::from_tensor(t.clone().detach())?)),
+        (Pred::Rank4(t), Targets::Masks { dims, .. }) => {
+            let masks = crate::postprocess::segmentation_masks(t.clone().detach(), [dims[1], dims[2]])?;
+            Ok(Prediction::Classes(masks.into_iter().flat_map(|m| m.labels).collect()))
+        }
+        (p, Targets::Labels(_)) => Err(format!(
+            "a classification model predicts [batch, classes], found {:?}",
+            p.dims()
+        )),
+        (p, Targets::Masks { .. }) => Err(format!(
+            "a segmentation model predicts [batch, classes, height, width], found {:?}",
+            p.dims()
+        )),
     }
-    (top1, topk)
 }
 
 fn seconds_since(t: std::time::Instant) -> f64 {
@@ -163,25 +183,43 @@ pub struct Fit<'a> {
     pub cfg: &'a ModelConfig,
     pub settings: &'a TrainSettings,
     pub splits: &'a Splits,
-    pub transform: &'a TrainTransform,
-    pub inference: &'a Pipeline,
+    /// `augmentation.train`.
+    pub augment: &'a Augment,
+    /// `augmentation.inference` (validation).
+    pub inference: &'a Augment,
     pub dir: &'a Path,
     pub device: Device,
     /// Prints one line per epoch.
     pub report: &'a dyn Fn(&EpochResult),
 }
 
-const CSV_HEADER: &str = "epoch,lr,train_loss,train_acc1,valid_loss,valid_acc1,valid_acc5,seconds";
+/// `results.csv`'s header: the train loss and primary metric, the validation loss and every
+/// metric.
+pub fn csv_header(metrics: &[&str]) -> String {
+    let mut h = vec!["epoch".to_string(), "lr".into(), "train_loss".into()];
+    h.extend(metrics.first().map(|m| format!("train_{m}")));
+    h.push("valid_loss".into());
+    h.extend(metrics.iter().map(|m| format!("valid_{m}")));
+    h.push("seconds".into());
+    h.join(",")
+}
 
-fn csv_row(r: &EpochResult) -> String {
-    let (vl, v1, v5) = match r.valid {
-        Some((l, a1, a5)) => (format!("{l:.6}"), format!("{a1:.6}"), format!("{a5:.6}")),
-        None => (String::new(), String::new(), String::new()),
-    };
-    format!(
-        "{},{:.8e},{:.6},{:.6},{vl},{v1},{v5},{:.2}",
-        r.epoch, r.lr, r.train_loss, r.train_acc1, r.seconds
-    )
+fn csv_row(r: &EpochResult, metrics: &[&str]) -> String {
+    let mut row = vec![
+        r.epoch.to_string(),
+        format!("{:.8e}", r.lr),
+        format!("{:.6}", r.train.loss),
+    ];
+    row.extend(r.train.metrics.first().map(|m| format!("{:.6}", m.1)));
+    match &r.valid {
+        Some(v) => {
+            row.push(format!("{:.6}", v.loss));
+            row.extend(v.metrics.iter().map(|m| format!("{:.6}", m.1)));
+        }
+        None => row.extend(std::iter::repeat_n(String::new(), metrics.len() + 1)),
+    }
+    row.push(format!("{:.2}", r.seconds));
+    row.join(",")
 }
 
 /// Where a run stands after a finished epoch: what `--resume` needs besides the weights and
@@ -196,6 +234,9 @@ pub struct ResumeState {
     /// The EMA's update count, when the run keeps one (its weights: `resume/ema_<epoch>.bpk`).
     #[serde(default)]
     pub ema_updates: Option<u64>,
+    /// `classwise.csv` so far, header included (when the run keeps it).
+    #[serde(default)]
+    pub classwise: Vec<String>,
 }
 
 const RESUME: &str = "resume";
@@ -268,6 +309,11 @@ pub fn load_resume(
     Ok((state, optim))
 }
 
+/// The seed of one training sample's augmentation in an epoch.
+fn sample_seed(seed: u64, epoch: usize, index: usize) -> u64 {
+    seed.wrapping_mul(1_000_003) ^ ((epoch as u64) << 32) ^ index as u64
+}
+
 /// Trains `model` (built on an autodiff device), from the start or from `resume`; returns the
 /// results of the epochs it ran.
 pub fn fit(
@@ -287,9 +333,10 @@ pub fn fit(
         ));
     }
     let classes = f.splits.classes.len();
-    let k = classes.min(5);
+    let masks = f.splits.masks.as_ref();
     let stem = format!("{}_{}", f.cfg.task, f.cfg.name.replace(['/', '\\'], "_"));
     let csv = f.dir.join("results.csv");
+    let classwise_csv = f.dir.join("classwise.csv");
     let mut ema = s.ema.clone().map(|c| super::ema::Ema::new(c, &model));
     if let (Some(e), Some(r)) = (ema.as_mut(), resume.as_ref()) {
         let file = f.dir.join(RESUME).join(format!("ema_{}.bpk", r.epoch));
@@ -300,39 +347,27 @@ pub fn fit(
         crate::weights::load(&mut e.model, &file, &opts).map_err(|err| format!("{}: {err}", file.display()))?;
         e.updates = r.ema_updates.unwrap_or(0);
     }
-    let (first, mut rows, mut best) = match resume {
-        Some(r) => (r.epoch + 1, r.rows, r.best),
-        None => (1, vec![CSV_HEADER.to_string()], None),
+    let (first, mut rows, mut best, mut classwise) = match resume {
+        Some(r) => (r.epoch + 1, r.rows, r.best, r.classwise),
+        None => (1, vec![csv_header(&s.metrics)], None, Vec::new()),
     };
     let mut results = Vec::new();
     let workers = s.num_workers.max(1);
-    let train_load = |sample: &Sample, seed: u64| f.transform.load(&sample.path, &mut Rng::new(seed));
+    let train_load = |sample: &Sample, seed: u64| load_sample(sample, f.augment, masks, &mut Rng::new(seed));
     for epoch in first..=s.epochs {
         let start = std::time::Instant::now();
         let lr = lrs[epoch - 1];
         let mut order: Vec<usize> = (0..n).collect();
         Rng::new(s.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
-        let (mut loss_sum, mut correct) = (0.0, 0usize);
+        let mut loss_sum = 0.0;
+        let mut meter = Meter::new(&f.cfg.task, classes, masks.and_then(|m| m.ignore));
         for step in 0..steps {
             let idx = &order[step * s.batch_size..(step + 1) * s.batch_size];
             let samples: Vec<&Sample> = idx.iter().map(|i| &f.splits.train[*i]).collect();
-            let seeds: Vec<u64> = idx
-                .iter()
-                .map(|i| s.seed.wrapping_mul(1_000_003) ^ ((epoch as u64) << 32) ^ *i as u64)
-                .collect();
-            let batch = load_batch(&samples, workers, &train_load, &seeds)?;
-            let labels: Vec<usize> = samples.iter().map(|s| s.label).collect();
-            let x = batch.to_tensor::<4>(&f.device)?;
-            let logits = match model.forward(x) {
-                crate::rt::Pred::Rank2(t) => t,
-                other => {
-                    return Err(format!(
-                        "a classification model predicts [batch, classes], found {:?}",
-                        other.dims()
-                    ));
-                }
-            };
-            let loss = total_loss(f.cfg, logits.clone(), &labels)?;
+            let seeds: Vec<u64> = idx.iter().map(|i| sample_seed(s.seed, epoch, *i)).collect();
+            let (batch, targets) = load_batch(&samples, workers, &train_load, &seeds)?;
+            let pred = model.forward(batch.to_tensor::<4>(&f.device)?);
+            let loss = total_loss(f.cfg, pred.clone(), &targets)?;
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 return Err(format!(
@@ -341,8 +376,7 @@ pub fn fit(
                 ));
             }
             loss_sum += value;
-            let out = RawTensor::from_tensor(logits.detach())?;
-            correct += hits(&out, &labels, 1).0;
+            meter.update(&prediction(&pred, &targets)?, &targets);
             let mut grads = GradientsParams::from_grads(loss.backward(), &model);
             if let Some(max_norm) = s.max_norm {
                 super::clip::clip_global_norm(&model, &mut grads, max_norm);
@@ -352,37 +386,50 @@ pub fn fit(
                 e.update(&model);
             }
         }
-        let train_loss = loss_sum / steps as f64;
-        let train_acc1 = correct as f64 / (steps * s.batch_size) as f64;
+        let train = Scores {
+            loss: loss_sum / steps as f64,
+            metrics: s.metrics.iter().take(1).map(|m| (*m, meter.value(m))).collect(),
+        };
         let valid = if s.validates(epoch) {
             let e = Eval {
                 cfg: f.cfg,
                 samples: &f.splits.valid,
                 inference: f.inference,
+                masks,
+                classes,
+                metrics: &s.metrics,
                 batch_size: s.batch_size,
                 workers,
                 device: f.device.clone().without_autodiff(),
-                k,
             };
             // NetsPresso validates (and saves) the EMA weights when it keeps them.
             let weights = match &ema {
                 Some(m) => m.model.valid(),
                 None => model.valid(),
             };
-            Some(evaluate(&e, &weights)?)
+            let (scores, meter) = evaluate(&e, &weights)?;
+            if s.classwise {
+                if classwise.is_empty() {
+                    classwise.push(format!("epoch,class,name,{}", s.metrics.join(",")));
+                }
+                classwise.extend(classwise_rows(epoch, &meter, &f.splits.classes, &s.metrics));
+                write_atomic(&classwise_csv, |p| {
+                    std::fs::write(p, classwise.join("\n") + "\n").map_err(|e| e.to_string())
+                })?;
+            }
+            Some(scores)
         } else {
             None
         };
         let r = EpochResult {
             epoch,
             lr,
-            train_loss,
-            train_acc1,
+            train,
             valid,
             seconds: seconds_since(start),
         };
         (f.report)(&r);
-        rows.push(csv_row(&r));
+        rows.push(csv_row(&r, &s.metrics));
         write_atomic(&csv, |p| {
             std::fs::write(p, rows.join("\n") + "\n").map_err(|e| e.to_string())
         })?;
@@ -398,11 +445,11 @@ pub fn fit(
             if !s.save_best_only {
                 save(&format!("epoch_{epoch}"))?;
             }
-            if let Some((vloss, acc1, _)) = valid {
+            if let Some(v) = &r.valid {
                 let score = if s.best_model_criterion == "metric" {
-                    -acc1
+                    -v.primary()
                 } else {
-                    vloss
+                    v.loss
                 };
                 if best.is_none_or(|b| score < b) {
                     best = Some(score);
@@ -416,6 +463,7 @@ pub fn fit(
             best,
             rows: rows.clone(),
             ema_updates: ema.as_ref().map(|e| e.updates),
+            classwise: classwise.clone(),
         };
         save_resume(f.dir, &model, &optim, ema.as_ref().map(|e| &e.model), &state)?;
         results.push(r);
@@ -423,43 +471,73 @@ pub fn fit(
     Ok(results)
 }
 
+/// `classwise.csv` rows of one validation: a class per row, its metrics (empty where the class
+/// did not occur).
+fn classwise_rows(epoch: usize, meter: &Meter, classes: &[String], metrics: &[&str]) -> Vec<String> {
+    let per: Vec<Vec<Option<f64>>> = metrics.iter().map(|m| meter.classwise(m)).collect();
+    classes
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            let cells: Vec<String> = per
+                .iter()
+                .map(|v| v[c].map(|x| format!("{x:.6}")).unwrap_or_default())
+                .collect();
+            let name = if name.contains([',', '"']) {
+                format!("\"{}\"", name.replace('"', "\"\""))
+            } else {
+                name.clone()
+            };
+            format!("{epoch},{c},{name},{}", cells.join(","))
+        })
+        .collect()
+}
+
 /// What an evaluation runs on: samples prepared by the inference steps, in batches.
 pub struct Eval<'a> {
     pub cfg: &'a ModelConfig,
     pub samples: &'a [Sample],
-    pub inference: &'a Pipeline,
+    pub inference: &'a Augment,
+    pub masks: Option<&'a MaskMap>,
+    pub classes: usize,
+    /// Column names of the metrics to report.
+    pub metrics: &'a [&'static str],
     pub batch_size: usize,
     pub workers: usize,
     /// A device without autodiff (the model is in validation mode).
     pub device: Device,
-    /// Top-k accuracy's k (NetsPresso: min(5, classes)).
-    pub k: usize,
 }
 
-/// Loss (mean over batches, as NetsPresso averages), top-1 and top-k accuracy (fractions).
-pub fn evaluate(e: &Eval, model: &crate::TaskModel) -> Result<(f64, f64, f64), String> {
-    let load = |sample: &Sample, _seed: u64| e.inference.load(&sample.path);
-    let (mut loss_sum, mut batches, mut top1, mut topk) = (0.0, 0usize, 0usize, 0usize);
+/// The loss (the mean over batches, as NetsPresso averages) and the metrics of a split, and the
+/// counts behind them. Samples whose inputs differ in size (segmentation with aspect-keeping
+/// resizes) run one at a time.
+pub fn evaluate(e: &Eval, model: &crate::TaskModel) -> Result<(Scores, Meter), String> {
+    let load = |sample: &Sample, _seed: u64| load_sample(sample, e.inference, e.masks, &mut Rng::new(0));
+    let mut meter = Meter::new(&e.cfg.task, e.classes, e.masks.and_then(|m| m.ignore));
+    let (mut loss_sum, mut batches) = (0.0, 0usize);
+    let mut run = |parts: Vec<Loaded>, labels: Vec<usize>| -> Result<(), String> {
+        let (batch, targets) = stack(parts, labels)?;
+        let pred = model.forward(batch.to_tensor::<4>(&e.device)?);
+        loss_sum += total_loss(e.cfg, pred.clone(), &targets)?.into_scalar::<f32>() as f64;
+        batches += 1;
+        meter.update(&prediction(&pred, &targets)?, &targets);
+        Ok(())
+    };
     for chunk in e.samples.chunks(e.batch_size.max(1)) {
         let samples: Vec<&Sample> = chunk.iter().collect();
-        let batch = load_batch(&samples, e.workers, &load, &vec![0; samples.len()])?;
+        let parts = load_all(&samples, e.workers, &load, &vec![0; samples.len()])?;
         let labels: Vec<usize> = chunk.iter().map(|s| s.label).collect();
-        let logits = match model.forward(batch.to_tensor::<4>(&e.device)?) {
-            crate::rt::Pred::Rank2(t) => t,
-            other => {
-                return Err(format!(
-                    "a classification model predicts [batch, classes], found {:?}",
-                    other.dims()
-                ));
+        if parts.iter().all(|p| p.0.shape == parts[0].0.shape) {
+            run(parts, labels)?;
+        } else {
+            for (p, l) in parts.into_iter().zip(labels) {
+                run(vec![p], vec![l])?;
             }
-        };
-        let loss = total_loss(e.cfg, logits.clone(), &labels)?.into_scalar::<f32>() as f64;
-        loss_sum += loss;
-        batches += 1;
-        let (a, b) = hits(&RawTensor::from_tensor(logits)?, &labels, e.k);
-        top1 += a;
-        topk += b;
+        }
     }
-    let n = e.samples.len().max(1) as f64;
-    Ok((loss_sum / batches.max(1) as f64, top1 as f64 / n, topk as f64 / n))
+    let scores = Scores {
+        loss: loss_sum / batches.max(1) as f64,
+        metrics: e.metrics.iter().map(|m| (*m, meter.value(m))).collect(),
+    };
+    Ok((scores, meter))
 }

@@ -1,10 +1,13 @@
 //! Training: NetsPresso Trainer's configuration semantics on burn's autodiff (issue 10).
 
+pub mod augment;
 pub mod clip;
 pub mod config;
 pub mod data;
 pub mod ema;
 pub mod fit;
+pub mod loss;
+pub mod metrics;
 pub mod optim;
 pub mod rng;
 pub mod schedule;
