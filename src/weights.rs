@@ -218,6 +218,20 @@ pub fn load(model: &mut TaskModel, path: &Path, opts: &LoadOptions) -> Result<Lo
     report(result, opts, &torch_shapes)
 }
 
+/// A parameter's name in the model's `.safetensors` (NetsPresso's state-dict key) from its
+/// burn path: norm `gamma`/`beta` as `weight`/`bias`, keyword fields (`self_`) as written.
+pub fn state_dict_name(path: &str) -> String {
+    let kw = zoo_spec::codegen::KEYWORDS;
+    let parts: Vec<&str> = path
+        .split('.')
+        .map(|p| match p.strip_suffix('_') {
+            Some(k) if kw.contains(&k) => k,
+            _ => p,
+        })
+        .collect();
+    torch_name(&parts.join("."))
+}
+
 /// burn's norm parameters as PyTorch names them (`gamma`/`beta` → `weight`/`bias`).
 fn torch_name(path: &str) -> String {
     match path.rsplit_once('.') {

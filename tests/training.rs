@@ -318,10 +318,23 @@ fn zoo_train_refuses_configs_that_cannot_train() {
     // Settings zoo does not apply yet are refused rather than ignored.
     let training = dir.path().join("training.yaml");
     let t = std::fs::read_to_string(&training).unwrap();
-    std::fs::write(&training, t.replace("no_bias_decay: False", "no_bias_decay: True")).unwrap();
+    std::fs::write(&training, t.replace("mixed_precision: False", "mixed_precision: True")).unwrap();
     let o = zoo_args(&args);
     assert!(
-        common::text(&o.stderr).contains("`training.optimizer.no_bias_decay` is not supported by `zoo train` yet"),
+        common::text(&o.stderr).contains("`training.mixed_precision` is not supported by `zoo train` yet"),
+        "{}",
+        common::text(&o.stderr)
+    );
+    // Overwrite groups on a model that has no such parts are refused with the reason.
+    std::fs::write(
+        &training,
+        t.replace("overwrite: ~", "overwrite: [{param_group: tail, lr: 0.1}]"),
+    )
+    .unwrap();
+    let o = zoo_args(&args);
+    assert!(
+        common::text(&o.stderr)
+            .contains("`training.optimizer.overwrite[0].param_group` is `tail`; it must be backbone, neck or head"),
         "{}",
         common::text(&o.stderr)
     );
@@ -491,6 +504,114 @@ fn optimizers_take_pytorchs_steps() {
             .unwrap()
             .contains("`adamax` is not implemented in zoo yet")
     );
+}
+
+#[test]
+fn parameter_groups_are_netspressos() {
+    let text = std::fs::read_to_string(common::root("tests/fixtures/training/param_groups.json")).unwrap();
+    let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(cases.len(), 3);
+    let device = burn::tensor::Device::flex();
+    for c in &cases {
+        let label = c["label"].as_str().unwrap();
+        let yaml = std::fs::read_to_string(common::root(c["config"].as_str().unwrap())).unwrap();
+        let cfg = zoo::config::check_text(&yaml).config.unwrap();
+        let classes = c["num_classes"].as_u64().unwrap() as usize;
+        let model = zoo::model::build(&cfg, classes, &device).unwrap();
+        let training = serde_json::json!({
+            "training": {"epochs": 1, "optimizer": c["optimizer"], "scheduler": {"name": "step", "iters_per_phase": 1, "gamma": 1.0, "end_epoch": 1}}
+        });
+        let s = zoo::train::config::TrainSettings::from_config(&training).unwrap();
+        let full = matches!(cfg.architecture, zoo::config::Architecture::Full(_));
+        let groups = zoo::train::optim::groups(&s.optimizer, &model, s.optimizer.overwrite.as_ref(), full).unwrap();
+        let want = c["groups"].as_array().unwrap();
+        let got: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+        let names: Vec<&str> = want.iter().map(|g| g["name"].as_str().unwrap()).collect();
+        assert_eq!(got, names, "{label}");
+        for (g, w) in groups.iter().zip(want) {
+            let mut mine: Vec<&str> = g.params.iter().map(|(_, n)| n.as_str()).collect();
+            mine.sort();
+            let theirs: Vec<&str> = w["params"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap())
+                .collect();
+            assert_eq!(mine, theirs, "{label}: {}", g.name);
+            assert_eq!(g.lr, w["lr"].as_f64().unwrap(), "{label}: {}", g.name);
+            assert_eq!(
+                g.weight_decay,
+                w["weight_decay"].as_f64().unwrap(),
+                "{label}: {}",
+                g.name
+            );
+        }
+    }
+}
+
+#[derive(burn::module::Module, Debug)]
+struct Linear {
+    weight: burn::module::Param<burn::tensor::Tensor<1>>,
+    bias: burn::module::Param<burn::tensor::Tensor<1>>,
+}
+
+#[derive(burn::module::Module, Debug)]
+struct Net {
+    backbone: Linear,
+    head: Linear,
+}
+
+#[test]
+fn each_group_steps_with_its_own_learning_rate_and_decay() {
+    use burn::tensor::Tensor;
+    let device = burn::tensor::Device::flex().autodiff();
+    let p = |v: f32| burn::module::Param::from_tensor(Tensor::<1>::from_floats([v, v].as_slice(), &device));
+    let net = Net {
+        backbone: Linear {
+            weight: p(1.0),
+            bias: p(1.0),
+        },
+        head: Linear {
+            weight: p(1.0),
+            bias: p(1.0),
+        },
+    };
+    // SGD, weight decay 0.5, no decay on biases, the head at ten times the lr.
+    let training = serde_json::json!({"training": {"optimizer": {
+        "name": "sgd", "lr": 0.1, "momentum": 0.0, "weight_decay": 0.5, "nesterov": false,
+        "no_bias_decay": true, "no_norm_weight_decay": false,
+        "overwrite": [{"param_group": "head", "lr": 1.0}]},
+        "scheduler": {"name": "step", "iters_per_phase": 1, "gamma": 1.0, "end_epoch": 1}}});
+    let s = zoo::train::config::TrainSettings::from_config(&training).unwrap();
+    let groups = zoo::train::optim::groups(&s.optimizer, &net, s.optimizer.overwrite.as_ref(), false).unwrap();
+    let names: Vec<(&str, usize)> = groups.iter().map(|g| (g.name.as_str(), g.params.len())).collect();
+    assert_eq!(
+        names,
+        [
+            ("backbone_group", 1),
+            ("backbone_no_decay_group", 1),
+            ("head_group", 1),
+            ("head_no_decay_group", 1)
+        ]
+    );
+    let ids: Vec<burn::module::ParamGroup> = groups
+        .iter()
+        .map(|g| burn::module::ParamGroup::from_ids(g.params.iter().map(|(id, _)| *id).collect()))
+        .collect();
+    let lrs: Vec<f64> = groups.iter().map(|g| g.lr).collect();
+    let mut optim = zoo::train::optim::build_grouped(&s.optimizer, groups).unwrap().optim;
+    // The gradient of sum(w) is 1 everywhere: w ← w - lr·(1 + decay·w).
+    let loss = net.backbone.weight.val().sum()
+        + net.backbone.bias.val().sum()
+        + net.head.weight.val().sum()
+        + net.head.bias.val().sum();
+    let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &net);
+    let net = optim.step(zoo::train::optim::learning_rates(&ids, &lrs), net, grads);
+    let v = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap()[0];
+    assert!((v(net.backbone.weight.val()) - (1.0 - 0.1 * 1.5)).abs() < 1e-6);
+    assert!((v(net.backbone.bias.val()) - (1.0 - 0.1)).abs() < 1e-6);
+    assert!((v(net.head.weight.val()) - (1.0 - 1.0 * 1.5)).abs() < 1e-6);
+    assert!((v(net.head.bias.val()) - (1.0 - 1.0)).abs() < 1e-6);
 }
 
 #[derive(burn::module::Module, Debug)]

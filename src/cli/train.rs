@@ -6,7 +6,7 @@ use super::{DeviceKind, Failure, INVALID, USAGE};
 use crate::train::augment::Augment;
 use crate::train::config::{TrainSettings, merge};
 use crate::train::data::{Splits, splits};
-use crate::train::fit::{EpochResult, Fit, ResumeState, fit, load_resume, run_dir, write_atomic};
+use crate::train::fit::{EpochResult, Fit, ResumeState, fit, load_optimizer, load_resume, run_dir, write_atomic};
 use std::path::Path;
 
 pub struct TrainArgs<'a> {
@@ -165,25 +165,77 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
     device.seed(settings.seed);
     let mut model = crate::model::build(&cfg, splits.classes.len(), &device)
         .map_err(|e| (format!("cannot build {}: {e}", cfg.name), INVALID))?;
-    let optim = crate::train::optim::build(&settings.optimizer).map_err(|m| (m, INVALID))?;
+    let resume = match a.resume {
+        Some(dir) => {
+            let state = load_resume(dir, &mut model).map_err(|m| (m, INVALID))?;
+            if state.epoch >= settings.epochs {
+                eprintln!(
+                    "{} finished all {} epochs; nothing to resume",
+                    dir.display(),
+                    settings.epochs
+                );
+                return Ok(());
+            }
+            Some((dir, state))
+        }
+        None => {
+            let args = ModelArgs {
+                config: a.model.unwrap_or(Path::new("model.yaml")),
+                checkpoint: None,
+                num_classes: None,
+                data: None,
+                weights_from: None,
+                weights_url: None,
+                device: a.device,
+            };
+            if let Some(path) = resolve_checkpoint(&args, &cfg).map_err(|m| (m, INVALID))? {
+                let opts = crate::weights::LoadOptions {
+                    load_head: cfg.checkpoint.load_head,
+                    remap: Vec::new(),
+                };
+                let rep = crate::weights::load(&mut model, &path, &opts).map_err(|e| (e.to_string(), INVALID))?;
+                eprint!("weights: {}: {rep}", path.display());
+            }
+            None
+        }
+    };
+    // The groups come from the model as loaded: their parameter ids are the ones trained.
+    let full = matches!(cfg.architecture, crate::config::Architecture::Full(_));
+    let groups = crate::train::optim::groups(&settings.optimizer, &model, settings.optimizer.overwrite.as_ref(), full)
+        .map_err(|m| (m, INVALID))?;
+    if groups.len() > 1 {
+        let summary: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                format!(
+                    "{} ({} tensors, lr {}, weight_decay {})",
+                    g.name,
+                    g.params.len(),
+                    g.lr,
+                    g.weight_decay
+                )
+            })
+            .collect();
+        eprintln!("parameter groups: {}", summary.join("; "));
+    }
+    let grouped = crate::train::optim::build_grouped(&settings.optimizer, groups).map_err(|m| (m, INVALID))?;
+    let mut optim = grouped.optim;
+    if resume.is_none()
+        && let Some(p) = &cfg.checkpoint.optimizer_path
+    {
+        optim = load_optimizer_file(Path::new(p), optim)?;
+    }
     let job = Job {
         cfg: &cfg,
         settings: &settings,
         splits: &splits,
         augment: &augment,
         inference: &inference,
+        groups: &grouped.all,
         device,
     };
-    if let Some(dir) = a.resume {
-        let (state, optim) = load_resume(dir, &mut model, optim).map_err(|m| (m, INVALID))?;
-        if state.epoch >= settings.epochs {
-            eprintln!(
-                "{} finished all {} epochs; nothing to resume",
-                dir.display(),
-                settings.epochs
-            );
-            return Ok(());
-        }
+    if let Some((dir, state)) = resume {
+        let optim = load_optimizer(dir, &state, optim).map_err(|m| (m, INVALID))?;
         eprintln!(
             "resuming {} after epoch {} of {} in {}",
             cfg.name,
@@ -192,23 +244,6 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
             dir.display()
         );
         return job.run(dir, model, optim, Some(state));
-    }
-    let args = ModelArgs {
-        config: a.model.unwrap_or(Path::new("model.yaml")),
-        checkpoint: None,
-        num_classes: None,
-        data: None,
-        weights_from: None,
-        weights_url: None,
-        device: a.device,
-    };
-    if let Some(path) = resolve_checkpoint(&args, &cfg).map_err(|m| (m, INVALID))? {
-        let opts = crate::weights::LoadOptions {
-            load_head: cfg.checkpoint.load_head,
-            remap: Vec::new(),
-        };
-        let rep = crate::weights::load(&mut model, &path, &opts).map_err(|e| (e.to_string(), INVALID))?;
-        eprint!("weights: {}: {rep}", path.display());
     }
     let project = settings
         .project_id
@@ -222,6 +257,33 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
     job.run(&dir, model, optim, None)
 }
 
+/// `model.checkpoint.optimizer_path`: an optimizer state zoo saved (`resume/optim_<n>.bpk` of
+/// a run). NetsPresso's `.pth` states hold PyTorch's tensors by parameter index, which zoo
+/// cannot map onto its parameters.
+fn load_optimizer_file(
+    path: &Path,
+    optim: burn::optim::ModuleOptimizer,
+) -> Result<burn::optim::ModuleOptimizer, Failure> {
+    let bpk = path.extension().and_then(|e| e.to_str()) == Some("bpk");
+    if !bpk {
+        return Err((
+            format!(
+                "`model.checkpoint.optimizer_path`: {} is not an optimizer state zoo wrote; give a run's `resume/optim_<epoch>.bpk`, or continue the run with `zoo train --resume RUN_DIR` (PyTorch `.pth` optimizer states cannot be mapped onto zoo's parameters)",
+                path.display()
+            ),
+            INVALID,
+        ));
+    }
+    let optim = optim.load(path).map_err(|e| {
+        (
+            format!("`model.checkpoint.optimizer_path`: {}: {e}", path.display()),
+            INVALID,
+        )
+    })?;
+    eprintln!("optimizer state: {}", path.display());
+    Ok(optim)
+}
+
 /// What a run trains with, besides its folder, weights and optimizer state.
 struct Job<'a> {
     cfg: &'a crate::ModelConfig,
@@ -229,6 +291,7 @@ struct Job<'a> {
     splits: &'a Splits,
     augment: &'a Augment,
     inference: &'a Augment,
+    groups: &'a [crate::train::optim::Group],
     device: burn::tensor::Device,
 }
 
@@ -261,6 +324,7 @@ impl Job<'_> {
             splits,
             augment: self.augment,
             inference: self.inference,
+            groups: self.groups,
             dir,
             device: self.device.clone(),
             report: &report,

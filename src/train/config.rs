@@ -90,6 +90,8 @@ pub struct OptimizerConfig {
     pub lr_decay: f64,
     pub no_bias_decay: bool,
     pub no_norm_weight_decay: bool,
+    /// `overwrite`: per-module groups (backbone / neck / head), as written.
+    pub overwrite: Option<Value>,
 }
 
 /// Everything the training loop reads besides the model and the data.
@@ -149,6 +151,7 @@ impl TrainSettings {
             lr_decay: num(o, "lr_decay", 0.0)?,
             no_bias_decay: flag(o, "no_bias_decay", false)?,
             no_norm_weight_decay: flag(o, "no_norm_weight_decay", false)?,
+            overwrite: o.get("overwrite").filter(|v| !v.is_null()).cloned(),
             name,
         };
         if optimizer.lr.is_nan() || optimizer.lr <= 0.0 {
@@ -158,23 +161,11 @@ impl TrainSettings {
             ));
         }
         // Settings zoo does not apply yet are refused, not ignored.
-        for (path, on) in [
-            (
-                "training.optimizer.overwrite",
-                get(c, "training.optimizer.overwrite").is_some(),
-            ),
-            ("training.optimizer.no_bias_decay", optimizer.no_bias_decay),
-            (
-                "training.optimizer.no_norm_weight_decay",
-                optimizer.no_norm_weight_decay,
-            ),
-            ("training.mixed_precision", flag(c, "training.mixed_precision", false)?),
-        ] {
-            if on {
-                return Err(format!(
-                    "`{path}` is not supported by `zoo train` yet; remove it (or set it to ~ / False)"
-                ));
-            }
+        if flag(c, "training.mixed_precision", false)? {
+            return Err(
+                "`training.mixed_precision` is not supported by `zoo train` yet (burn's CPU backends train in f32); remove it (or set it to False)"
+                    .into(),
+            );
         }
         let scheduler = super::schedule::Scheduler::from_config(
             get(c, "training.scheduler").ok_or("`training.scheduler` is missing")?,

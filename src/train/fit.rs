@@ -187,6 +187,8 @@ pub struct Fit<'a> {
     pub augment: &'a Augment,
     /// `augmentation.inference` (validation).
     pub inference: &'a Augment,
+    /// NetsPresso's parameter groups; the first one's optimizer is every other parameter's.
+    pub groups: &'a [super::optim::Group],
     pub dir: &'a Path,
     pub device: Device,
     /// Prints one line per epoch.
@@ -281,12 +283,8 @@ fn save_resume(
     Ok(())
 }
 
-/// The state a run folder was left in, with its weights and optimizer state loaded.
-pub fn load_resume(
-    dir: &Path,
-    model: &mut crate::TaskModel,
-    optim: burn::optim::ModuleOptimizer,
-) -> Result<(ResumeState, burn::optim::ModuleOptimizer), String> {
+/// The state a run folder was left in, with its weights loaded into `model`.
+pub fn load_resume(dir: &Path, model: &mut crate::TaskModel) -> Result<ResumeState, String> {
     let r = dir.join(RESUME);
     let text = std::fs::read_to_string(r.join("state.json")).map_err(|e| {
         format!(
@@ -297,16 +295,23 @@ pub fn load_resume(
     })?;
     let state: ResumeState =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", r.join("state.json").display()))?;
-    let e = state.epoch;
     let opts = crate::weights::LoadOptions {
         load_head: true,
         remap: Vec::new(),
     };
-    crate::weights::load(model, &r.join(format!("model_{e}.bpk")), &opts).map_err(|e| e.to_string())?;
-    let optim = optim
-        .load(r.join(format!("optim_{e}.bpk")))
-        .map_err(|err| format!("{}: {err}", r.join(format!("optim_{e}.bpk")).display()))?;
-    Ok((state, optim))
+    let file = r.join(format!("model_{}.bpk", state.epoch));
+    crate::weights::load(model, &file, &opts).map_err(|e| e.to_string())?;
+    Ok(state)
+}
+
+/// The optimizer state saved with `state` (after the optimizer's groups are set up).
+pub fn load_optimizer(
+    dir: &Path,
+    state: &ResumeState,
+    optim: burn::optim::ModuleOptimizer,
+) -> Result<burn::optim::ModuleOptimizer, String> {
+    let file = dir.join(RESUME).join(format!("optim_{}.bpk", state.epoch));
+    optim.load(&file).map_err(|err| format!("{}: {err}", file.display()))
 }
 
 /// The seed of one training sample's augmentation in an epoch.
@@ -323,7 +328,17 @@ pub fn fit(
     resume: Option<ResumeState>,
 ) -> Result<Vec<EpochResult>, String> {
     let s = f.settings;
-    let lrs = s.scheduler.sequence(s.optimizer.lr, s.epochs)?;
+    // Each group's schedule runs from its own base lr (NetsPresso's per-group schedulers).
+    let lrs: Vec<Vec<f64>> = f
+        .groups
+        .iter()
+        .map(|g| s.scheduler.sequence(g.lr, s.epochs))
+        .collect::<Result<_, _>>()?;
+    let groups: Vec<burn::module::ParamGroup> = f
+        .groups
+        .iter()
+        .map(|g| burn::module::ParamGroup::from_ids(g.params.iter().map(|(id, _)| *id).collect()))
+        .collect();
     let n = f.splits.train.len();
     let steps = n / s.batch_size;
     if steps == 0 {
@@ -356,7 +371,10 @@ pub fn fit(
     let train_load = |sample: &Sample, seed: u64| load_sample(sample, f.augment, masks, &mut Rng::new(seed));
     for epoch in first..=s.epochs {
         let start = std::time::Instant::now();
-        let lr = lrs[epoch - 1];
+        let epoch_lrs: Vec<f64> = lrs.iter().map(|l| l[epoch - 1]).collect();
+        let step_lr = super::optim::learning_rates(&groups, &epoch_lrs);
+        // NetsPresso logs the mean of its groups' learning rates.
+        let lr = lrs.iter().map(|l| l[epoch - 1]).sum::<f64>() / lrs.len().max(1) as f64;
         let mut order: Vec<usize> = (0..n).collect();
         Rng::new(s.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
         let mut loss_sum = 0.0;
@@ -381,7 +399,7 @@ pub fn fit(
             if let Some(max_norm) = s.max_norm {
                 super::clip::clip_global_norm(&model, &mut grads, max_norm);
             }
-            model = optim.step(lr, model, grads);
+            model = optim.step(step_lr.clone(), model, grads);
             if let Some(e) = ema.as_mut() {
                 e.update(&model);
             }

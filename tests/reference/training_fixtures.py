@@ -108,6 +108,50 @@ def optimizer_cases():
         print(c["label"], c["steps"][-1])
 
 
+# ---------------------------------------------------------------------------------------------
+# Parameter groups: NetsPresso's build_optimizer on real models (no_bias_decay,
+# no_norm_weight_decay, per-module overwrite), each group's name, lr, weight decay and members.
+
+GROUP_OUT = pathlib.Path("tests/fixtures/training/param_groups.json")
+GROUP_CASES = [
+    # (label, model config, num_classes, optimizer config)
+    ("resnet18_no_decay", "configs/resnet18-classification.yaml", 10,
+     dict(name="adamw", lr=0.001, betas=[0.9, 0.999], weight_decay=0.05, no_bias_decay=True, no_norm_weight_decay=True, overwrite=None)),
+    ("efficientformer_norm_only", "configs/efficientformer-l1-classification.yaml", 10,
+     dict(name="sgd", lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=False, no_bias_decay=False, no_norm_weight_decay=True, overwrite=None)),
+    ("yolox_nano_overwrite", "configs/yolox-nano-detection.yaml", 80,
+     dict(name="adamw", lr=0.001, betas=[0.9, 0.999], weight_decay=0.05, no_bias_decay=False, no_norm_weight_decay=False,
+          overwrite=[dict(param_group="head", lr=0.01, weight_decay=0.0), dict(param_group="neck", no_bias_decay=True)])),
+]
+
+
+def param_group_cases():
+    from netspresso_trainer.models.builder import build_model
+    from netspresso_trainer.optimizers.builder import build_optimizer
+    out = []
+    for label, path, classes, conf in GROUP_CASES:
+        model_conf = OmegaConf.load(path).model
+        model_conf.checkpoint.use_pretrained = False
+        full = model_conf.architecture.get("full")
+        single = bool(full is not None and full.get("name") is not None)
+        model_conf.single_task_model = single
+        model = build_model(model_conf, classes, devices=torch.device("cpu"), distributed=False)
+        opt = build_optimizer(model, single, OmegaConf.create(conf))
+        names = {id(p): n for n, p in model.named_parameters()}
+        groups = []
+        for g in opt.param_groups:
+            groups.append({
+                "name": g.get("group_name", "default" if not groups else "no_decay"),
+                "lr": g["lr"],
+                "weight_decay": g["weight_decay"],
+                "params": sorted(names[id(p)] for p in g["params"]),
+            })
+        out.append({"label": label, "config": path, "num_classes": classes, "optimizer": conf, "groups": groups})
+        print(label, [(g["name"], len(g["params"]), g["lr"], g["weight_decay"]) for g in groups])
+    GROUP_OUT.write_text(json.dumps(out, indent=1) + "\n")
+
+
 if __name__ == "__main__":
     main()
     optimizer_cases()
+    param_group_cases()
