@@ -86,6 +86,8 @@ pub struct OptimizerConfig {
     pub momentum: f64,
     pub nesterov: bool,
     pub alpha: f64,
+    /// Adadelta's running-average coefficient.
+    pub rho: f64,
     pub eps: f64,
     pub lr_decay: f64,
     pub no_bias_decay: bool,
@@ -147,6 +149,7 @@ impl TrainSettings {
             momentum: num(o, "momentum", 0.0)?,
             nesterov: flag(o, "nesterov", false)?,
             alpha: num(o, "alpha", 0.99)?,
+            rho: num(o, "rho", 0.9)?,
             eps: num(o, "eps", default_eps)?,
             lr_decay: num(o, "lr_decay", 0.0)?,
             no_bias_decay: flag(o, "no_bias_decay", false)?,

@@ -11,3 +11,4 @@ pub mod metrics;
 pub mod optim;
 pub mod rng;
 pub mod schedule;
+pub mod torch_optim;

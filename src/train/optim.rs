@@ -81,12 +81,25 @@ fn add(base: Option<ModuleOptimizer>, group: ParamGroup, o: &OptimizerConfig) ->
                 .with_weight_decay(decay(o.weight_decay))
                 .build(),
         ),
-        "adamax" | "adadelta" => {
-            return Err(format!(
-                "optimizer `{}` is not implemented in zoo yet (burn has none); use adamw, adam, sgd, rmsprop or adagrad",
-                o.name
-            ));
-        }
+        "adamax" => attach(
+            base,
+            group,
+            super::torch_optim::Adamax {
+                beta_1: o.betas.0,
+                beta_2: o.betas.1,
+                epsilon: o.eps,
+                weight_decay: o.weight_decay,
+            },
+        ),
+        "adadelta" => attach(
+            base,
+            group,
+            super::torch_optim::Adadelta {
+                rho: o.rho,
+                epsilon: o.eps,
+                weight_decay: o.weight_decay,
+            },
+        ),
         other => {
             return Err(format!(
                 "unknown optimizer `{other}`; expected adamw, adam, adamax, sgd, rmsprop, adadelta or adagrad"

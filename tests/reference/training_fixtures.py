@@ -73,6 +73,8 @@ OPTIMIZERS = [
     ("sgd_plain", dict(name="sgd", lr=0.1, momentum=0.0, weight_decay=0.0, nesterov=False)),
     ("rmsprop", dict(name="rmsprop", lr=0.01, alpha=0.9, momentum=0.5, eps=1e-6, weight_decay=0.01)),
     ("adagrad", dict(name="adagrad", lr=0.1, lr_decay=0.01, weight_decay=0.01)),
+    ("adamax", dict(name="adamax", lr=0.02, betas=[0.9, 0.99], weight_decay=0.01)),
+    ("adadelta", dict(name="adadelta", lr=1.0, rho=0.8, weight_decay=0.01)),
 ]
 
 
@@ -88,6 +90,10 @@ def torch_optimizer(p, c):
         return torch.optim.RMSprop([p], lr=c["lr"], alpha=c["alpha"], weight_decay=c["weight_decay"], momentum=c["momentum"], eps=c["eps"])
     if n == "adagrad":
         return torch.optim.Adagrad([p], lr=c["lr"], lr_decay=c["lr_decay"], weight_decay=c["weight_decay"])
+    if n == "adamax":
+        return torch.optim.Adamax([p], lr=c["lr"], betas=c["betas"], weight_decay=c["weight_decay"])
+    if n == "adadelta":
+        return torch.optim.Adadelta([p], lr=c["lr"], rho=c["rho"], weight_decay=c["weight_decay"])
     raise ValueError(n)
 
 
