@@ -816,7 +816,7 @@ fn tiny_segmentation_configs(dir: &std::path::Path) -> Vec<String> {
         (
             "logging.yaml",
             format!(
-                "logging:\n  project_id: ~\n  output_dir: {}\n  tensorboard: false\n  model_save_options: {{save_optimizer_state: true, save_best_only: true, best_model_criterion: metric, validation_epoch: 1, save_checkpoint_epoch: 1}}\n  metrics: {{classwise_analysis: true, metric_names: ~}}\n",
+                "logging:\n  project_id: ~\n  output_dir: {}\n  tensorboard: true\n  model_save_options: {{save_optimizer_state: true, save_best_only: true, best_model_criterion: metric, validation_epoch: 1, save_checkpoint_epoch: 1}}\n  metrics: {{classwise_analysis: true, metric_names: ~}}\n",
                 dir.join("outputs").display()
             ),
         ),
@@ -882,6 +882,26 @@ fn zoo_train_learns_a_small_segmentation_set_and_writes_the_run() {
         );
     }
     assert!(!run.join("segmentation_tiny_seg_epoch_1.safetensors").exists());
+    // TensorBoard scalars at NetsPresso's global step (epoch × 12 steps).
+    let events: Vec<_> = std::fs::read_dir(run.join("tensorboard"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(events.len(), 1);
+    let scalars = zoo::train::tensorboard::read_scalars(&events[0]).unwrap();
+    let at = |step: i64, tag: &str| {
+        scalars
+            .iter()
+            .find(|(s, t, _)| *s == step && t == tag)
+            .map(|x| x.2 as f64)
+            .expect(tag)
+    };
+    assert!((at(120, "validation/miou") - rows[9][5]).abs() < 1e-5);
+    assert!((at(12, "training/total") - rows[0][2]).abs() < 1e-5);
+    assert_eq!(scalars.iter().filter(|(_, t, _)| t == "misc/learning_rate").count(), 10);
+    // The plot of results.csv.
+    let png = image::open(run.join("results.png")).unwrap();
+    assert_eq!((png.width(), png.height()), (1000, 420));
     // classwise.csv: every class per validated epoch.
     let cw = std::fs::read_to_string(run.join("classwise.csv")).unwrap();
     let lines: Vec<&str> = cw.lines().collect();

@@ -130,11 +130,6 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
     let usage = |m: String| (m, USAGE);
     let Configs { merged, cfg } = configs(a)?;
     let settings = TrainSettings::from_config(&merged).map_err(|m| (m, INVALID))?;
-    if merged.pointer("/logging/tensorboard").and_then(|t| t.as_bool()) == Some(true) {
-        eprintln!(
-            "note: `logging.tensorboard`: zoo writes no TensorBoard files yet; results.csv holds the per-epoch scalars"
-        );
-    }
     let data_task = merged.pointer("/data/task").and_then(|t| t.as_str()).unwrap_or("");
     if data_task != cfg.task {
         return Err((

@@ -118,6 +118,8 @@ pub struct TrainSettings {
     pub metrics: Vec<&'static str>,
     /// `logging.metrics.classwise_analysis`: per-class validation metrics in `classwise.csv`.
     pub classwise: bool,
+    /// `logging.tensorboard`: scalars in `<run>/tensorboard/`.
+    pub tensorboard: bool,
 }
 
 impl TrainSettings {
@@ -236,6 +238,7 @@ impl TrainSettings {
                 get(c, "logging.metrics.metric_names"),
             )?,
             classwise: flag(c, "logging.metrics.classwise_analysis", false)?,
+            tensorboard: flag(c, "logging.tensorboard", false)?,
         })
     }
 

@@ -4,7 +4,8 @@
 //! (epochs 1, 1 + v, ... and the last), `best` by validation loss or the first metric.
 //!
 //! The run folder `<output_dir>/<project_id>/version_<n>/` holds `hparams.yaml` (the merged
-//! configs), `results.csv` (one row per epoch), `classwise.csv` (per-class validation metrics,
+//! configs), `results.csv` (one row per epoch) and its plot `results.png`, `tensorboard/` (the same scalars, when
+//! `logging.tensorboard`), `classwise.csv` (per-class validation metrics,
 //! when `logging.metrics.classwise_analysis` asks) and the weights in NetsPresso's key layout
 //! (`<task>_<name>_{last,best,epoch_<n>}.safetensors`), each written to a temporary file and
 //! renamed, so a killed run never leaves a half-written checkpoint.
@@ -367,6 +368,11 @@ pub fn fit(
         None => (1, vec![csv_header(&s.metrics)], None, Vec::new()),
     };
     let mut results = Vec::new();
+    let mut board = if s.tensorboard {
+        Some(super::tensorboard::EventWriter::create(&f.dir.join("tensorboard"))?)
+    } else {
+        None
+    };
     let workers = s.num_workers.max(1);
     let train_load = |sample: &Sample, seed: u64| load_sample(sample, f.augment, masks, &mut Rng::new(seed));
     for epoch in first..=s.epochs {
@@ -447,10 +453,33 @@ pub fn fit(
             seconds: seconds_since(start),
         };
         (f.report)(&r);
+        if let Some(b) = board.as_mut() {
+            // NetsPresso's tags, at its global step (epoch × steps per epoch).
+            let mut v: Vec<(String, f32)> = vec![
+                ("training/total".into(), r.train.loss as f32),
+                ("misc/learning_rate".into(), r.lr as f32),
+                ("misc/elapsed_time".into(), r.seconds as f32),
+            ];
+            v.extend(
+                r.train
+                    .metrics
+                    .iter()
+                    .map(|(m, x)| (format!("training/{m}"), *x as f32)),
+            );
+            if let Some(val) = &r.valid {
+                v.push(("validation/total".into(), val.loss as f32));
+                v.extend(val.metrics.iter().map(|(m, x)| (format!("validation/{m}"), *x as f32)));
+            }
+            let tags: Vec<(&str, f32)> = v.iter().map(|(t, x)| (t.as_str(), *x)).collect();
+            b.scalars((epoch * steps) as i64, &tags)?;
+        }
         rows.push(csv_row(&r, &s.metrics));
         write_atomic(&csv, |p| {
             std::fs::write(p, rows.join("\n") + "\n").map_err(|e| e.to_string())
         })?;
+        let (losses, metrics, epochs) = super::plot::series_of_csv(&rows);
+        let png = super::plot::results_png(&losses, &metrics, epochs.max(s.epochs));
+        write_atomic(&f.dir.join("results.png"), |p| png.save(p).map_err(|e| e.to_string()))?;
         if s.checkpoints(epoch) {
             let weights = match &ema {
                 Some(m) => m.model.valid(),

@@ -9,6 +9,8 @@ pub mod fit;
 pub mod loss;
 pub mod metrics;
 pub mod optim;
+pub mod plot;
 pub mod rng;
 pub mod schedule;
+pub mod tensorboard;
 pub mod torch_optim;
