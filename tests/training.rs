@@ -902,6 +902,18 @@ fn zoo_train_learns_a_small_segmentation_set_and_writes_the_run() {
     // The plot of results.csv.
     let png = image::open(run.join("results.png")).unwrap();
     assert_eq!((png.width(), png.height()), (1000, 420));
+    // Caching decoded samples changes nothing but the time.
+    let env = dir.path().join("environment.yaml");
+    let e = std::fs::read_to_string(&env).unwrap();
+    std::fs::write(&env, e.replace("cache_data: False", "cache_data: True")).unwrap();
+    let o = zoo_args(&args);
+    assert!(o.status.success(), "{}", common::text(&o.stderr));
+    let strip = |t: String| -> Vec<String> {
+        t.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect()
+    };
+    let cached = std::fs::read_to_string(run.with_file_name("version_1").join("results.csv")).unwrap();
+    assert_eq!(strip(cached), strip(csv.clone()));
+    std::fs::write(&env, e).unwrap();
     // classwise.csv: every class per validated epoch.
     let cw = std::fs::read_to_string(run.join("classwise.csv")).unwrap();
     let lines: Vec<&str> = cw.lines().collect();
@@ -1043,7 +1055,7 @@ fn segmentation_masks_pair_and_map_as_configured() {
     g.save(root.join("lbl/b2.png")).unwrap();
     let s = splits(&config("  label_image_mode: L\n  id_mapping: [a, b]\n")).unwrap();
     let aug = zoo::train::augment::Augment::from_config(&serde_json::json!({}), "train").unwrap();
-    let e = zoo::train::data::load_sample(&s.train[0], &aug, s.masks.as_ref(), &mut zoo::train::rng::Rng::new(1))
+    let e = zoo::train::data::load_sample(&s.train[0], &aug, s.masks.as_ref(), None, &mut zoo::train::rng::Rng::new(1))
         .unwrap_err();
     assert!(
         e.contains("b2.png: pixel (3, 1) has the value 7, which is not a class; `data.id_mapping` has 2 classes"),

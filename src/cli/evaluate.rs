@@ -109,6 +109,7 @@ fn eval(a: &EvaluateArgs) -> Result<(), Failure> {
         batch_size,
         workers,
         device,
+        cache: None,
     };
     let (scores, meter) = crate::model::guarded(|| evaluate(&e, &model))
         .map_err(|m| (format!("evaluation failed in the tensor library: {m}"), INVALID))?

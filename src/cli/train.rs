@@ -323,6 +323,7 @@ impl Job<'_> {
             dir,
             device: self.device.clone(),
             report: &report,
+            progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         };
         let results = crate::model::guarded(|| fit(&f, model, optim, resume))
             .map_err(|m| (format!("training failed in the tensor library: {m}"), INVALID))?

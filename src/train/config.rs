@@ -120,6 +120,8 @@ pub struct TrainSettings {
     pub classwise: bool,
     /// `logging.tensorboard`: scalars in `<run>/tensorboard/`.
     pub tensorboard: bool,
+    /// `environment.cache_data`: decoded images and masks kept in memory.
+    pub cache_data: bool,
 }
 
 impl TrainSettings {
@@ -239,6 +241,7 @@ impl TrainSettings {
             )?,
             classwise: flag(c, "logging.metrics.classwise_analysis", false)?,
             tensorboard: flag(c, "logging.tensorboard", false)?,
+            cache_data: flag(c, "environment.cache_data", false)?,
         })
     }
 

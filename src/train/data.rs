@@ -567,20 +567,57 @@ pub fn evaluation_split(c: &Value, which: &str) -> Result<EvaluationSplit, Strin
     Ok((layout.classes, layout.masks, samples))
 }
 
+/// Decoded images and masks kept in memory (`environment.cache_data`), so each file is read
+/// and decoded once per run.
+#[derive(Default)]
+pub struct Cache {
+    images: std::sync::Mutex<std::collections::HashMap<PathBuf, std::sync::Arc<image::RgbImage>>>,
+    masks: std::sync::Mutex<std::collections::HashMap<PathBuf, std::sync::Arc<GrayImage>>>,
+}
+
+/// The cached value of `key`, or `load`'s (then cached).
+fn cached<T>(
+    map: &std::sync::Mutex<std::collections::HashMap<PathBuf, std::sync::Arc<T>>>,
+    key: &Path,
+    load: impl FnOnce() -> Result<T, String>,
+) -> Result<T, String>
+where
+    T: Clone,
+{
+    if let Some(v) = map.lock().ok().and_then(|m| m.get(key).cloned()) {
+        return Ok((*v).clone());
+    }
+    let v = load()?;
+    if let Ok(mut m) = map.lock() {
+        m.insert(key.to_path_buf(), std::sync::Arc::new(v.clone()));
+    }
+    Ok(v)
+}
+
 /// A sample as the model's input `[1, 3, H, W]` and, for segmentation, its mask of classes
 /// after `augment`.
 pub fn load_sample(
     sample: &Sample,
     augment: &Augment,
     masks: Option<&MaskMap>,
+    cache: Option<&Cache>,
     rng: &mut Rng,
 ) -> Result<(RawTensor, Option<GrayImage>), String> {
-    let img = image::open(&sample.path)
-        .map_err(|e| format!("cannot read image {}: {e}", sample.path.display()))?
-        .to_rgb8();
+    let read = || {
+        image::open(&sample.path)
+            .map(|i| i.to_rgb8())
+            .map_err(|e| format!("cannot read image {}: {e}", sample.path.display()))
+    };
+    let img = match cache {
+        Some(c) => cached(&c.images, &sample.path, read)?,
+        None => read()?,
+    };
     let mask = match (&sample.mask, masks) {
         (Some(p), Some(m)) => {
-            let mask = m.load(p)?;
+            let mask = match cache {
+                Some(c) => cached(&c.masks, p, || m.load(p))?,
+                None => m.load(p)?,
+            };
             if mask.dimensions() != img.dimensions() {
                 return Err(format!(
                     "mask {} is {}×{} but its image {} is {}×{}",

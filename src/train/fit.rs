@@ -194,6 +194,19 @@ pub struct Fit<'a> {
     pub device: Device,
     /// Prints one line per epoch.
     pub report: &'a dyn Fn(&EpochResult),
+    /// Draws a progress bar on stderr during an epoch (a terminal).
+    pub progress: bool,
+}
+
+/// The progress line of a step: `epoch 3/30 [#####.....] 12/50 loss 0.4321`.
+fn progress_line(epoch: usize, epochs: usize, step: usize, steps: usize, loss: f64) -> String {
+    let width = 24;
+    let done = step * width / steps.max(1);
+    format!(
+        "\repoch {epoch}/{epochs} [{}{}] {step}/{steps} loss {loss:.4}",
+        "#".repeat(done),
+        ".".repeat(width - done)
+    )
 }
 
 /// `results.csv`'s header: the train loss and primary metric, the validation loss and every
@@ -374,7 +387,9 @@ pub fn fit(
         None
     };
     let workers = s.num_workers.max(1);
-    let train_load = |sample: &Sample, seed: u64| load_sample(sample, f.augment, masks, &mut Rng::new(seed));
+    let cache = s.cache_data.then(super::data::Cache::default);
+    let train_load =
+        |sample: &Sample, seed: u64| load_sample(sample, f.augment, masks, cache.as_ref(), &mut Rng::new(seed));
     for epoch in first..=s.epochs {
         let start = std::time::Instant::now();
         let epoch_lrs: Vec<f64> = lrs.iter().map(|l| l[epoch - 1]).collect();
@@ -400,6 +415,9 @@ pub fn fit(
                 ));
             }
             loss_sum += value;
+            if f.progress {
+                eprint!("{}", progress_line(epoch, s.epochs, step + 1, steps, loss_sum / (step + 1) as f64));
+            }
             meter.update(&prediction(&pred, &targets)?, &targets);
             let mut grads = GradientsParams::from_grads(loss.backward(), &model);
             if let Some(max_norm) = s.max_norm {
@@ -425,6 +443,7 @@ pub fn fit(
                 batch_size: s.batch_size,
                 workers,
                 device: f.device.clone().without_autodiff(),
+                cache: cache.as_ref(),
             };
             // NetsPresso validates (and saves) the EMA weights when it keeps them.
             let weights = match &ema {
@@ -445,6 +464,10 @@ pub fn fit(
         } else {
             None
         };
+        if f.progress {
+            // Clear the bar before the epoch's table row.
+            eprint!("\r{}\r", " ".repeat(72));
+        }
         let r = EpochResult {
             epoch,
             lr,
@@ -553,13 +576,15 @@ pub struct Eval<'a> {
     pub workers: usize,
     /// A device without autodiff (the model is in validation mode).
     pub device: Device,
+    /// Decoded files kept between epochs (`environment.cache_data`).
+    pub cache: Option<&'a super::data::Cache>,
 }
 
 /// The loss (the mean over batches, as NetsPresso averages) and the metrics of a split, and the
 /// counts behind them. Samples whose inputs differ in size (segmentation with aspect-keeping
 /// resizes) run one at a time.
 pub fn evaluate(e: &Eval, model: &crate::TaskModel) -> Result<(Scores, Meter), String> {
-    let load = |sample: &Sample, _seed: u64| load_sample(sample, e.inference, e.masks, &mut Rng::new(0));
+    let load = |sample: &Sample, _seed: u64| load_sample(sample, e.inference, e.masks, e.cache, &mut Rng::new(0));
     let mut meter = Meter::new(&e.cfg.task, e.classes, e.masks.and_then(|m| m.ignore));
     let (mut loss_sum, mut batches) = (0.0, 0usize);
     let mut run = |parts: Vec<Loaded>, labels: Vec<usize>| -> Result<(), String> {
