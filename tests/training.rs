@@ -264,12 +264,57 @@ fn zoo_train_learns_a_small_classification_set_and_writes_the_run() {
         "{}",
         common::text(&o.stderr)
     );
+    // Fine-tuning the trained weights on a new class count: the backbone loads, the head is new.
+    let best = run.join("classification_tiny_resnet_best.safetensors");
+    let model = dir.path().join("model.yaml");
+    let m = std::fs::read_to_string(&model).unwrap();
+    let data = dir.path().join("data.yaml");
+    let d = std::fs::read_to_string(&data).unwrap();
+    std::fs::write(
+        &data,
+        d.replace("[red, green, blue, yellow]", "[red, green, blue, yellow, purple]"),
+    )
+    .unwrap();
+    let with = |load_head: bool| {
+        m.replace(
+            "checkpoint: {use_pretrained: false, load_head: false, path: ~, optimizer_path: ~}",
+            &format!(
+                "checkpoint: {{use_pretrained: true, load_head: {load_head}, path: {}, optimizer_path: ~}}",
+                best.display()
+            ),
+        )
+    };
+    std::fs::write(&model, with(false)).unwrap();
+    let o = zoo_args(&args);
+    let err = common::text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("applied 35, missing 0, unexpected 0, head tensors not loaded 2"),
+        "{err}"
+    );
+    assert!(err.contains("5 classes; results in"), "{err}");
+    let tuned = tensors(
+        &dir.path()
+            .join("outputs/classification_tiny_resnet/version_1/classification_tiny_resnet_last.safetensors"),
+    );
+    assert_eq!(tuned["head.classifier.1.weight"].len(), 5 * 16 * 4);
+    // Keeping the 4-class head for 5 classes is a clear error, before any training.
+    std::fs::write(&model, with(true)).unwrap();
+    let o = zoo_args(&args);
+    assert_eq!(o.status.code(), Some(1));
+    let err = common::text(&o.stderr);
+    assert!(
+        err.contains("head.classifier.1.weight") && err.contains("shape"),
+        "{err}"
+    );
+    std::fs::write(&model, &m).unwrap();
+    std::fs::write(&data, &d).unwrap();
     // A second run gets its own version folder.
     let o = zoo_args(&args);
     assert!(o.status.success());
     assert!(
         dir.path()
-            .join("outputs/classification_tiny_resnet/version_1/results.csv")
+            .join("outputs/classification_tiny_resnet/version_2/results.csv")
             .is_file()
     );
 }
@@ -908,9 +953,7 @@ fn zoo_train_learns_a_small_segmentation_set_and_writes_the_run() {
     std::fs::write(&env, e.replace("cache_data: False", "cache_data: True")).unwrap();
     let o = zoo_args(&args);
     assert!(o.status.success(), "{}", common::text(&o.stderr));
-    let strip = |t: String| -> Vec<String> {
-        t.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect()
-    };
+    let strip = |t: String| -> Vec<String> { t.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect() };
     let cached = std::fs::read_to_string(run.with_file_name("version_1").join("results.csv")).unwrap();
     assert_eq!(strip(cached), strip(csv.clone()));
     std::fs::write(&env, e).unwrap();
@@ -1055,8 +1098,14 @@ fn segmentation_masks_pair_and_map_as_configured() {
     g.save(root.join("lbl/b2.png")).unwrap();
     let s = splits(&config("  label_image_mode: L\n  id_mapping: [a, b]\n")).unwrap();
     let aug = zoo::train::augment::Augment::from_config(&serde_json::json!({}), "train").unwrap();
-    let e = zoo::train::data::load_sample(&s.train[0], &aug, s.masks.as_ref(), None, &mut zoo::train::rng::Rng::new(1))
-        .unwrap_err();
+    let e = zoo::train::data::load_sample(
+        &s.train[0],
+        &aug,
+        s.masks.as_ref(),
+        None,
+        &mut zoo::train::rng::Rng::new(1),
+    )
+    .unwrap_err();
     assert!(
         e.contains("b2.png: pixel (3, 1) has the value 7, which is not a class; `data.id_mapping` has 2 classes"),
         "{e}"

@@ -416,7 +416,10 @@ pub fn fit(
             }
             loss_sum += value;
             if f.progress {
-                eprint!("{}", progress_line(epoch, s.epochs, step + 1, steps, loss_sum / (step + 1) as f64));
+                eprint!(
+                    "{}",
+                    progress_line(epoch, s.epochs, step + 1, steps, loss_sum / (step + 1) as f64)
+                );
             }
             meter.update(&prediction(&pred, &targets)?, &targets);
             let mut grads = GradientsParams::from_grads(loss.backward(), &model);
