@@ -22,6 +22,13 @@ fn model_schema_is_fresh() {
 }
 
 #[test]
+fn section_schemas_are_fresh() {
+    for (key, schema) in zoo::config::sections::schemas::all() {
+        ensure_fresh(&format!("{key}.schema.json"), &schema);
+    }
+}
+
+#[test]
 fn spec_schema_is_fresh() {
     ensure_fresh("spec.schema.json", &zoo_spec::schema::spec_schema());
 }

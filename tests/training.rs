@@ -304,7 +304,9 @@ fn zoo_train_learns_a_small_classification_set_and_writes_the_run() {
     assert_eq!(o.status.code(), Some(1));
     let err = common::text(&o.stderr);
     assert!(
-        err.contains("head.classifier.1.weight") && err.contains("shape"),
+        err.contains("error: `id_mapping` has 5 classes but the checkpoint's head")
+            && err.contains("data.yaml:10:3")
+            && err.contains("predicts 4"),
         "{err}"
     );
     std::fs::write(&model, &m).unwrap();
@@ -330,11 +332,18 @@ fn zoo_train_refuses_configs_that_cannot_train() {
     assert_eq!(o.status.code(), Some(1));
     assert!(
         common::text(&o.stderr)
-            .contains("the data config is for `segmentation` but the model config for `classification`"),
+            .contains("error: the data is for `segmentation` but the model config is for `classification`"),
         "{}",
         common::text(&o.stderr)
     );
-    std::fs::write(&data, text.replace("format: local", "format: huggingface")).unwrap();
+    std::fs::write(
+        &data,
+        text.replace(
+            "format: local",
+            "format: huggingface\n  metadata: {repo: beans, subset: ~, custom_cache_dir: ~, features: {image: image, label: labels}}",
+        ),
+    )
+    .unwrap();
     let o = zoo_args(&args);
     assert!(
         common::text(&o.stderr).contains("zoo does not do; save it in NetsPresso's `local` layout"),
@@ -353,9 +362,9 @@ fn zoo_train_refuses_configs_that_cannot_train() {
     .unwrap();
     let o = zoo_args(&args);
     assert!(
-        common::text(&o.stderr).contains(
-            "`logging.model_save_options.save_checkpoint_epoch` (3) must be a multiple of `validation_epoch` (2)"
-        ),
+        common::text(&o.stderr)
+            .contains("error: `save_checkpoint_epoch` (3) must be a multiple of `validation_epoch` (2)")
+            && common::text(&o.stderr).contains("logging.yaml:5:"),
         "{}",
         common::text(&o.stderr)
     );
@@ -378,15 +387,16 @@ fn zoo_train_refuses_configs_that_cannot_train() {
     .unwrap();
     let o = zoo_args(&args);
     assert!(
-        common::text(&o.stderr)
-            .contains("`training.optimizer.overwrite[0].param_group` is `tail`; it must be backbone, neck or head"),
+        common::text(&o.stderr).contains("error: unknown parameter group `tail`")
+            && common::text(&o.stderr).contains("= note: at training.optimizer.overwrite[0].param_group"),
         "{}",
         common::text(&o.stderr)
     );
     std::fs::write(&training, t.replace("max_norm: ~", "max_norm: -1")).unwrap();
     let o = zoo_args(&args);
     assert!(
-        common::text(&o.stderr).contains("`training.max_norm` must be above 0"),
+        common::text(&o.stderr).contains("error: must be above 0, found -1")
+            && common::text(&o.stderr).contains("= note: at training.max_norm"),
         "{}",
         common::text(&o.stderr)
     );

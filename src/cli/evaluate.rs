@@ -32,7 +32,6 @@ fn eval(a: &EvaluateArgs) -> Result<(), Failure> {
     if !matches!(a.split, "valid" | "test") {
         return Err(usage(format!("--split is `valid` or `test`, found `{}`", a.split)));
     }
-    let cfg = super::build::load(a.model).map_err(|code| (String::new(), code))?;
     let mut files: Vec<(&str, &Path)> = vec![("data", a.data), ("augmentation", a.augmentation), ("model", a.model)];
     if let Some(l) = a.logging {
         files.push(("logging", l));
@@ -40,6 +39,7 @@ fn eval(a: &EvaluateArgs) -> Result<(), Failure> {
     if let Some(e) = a.environment {
         files.push(("environment", e));
     }
+    let cfg = super::train::checked_model(&files)?;
     let merged = merge(&files).map_err(usage)?.merged;
     let data_task = merged.pointer("/data/task").and_then(|t| t.as_str()).unwrap_or("");
     if data_task != cfg.task {

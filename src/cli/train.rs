@@ -108,8 +108,6 @@ fn configs(a: &TrainArgs) -> Result<Configs, Failure> {
         need(a.model, "model")?,
         need(a.training, "training")?,
     );
-    // The model config first, with located diagnostics.
-    let cfg = super::build::load(&model).map_err(|code| (String::new(), code))?;
     let mut files: Vec<(&str, &Path)> = vec![
         ("data", &data),
         ("augmentation", &aug),
@@ -122,8 +120,43 @@ fn configs(a: &TrainArgs) -> Result<Configs, Failure> {
     if let Some(e) = a.environment {
         files.push(("environment", e));
     }
+    let cfg = checked_model(&files)?;
     let merged = merge(&files).map_err(usage)?.merged;
     Ok(Configs { merged, cfg })
+}
+
+/// Every file checked on its own and with the others (as `zoo validate` does), the
+/// diagnostics printed; the model config when nothing is in error.
+pub(super) fn checked_model(files: &[(&str, &Path)]) -> Result<crate::ModelConfig, Failure> {
+    let paths: Vec<std::path::PathBuf> = files.iter().map(|(_, p)| p.to_path_buf()).collect();
+    let checked = super::validate::check_files(&paths);
+    if let Some(c) = checked.iter().find(|c| c.unreadable.is_some()) {
+        return Err((
+            format!(
+                "cannot read {}: {}",
+                c.shown,
+                c.unreadable.as_deref().unwrap_or_default()
+            ),
+            USAGE,
+        ));
+    }
+    let code = super::validate::render(&checked, super::Format::Human, false);
+    if code != super::OK {
+        let bad: Vec<&str> = checked
+            .iter()
+            .filter(|c| c.errors() > 0)
+            .map(|c| c.shown.as_str())
+            .collect();
+        return Err((
+            format!("invalid config ({}); nothing was trained", bad.join(", ")),
+            code,
+        ));
+    }
+    let model = files.iter().position(|(k, _)| *k == "model").unwrap_or(0);
+    checked[model]
+        .model
+        .clone()
+        .ok_or_else(|| (format!("{} has no `model:` section", checked[model].shown), USAGE))
 }
 
 fn train(a: &TrainArgs) -> Result<(), Failure> {

@@ -4,9 +4,10 @@
 mod checks;
 mod params;
 mod postprocessor;
+pub mod sections;
 mod validate;
 
-pub use validate::validate;
+pub use validate::{validate, validate_any};
 
 use crate::diagnostics::Diagnostic;
 use serde::Serialize;
@@ -81,6 +82,18 @@ impl Validated {
 pub fn check_text(text: &str) -> Validated {
     match yaml::parse(text) {
         Ok(root) => validate(&root),
+        Err(e) => Validated {
+            config: None,
+            diagnostics: vec![Diagnostic::error(e.span, "", format!("invalid YAML: {}", e.message))],
+        },
+    }
+}
+
+/// Parses and validates any of NetsPresso's six config files (or a merged one); the model
+/// config is returned when the text has a valid `model:` section.
+pub fn check_any_text(text: &str) -> Validated {
+    match yaml::parse(text) {
+        Ok(root) => validate_any(&root),
         Err(e) => Validated {
             config: None,
             diagnostics: vec![Diagnostic::error(e.span, "", format!("invalid YAML: {}", e.message))],

@@ -82,6 +82,10 @@ const MODEL_KEYS: &[&str] = &[
 pub fn validate(root: &Node) -> Validated {
     let mut cx = Cx { diags: Vec::new() };
     let config = model_document(&mut cx, root);
+    // A merged file's other sections are checked too.
+    for key in OTHER_SECTIONS {
+        super::sections::check_section(&mut cx, root, key);
+    }
     let failed = cx
         .diags
         .iter()
@@ -89,6 +93,46 @@ pub fn validate(root: &Node) -> Validated {
     cx.diags.sort_by_key(|d| (d.span.start.line, d.span.start.col));
     Validated {
         config: if failed { None } else { config },
+        diagnostics: cx.diags,
+    }
+}
+
+/// Validates any of NetsPresso's six config files (or a merged one): the model section when
+/// there is one (see `validate`), and every other section present.
+pub fn validate_any(root: &Node) -> Validated {
+    if root.get("model").is_some() {
+        return validate(root);
+    }
+    let mut cx = Cx { diags: Vec::new() };
+    let mut allowed = vec!["model"];
+    allowed.extend(OTHER_SECTIONS);
+    if root.as_map().is_none() {
+        cx.error(
+            root.span,
+            "",
+            format!(
+                "a config is a mapping with one of {}, found {}",
+                allowed.iter().map(|k| format!("`{k}:`")).collect::<Vec<_>>().join(", "),
+                root.type_name()
+            ),
+        );
+    } else {
+        cx.unknown_keys(root, &allowed, "", "the config");
+        let present = OTHER_SECTIONS.iter().filter(|k| root.get(k).is_some()).count();
+        if present == 0 && root.as_map().is_some_and(|m| m.is_empty()) {
+            cx.error(
+                root.span,
+                "",
+                "an empty config: expected one of `data:`, `augmentation:`, `model:`, `training:`, `logging:`, `environment:`",
+            );
+        }
+        for key in OTHER_SECTIONS {
+            super::sections::check_section(&mut cx, root, key);
+        }
+    }
+    cx.diags.sort_by_key(|d| (d.span.start.line, d.span.start.col));
+    Validated {
+        config: None,
         diagnostics: cx.diags,
     }
 }
