@@ -114,7 +114,7 @@ fn training_configs_are_checked_field_by_field() {
             "training.yaml:2:11 error training.epochs: must be at least 1, found 0",
             "training.yaml:4:51 error training.ema.bta: unknown key `bta` in `training.ema` [did you mean `beta`?]",
             "training.yaml:6:3 error training.optimzer: unknown key `optimzer` in `training` [did you mean `optimizer`?]",
-            "training.yaml:11:5 error training.optimizer.betas: `betas` is not a setting of `SGD` in `training.optimizer` [expected one of `no_bias_decay`, `no_norm_weight_decay`, `overwrite`, `name`, `lr`, `weight_decay`, `momentum`, `nesterov`]",
+            "training.yaml:11:5 error training.optimizer.betas: `betas` is not a setting of `SGD` in `training.optimizer` [expected one of `no_bias_decay`, `no_norm_weight_decay`, `overwrite`, `name`, `lr`, `momentum`, `weight_decay`, `nesterov`]",
             "training.yaml:13:15 error training.optimizer.nesterov: expected true or false, found the string \"yes\" [YAML 1.2 reads yes/no/on/off as strings; write true or false]",
             "training.yaml:16:31 error training.optimizer.overwrite[0].param_group: unknown parameter group `heads` [did you mean `head`?]",
             "training.yaml:17:21 error training.scheduler.name: unknown scheduler `cosine_nosgdr` [did you mean `cosine_no_sgdr`?]",

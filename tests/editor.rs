@@ -380,3 +380,133 @@ fn completes_neck_names_necks_params_and_postprocessor_params() {
         }
     });
 }
+
+/// A config with the modeline of `schemas/<schema>` on its first line.
+fn doc_with(schema: &str, body: &str) -> Doc {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    let schema = root().join("schemas").join(schema);
+    std::fs::write(
+        &path,
+        format!("# yaml-language-server: $schema={}\n{body}", schema.display()),
+    )
+    .unwrap();
+    Doc { _dir: dir, path }
+}
+
+const TRAINING: &str = "training:
+  epochs: 10
+  optimizer:
+    name: sgd
+    lr: 0.1
+    zz: 1
+  scheduler:
+    name: step
+    iters_per_phase: 3
+    gamma: 0.5
+    end_epoch: 10
+";
+
+#[test]
+fn completes_the_chosen_optimizers_and_transforms_settings_only() {
+    let Some(s) = server() else { return };
+    let d = doc_with("training.schema.json", TRAINING);
+    let items = probe(&s, &["complete", "7", "5"], &d);
+    for k in ["momentum", "nesterov", "weight_decay", "no_bias_decay", "overwrite"] {
+        assert!(items.iter().any(|i| i == k), "{k} missing from {items:?}");
+    }
+    assert!(!items.iter().any(|i| i == "betas" || i == "rho"), "{items:?}");
+    let d = doc_with("training.schema.json", &TRAINING.replace("name: sgd", "name: adamw"));
+    let items = probe(&s, &["complete", "7", "5"], &d);
+    assert!(items.iter().any(|i| i == "betas"), "{items:?}");
+    assert!(!items.iter().any(|i| i == "momentum"), "{items:?}");
+    // Transform names, then the chosen transform's arguments.
+    let aug = "augmentation:\n  train:\n    - name: \n  inference: ~\n";
+    let d = doc_with("augmentation.schema.json", aug);
+    let names = probe(&s, &["complete", "4", "13"], &d);
+    assert_eq!(names, zoo::config::sections::schemas::transform_names());
+    let aug = "augmentation:\n  train:\n    - name: randomresizedcrop\n      zz: 1\n  inference: ~\n";
+    let d = doc_with("augmentation.schema.json", aug);
+    let mut items = probe(&s, &["complete", "5", "7"], &d);
+    items.sort();
+    assert_eq!(items, ["interpolation", "ratio", "scale", "size"]);
+}
+
+#[test]
+fn section_diagnostics_point_at_the_exact_key() {
+    let Some(s) = server() else { return };
+    let d = doc_with(
+        "training.schema.json",
+        &TRAINING.replace("    zz: 1\n", "    betas: [0.9, 0.99]\n"),
+    );
+    assert_eq!(
+        probe(&s, &["diagnose"], &d),
+        ["7:5 error Property betas is not allowed."]
+    );
+    let d = doc_with(
+        "training.schema.json",
+        &TRAINING.replace("    zz: 1\n", "").replace("epochs: 10", "epochs: 0"),
+    );
+    assert_eq!(
+        probe(&s, &["diagnose"], &d),
+        ["3:11 error Value is below the minimum of 1."]
+    );
+    // NetsPresso lower-cases optimizer names: any case is accepted, a typo is not.
+    let d = doc_with(
+        "training.schema.json",
+        &TRAINING.replace("    zz: 1\n", "").replace("name: sgd", "name: SGD"),
+    );
+    assert_eq!(probe(&s, &["diagnose"], &d), Vec::<String>::new());
+}
+
+#[test]
+fn netspresso_run_configs_have_no_diagnostics_but_their_real_mistakes() {
+    let Some(s) = server() else { return };
+    let base = root().join("tests/fixtures/netspresso-configs");
+    let mut files = Vec::new();
+    let mut stack = vec![base.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let found = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for chunk in files.chunks(files.len().div_ceil(4)) {
+            let (s, found, base) = (&s, &found, &base);
+            scope.spawn(move || {
+                for f in chunk {
+                    let text = std::fs::read_to_string(f).unwrap();
+                    let kind = ["data", "augmentation", "model", "training", "logging", "environment"]
+                        .into_iter()
+                        .find(|k| text.lines().any(|l| l.starts_with(&format!("{k}:"))))
+                        .unwrap();
+                    let d = doc_with(&format!("{kind}.schema.json"), &text);
+                    for l in probe(s, &["diagnose"], &d) {
+                        if l.contains(" error ") || l.contains(" warning ") {
+                            let rel = f.strip_prefix(base).unwrap().display().to_string();
+                            found.lock().unwrap().push(format!("{rel} {l}"));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let mut found = found.into_inner().unwrap();
+    found.sort();
+    // `id_mapping: ~` stops NetsPresso too ("Unsupported id_mapping value None"); the editor
+    // reports it where `zoo validate` does (line 16 of the file is line 17 after the modeline).
+    assert_eq!(
+        found,
+        [
+            "data/local/chess.yaml 17:15 error Incorrect type. Expected \"array | object(NetsPresso Trainer data config) | string\".",
+            "data/local/rcv-workshop-iccv2023.yaml 17:15 error Incorrect type. Expected \"array | object(NetsPresso Trainer data config) | string\".",
+        ]
+    );
+}

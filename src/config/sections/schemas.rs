@@ -86,41 +86,32 @@ fn names_any_case(names: &[&str], what: &str, d: &str) -> J {
             .collect()
     };
     let pattern = format!("^({})$", names.iter().map(|n| ci(n)).collect::<Vec<_>>().join("|"));
-    json!({"type": "string", "anyOf": [{"enum": names}, {"type": "string", "pattern": pattern}], "x-enum": names, "x-what": what, "description": d})
+    json!({"type": "string", "anyOf": [{"type": "string", "enum": names}, {"type": "string", "pattern": pattern}], "x-enum": names, "x-what": what, "description": d})
 }
 
-/// A list item chosen by `name`: the name's enum plus one `if`/`then` per name.
+/// A mapping chosen by `name`: the name (and the settings every name shares) in the base, and
+/// per name an `if`/`then` whose `then` lists all that name's keys with
+/// `additionalProperties: false`, so the editor completes and accepts only the chosen name's
+/// settings (draft-07 judges `additionalProperties` per subschema).
 fn by_name(what: &str, variants: &[(&str, &str, J)], common: J) -> J {
     let names: Vec<&str> = variants.iter().map(|v| v.0).collect();
-    let mut props = common;
+    let mut props = common.clone();
     props["name"] = names_any_case(&names, what, &format!("The {what}."));
     let branches: Vec<J> = variants
         .iter()
         .map(|(n, d, p)| {
-            let mut then_props = p.clone();
+            let mut then_props = common.clone();
+            for (k, v) in p.as_object().cloned().unwrap_or_default() {
+                then_props[k] = v;
+            }
             then_props["name"] = json!({"description": d});
-            json!({"if": {"properties": {"name": {"const": n}}, "required": ["name"]}, "then": {"properties": then_props}})
+            json!({
+                "if": {"properties": {"name": {"const": n}}, "required": ["name"]},
+                "then": {"properties": then_props, "additionalProperties": false}
+            })
         })
         .collect();
-    json!({"type": "object", "properties": props, "required": ["name"], "additionalProperties": false, "allOf": branches})
-}
-
-/// `additionalProperties: false` with `allOf` branches needs every branch's keys among the
-/// base properties for the editor (draft-07 does not see through `allOf`): adds them, typed
-/// loosely, documented by the branches.
-fn open_branch_keys(mut s: J) -> J {
-    let mut extra = Vec::new();
-    for b in s["allOf"].as_array().cloned().unwrap_or_default() {
-        for k in b["then"]["properties"].as_object().cloned().unwrap_or_default().keys() {
-            if s["properties"].get(k).is_none() && !extra.contains(k) {
-                extra.push(k.clone());
-            }
-        }
-    }
-    for k in extra {
-        s["properties"][k] = json!({"x-branch": true});
-    }
-    s
+    json!({"type": "object", "properties": props, "required": ["name"], "allOf": branches})
 }
 
 const INTERPOLATION: [&str; 3] = ["nearest", "bilinear", "bicubic"];
@@ -310,12 +301,12 @@ fn transform() -> J {
             "std": doc(json!({"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 3, "maxItems": 3}), "Per-channel standard deviation (RGB).")}),
         ),
     ];
-    open_branch_keys(by_name("transform", &variants, json!({})))
+    by_name("transform", &variants, json!({}))
 }
 
 /// The transforms NetsPresso's augmentation lists accept.
 pub fn transform_names() -> Vec<String> {
-    transform()["properties"]["name"]["enum"]
+    transform()["properties"]["name"]["x-enum"]
         .as_array()
         .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
         .unwrap_or_default()
@@ -471,7 +462,7 @@ fn optimizer() -> J {
             "no_norm_weight_decay": boolean("The module's `no_norm_weight_decay`."),
         }), &["param_group"])}), "Per-module settings (backbone / neck / head); not for full models.")),
     });
-    open_branch_keys(by_name("optimizer", &variants, common))
+    by_name("optimizer", &variants, common)
 }
 
 fn scheduler() -> J {
@@ -521,7 +512,7 @@ fn scheduler() -> J {
             json!({"milestones": doc(json!({"type": "array", "items": {"type": "integer", "minimum": 0}}), "Epochs after which the rate drops."), "gamma": doc(json!({"type": "number", "exclusiveMinimum": 0}), "The factor per milestone.")}),
         ),
     ];
-    open_branch_keys(by_name("scheduler", &variants, json!({})))
+    by_name("scheduler", &variants, json!({}))
 }
 
 fn ema() -> J {
@@ -537,7 +528,7 @@ fn ema() -> J {
             json!({"decay": num_range(0.0, 1.0, "The final decay d."), "beta": doc(json!({"type": "number", "exclusiveMinimum": 0}), "The ramp's time constant in steps.")}),
         ),
     ];
-    let mut e = open_branch_keys(by_name("EMA", &variants, json!({})));
+    let mut e = by_name("EMA", &variants, json!({}));
     e["type"] = json!(["object", "null"]);
     doc(
         e,

@@ -260,47 +260,40 @@ fn object(cx: &mut Cx, node: &Node, entries: &[(Node, Node)], schema: &J, root: 
         .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
     let mut required: Vec<String> = strings(schema.get("required"));
-    let mut extra = Vec::new();
-    let mut any_branch = false;
+    let mut closed = schema.get("additionalProperties") == Some(&J::Bool(false));
+    // Keys that some `name` has, for a clearer message when the chosen one does not.
+    let mut branch_keys: Vec<String> = Vec::new();
     for branch in schema.get("allOf").and_then(|a| a.as_array()).into_iter().flatten() {
         let branch = resolve(branch, root);
-        let chosen = match branch.get("if") {
-            Some(cond) => {
-                if holds(node, cond) {
-                    any_branch = true;
-                    branch.get("then")
-                } else {
-                    branch.get("else")
-                }
+        for part in ["then", "else"] {
+            if let Some(p) = branch
+                .get(part)
+                .and_then(|t| resolve(t, root).get("properties"))
+                .and_then(|p| p.as_object())
+            {
+                branch_keys.extend(p.keys().cloned());
             }
+        }
+        let chosen = match branch.get("if") {
+            Some(cond) if holds(node, cond) => branch.get("then"),
+            Some(_) => branch.get("else"),
             None => Some(branch),
         };
         if let Some(t) = chosen {
             let t = resolve(t, root);
-            if let Some(p) = t.get("properties").and_then(|p| p.as_object()) {
-                for (k, v) in p {
-                    match props.iter_mut().find(|(name, _)| name == k) {
-                        // A branch narrows a property the base declares (e.g. `name`'s const).
-                        Some(slot) => extra.push((k.clone(), v.clone(), slot.1.clone())),
-                        None => props.push((k.clone(), v.clone())),
-                    }
+            closed |= t.get("additionalProperties") == Some(&J::Bool(false));
+            for (k, v) in t.get("properties").and_then(|p| p.as_object()).into_iter().flatten() {
+                match props.iter_mut().find(|(name, _)| name == k) {
+                    // The base's schema of a shared key stays (the branch repeats it for the
+                    // editor, or only documents it).
+                    Some(_) => {}
+                    None => props.push((k.clone(), v.clone())),
                 }
             }
             required.extend(strings(t.get("required")));
         }
     }
-    let closed = schema.get("additionalProperties") == Some(&J::Bool(false));
-    // Keys that only some `name`s have: unknown unless the chosen branch declares them.
     let chosen_name = node.get("name").and_then(|n| n.as_str()).map(str::to_string);
-    let branch_keys: Vec<String> = props
-        .iter()
-        .filter(|(_, s)| s.get("x-branch").is_some())
-        .map(|(k, _)| k.clone())
-        .collect();
-    // With an unknown name (reported on its own) no branch applies: its keys are not judged.
-    if any_branch {
-        props.retain(|(k, s)| s.get("x-branch").is_none() || extra.iter().any(|(n, _, _)| n == k));
-    }
     let names: Vec<&str> = props.iter().map(|(k, _)| k.as_str()).collect();
     let owner = if path.is_empty() {
         "the config".to_string()
@@ -310,14 +303,7 @@ fn object(cx: &mut Cx, node: &Node, entries: &[(Node, Node)], schema: &J, root: 
     for (k, v) in entries {
         let key = k.key_text();
         match props.iter().find(|(name, _)| *name == key) {
-            Some((_, s)) => {
-                // Narrowed properties are checked against the narrowing only.
-                let s = extra
-                    .iter()
-                    .find(|(n, _, _)| *n == key)
-                    .map_or(s, |(_, narrow, _)| narrow);
-                check(cx, v, s, root, &join(path, &key));
-            }
+            Some((_, s)) => check(cx, v, s, root, &join(path, &key)),
             None if schema.get("additionalProperties").is_some_and(|a| a.is_object()) => {
                 let s = schema.get("additionalProperties").unwrap_or(&J::Null);
                 check(cx, v, s, root, &join(path, &key));
