@@ -1121,3 +1121,38 @@ fn segmentation_masks_pair_and_map_as_configured() {
         "{e}"
     );
 }
+
+#[test]
+fn several_devices_train_with_a_batch_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = tiny_run_configs(dir.path(), "");
+    args.extend(["--gpus".to_string(), "1,0".to_string()]);
+    let o = zoo_args(&args);
+    let err = common::text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "data-parallel on 2 devices (0, 1): a batch of 8 per device and step; the CPU backend has one device"
+        ),
+        "{err}"
+    );
+    let csv = std::fs::read_to_string(
+        dir.path()
+            .join("outputs/classification_tiny_resnet/version_0/results.csv"),
+    )
+    .unwrap();
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap_or(f64::NAN)).collect())
+        .collect();
+    assert_eq!(rows.len(), 6, "{csv}");
+    // 64 samples, 2 devices × 8: four steps per epoch, and still learning.
+    assert!(rows[5][2] < 0.8 * rows[0][2], "{csv}");
+    assert!(rows[5][5] >= 0.75, "{csv}");
+    let bad = args.iter().position(|a| a == "1,0").unwrap();
+    args[bad] = "0,x".into();
+    let o = zoo_args(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(common::text(&o.stderr).contains("device ids are numbers like `0,1`, found `0,x`"));
+}

@@ -278,6 +278,10 @@ pub enum Command {
         environment: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "flex")]
         device: DeviceKind,
+        /// Device ids to train on in parallel, e.g. `0,1` (overrides `environment.gpus`); each
+        /// takes a batch of `batch_size` per step, as NetsPresso's multi-GPU runs do.
+        #[arg(long)]
+        gpus: Option<String>,
     },
     /// Evaluate trained weights on the valid (or test) split of a data config.
     Evaluate {
@@ -451,6 +455,7 @@ pub fn run(cmd: Command) -> i32 {
             logging,
             environment,
             device,
+            gpus,
         } => train::run(&train::TrainArgs {
             data: data.as_deref(),
             augmentation: augmentation.as_deref(),
@@ -460,6 +465,7 @@ pub fn run(cmd: Command) -> i32 {
             environment: environment.as_deref(),
             resume: resume.as_deref(),
             device,
+            gpus: gpus.as_deref(),
         }),
         Command::Evaluate {
             data,
@@ -500,6 +506,19 @@ pub fn run(cmd: Command) -> i32 {
             weights,
             output,
         } => run::save(&weights.model_args(&config, DeviceKind::Flex), &output),
+    }
+}
+
+/// The burn device number `index` of a `--device` kind (the CPU backends have one device, which
+/// every index names).
+pub fn device_at(kind: DeviceKind, index: usize) -> Result<burn::tensor::Device, String> {
+    match kind {
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => Ok(burn::tensor::Device::cuda(index)),
+        DeviceKind::Wgpu if index > 0 => Err(format!(
+            "device {index}: choosing a wgpu adapter by index is not supported; train on one wgpu device"
+        )),
+        other => device(other),
     }
 }
 

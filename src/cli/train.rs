@@ -19,6 +19,34 @@ pub struct TrainArgs<'a> {
     /// A run folder to continue (its `hparams.yaml` holds the configs).
     pub resume: Option<&'a Path>,
     pub device: DeviceKind,
+    /// `--gpus`: device ids, comma-separated.
+    pub gpus: Option<&'a str>,
+}
+
+/// Device ids from `--gpus` or `environment.gpus` (an int or "0, 1"); one id when neither
+/// names several.
+fn device_ids(flag: Option<&str>, merged: &serde_json::Value) -> Result<Vec<usize>, String> {
+    let text = match (flag, merged.pointer("/environment/gpus")) {
+        (Some(f), _) => f.to_string(),
+        (None, Some(serde_json::Value::Number(n))) => n.to_string(),
+        (None, Some(serde_json::Value::String(s))) => s.clone(),
+        _ => "0".to_string(),
+    };
+    let mut ids: Vec<usize> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse()
+                .map_err(|_| format!("device ids are numbers like `0,1`, found `{text}` (--gpus / environment.gpus)"))
+        })
+        .collect::<Result<_, _>>()?;
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        ids.push(0);
+    }
+    Ok(ids)
 }
 
 /// The per-epoch table's header: the columns of `results.csv` but the seconds.
@@ -188,7 +216,27 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
     if augment.dropped_mixing {
         eprintln!("note: `mixing` (the last train transform) is not applied, as NetsPresso 1.4.1 does not apply it");
     }
-    let device = super::device(a.device).map_err(usage)?.autodiff();
+    let ids = device_ids(a.gpus, &merged).map_err(usage)?;
+    let device = super::device_at(a.device, ids[0]).map_err(usage)?.autodiff();
+    let replicas: Vec<burn::tensor::Device> = ids[1..]
+        .iter()
+        .map(|i| super::device_at(a.device, *i).map(|d| d.autodiff()))
+        .collect::<Result<_, _>>()
+        .map_err(usage)?;
+    if !replicas.is_empty() {
+        let cpu = matches!(a.device, DeviceKind::Flex | DeviceKind::Ndarray);
+        eprintln!(
+            "data-parallel on {} devices ({}): a batch of {} per device and step{}",
+            ids.len(),
+            ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+            settings.batch_size,
+            if cpu {
+                "; the CPU backend has one device, so the batches run one after another (the same steps as on several GPUs, no faster)"
+            } else {
+                ""
+            }
+        );
+    }
     // NetsPresso seeds torch with `environment.seed`: initial weights and dropout repeat.
     device.seed(settings.seed);
     let mut model = crate::model::build(&cfg, splits.classes.len(), &device)
@@ -261,6 +309,7 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
         inference: &inference,
         groups: &grouped.all,
         device,
+        replicas,
     };
     if let Some((dir, state)) = resume {
         let optim = load_optimizer(dir, &state, optim).map_err(|m| (m, INVALID))?;
@@ -321,6 +370,7 @@ struct Job<'a> {
     inference: &'a Augment,
     groups: &'a [crate::train::optim::Group],
     device: burn::tensor::Device,
+    replicas: Vec<burn::tensor::Device>,
 }
 
 impl Job<'_> {
@@ -355,6 +405,7 @@ impl Job<'_> {
             groups: self.groups,
             dir,
             device: self.device.clone(),
+            replicas: self.replicas.clone(),
             report: &report,
             progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         };

@@ -191,7 +191,11 @@ pub struct Fit<'a> {
     /// NetsPresso's parameter groups; the first one's optimizer is every other parameter's.
     pub groups: &'a [super::optim::Group],
     pub dir: &'a Path,
+    /// The main device (the model's, validation's and the optimizer's).
     pub device: Device,
+    /// Further devices training in parallel (`environment.gpus` / `--gpus` with several ids):
+    /// each takes its own batch of `batch_size` every step.
+    pub replicas: Vec<Device>,
     /// Prints one line per epoch.
     pub report: &'a dyn Fn(&EpochResult),
     /// Draws a progress bar on stderr during an epoch (a terminal).
@@ -354,10 +358,13 @@ pub fn fit(
         .map(|g| burn::module::ParamGroup::from_ids(g.params.iter().map(|(id, _)| *id).collect()))
         .collect();
     let n = f.splits.train.len();
-    let steps = n / s.batch_size;
+    // Every device takes a batch per step (NetsPresso's batch size is per GPU).
+    let devices = 1 + f.replicas.len();
+    let step_size = s.batch_size * devices;
+    let steps = n / step_size;
     if steps == 0 {
         return Err(format!(
-            "the train split has {n} samples, fewer than one batch of {}; lower `environment.batch_size`",
+            "the train split has {n} samples, fewer than one batch of {} per device ({devices} devices); lower `environment.batch_size`",
             s.batch_size
         ));
     }
@@ -401,13 +408,34 @@ pub fn fit(
         let mut loss_sum = 0.0;
         let mut meter = Meter::new(&f.cfg.task, classes, masks.and_then(|m| m.ignore));
         for step in 0..steps {
-            let idx = &order[step * s.batch_size..(step + 1) * s.batch_size];
-            let samples: Vec<&Sample> = idx.iter().map(|i| &f.splits.train[*i]).collect();
-            let seeds: Vec<u64> = idx.iter().map(|i| sample_seed(s.seed, epoch, *i)).collect();
-            let (batch, targets) = load_batch(&samples, workers, &train_load, &seeds)?;
-            let pred = model.forward(batch.to_tensor::<4>(&f.device)?);
-            let loss = total_loss(f.cfg, pred.clone(), &targets)?;
-            let value = loss.clone().into_scalar::<f32>() as f64;
+            let window = &order[step * step_size..(step + 1) * step_size];
+            let mut parts = Vec::with_capacity(devices);
+            let mut value = 0.0;
+            for (k, idx) in window.chunks(s.batch_size).enumerate() {
+                let samples: Vec<&Sample> = idx.iter().map(|i| &f.splits.train[*i]).collect();
+                let seeds: Vec<u64> = idx.iter().map(|i| sample_seed(s.seed, epoch, *i)).collect();
+                let (batch, targets) = load_batch(&samples, workers, &train_load, &seeds)?;
+                // The first device trains the model itself; the others a fork of it.
+                let device = if k == 0 {
+                    f.device.clone()
+                } else {
+                    f.replicas[k - 1].clone()
+                };
+                let replica = if k == 0 {
+                    model.clone()
+                } else {
+                    model.clone().fork(&device)
+                };
+                let pred = replica.forward(batch.to_tensor::<4>(&device)?);
+                let loss = total_loss(f.cfg, pred.clone(), &targets)?.div_scalar(devices as f64);
+                value += loss.clone().into_scalar::<f32>() as f64;
+                meter.update(&prediction(&pred, &targets)?, &targets);
+                parts.push((GradientsParams::from_grads(loss.backward(), &replica), device));
+                if k == 0 {
+                    // BatchNorm statistics updated in the first device's forward pass.
+                    model = replica;
+                }
+            }
             if !value.is_finite() {
                 return Err(format!(
                     "epoch {epoch}, step {}: the loss is {value}; lower the learning rate",
@@ -421,8 +449,11 @@ pub fn fit(
                     progress_line(epoch, s.epochs, step + 1, steps, loss_sum / (step + 1) as f64)
                 );
             }
-            meter.update(&prediction(&pred, &targets)?, &targets);
-            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+            let mut grads = if parts.len() == 1 {
+                parts.pop().map(|p| p.0).unwrap_or_default()
+            } else {
+                super::parallel::merge(&model, parts, &f.device)
+            };
             if let Some(max_norm) = s.max_norm {
                 super::clip::clip_global_norm(&model, &mut grads, max_norm);
             }
