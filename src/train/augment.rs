@@ -52,6 +52,14 @@ enum Step {
         ratio: (f64, f64),
         value: Option<u8>,
     },
+    TrivialAugmentWide {
+        bins: usize,
+        warp: super::autoaugment::Warp,
+    },
+    AutoAugment {
+        policy: String,
+        warp: super::autoaugment::Warp,
+    },
     ToTensor(f32),
     Normalize([f32; 3], [f32; 3]),
 }
@@ -76,7 +84,7 @@ const OTHER_TASKS: [&str; 7] = [
     "posetopdownaffine",
 ];
 
-const SUPPORTED: &str = "randomresizedcrop, randomhorizontalflip, randomverticalflip, resize, centercrop, pad, randomcrop, colorjitter, randomerasing, totensor, normalize, mixing (last)";
+const SUPPORTED: &str = "randomresizedcrop, randomhorizontalflip, randomverticalflip, resize, centercrop, pad, randomcrop, colorjitter, randomerasing, trivialaugmentwide, autoaugment, totensor, normalize, mixing (last)";
 
 fn size_of(v: Option<&Value>, what: &str) -> Result<(u32, u32), String> {
     let ok = |n: u64| (1..=65_536).contains(&n).then_some(n as u32);
@@ -248,10 +256,29 @@ impl Augment {
                         "{what}: `{other}` augments detection or pose samples; zoo trains classification and segmentation models (supported: {SUPPORTED})"
                     ));
                 }
-                "trivialaugmentwide" | "autoaugment" => {
-                    return Err(format!(
-                        "{what}: `{name}` is not supported in training yet (supported: {SUPPORTED})"
-                    ));
+                "trivialaugmentwide" => Step::TrivialAugmentWide {
+                    bins: s
+                        .get("num_magnitude_bins")
+                        .and_then(|b| b.as_u64())
+                        .unwrap_or(31)
+                        .clamp(2, 1024) as usize,
+                    warp: super::autoaugment::Warp {
+                        bilinear: filter(s.get("interpolation"), &what)? != FilterType::Nearest,
+                        fill: fill(s.get("fill"), &what)?,
+                    },
+                },
+                "autoaugment" => {
+                    let policy = s.get("policy").and_then(|p| p.as_str()).unwrap_or("imagenet").to_lowercase();
+                    if !["imagenet", "cifar10", "svhn"].contains(&policy.as_str()) {
+                        return Err(format!("{what}: `policy` is imagenet, cifar10 or svhn, found `{policy}`"));
+                    }
+                    Step::AutoAugment {
+                        policy,
+                        warp: super::autoaugment::Warp {
+                            bilinear: filter(s.get("interpolation"), &what)? != FilterType::Nearest,
+                            fill: fill(s.get("fill"), &what)?,
+                        },
+                    }
                 }
                 other => {
                     return Err(format!(
@@ -378,6 +405,12 @@ impl Augment {
                         }
                     }
                 }
+                Step::TrivialAugmentWide { bins, warp } => {
+                    (img, mask) = super::autoaugment::trivial_augment_wide(img, mask, *bins, *warp, rng);
+                }
+                Step::AutoAugment { policy, warp } => {
+                    (img, mask) = super::autoaugment::auto_augment(img, mask, policy, *warp, rng);
+                }
                 Step::ToTensor(r) => range = *r,
                 Step::Normalize(m, s) => {
                     mean = *m;
@@ -428,17 +461,17 @@ fn luma(p: &Rgb<u8>) -> f64 {
 }
 
 /// PIL's `Image.blend(degenerate, image, factor)`, clipped to 0..255.
-fn blend(v: f64, degenerate: f64, factor: f64) -> u8 {
+pub(super) fn blend(v: f64, degenerate: f64, factor: f64) -> u8 {
     (degenerate + factor * (v - degenerate)).round().clamp(0.0, 255.0) as u8
 }
 
-fn adjust_brightness(img: &mut RgbImage, f: f64) {
+pub(super) fn adjust_brightness(img: &mut RgbImage, f: f64) {
     for p in img.pixels_mut() {
         p.0 = p.0.map(|v| blend(v as f64, 0.0, f));
     }
 }
 
-fn adjust_contrast(img: &mut RgbImage, f: f64) {
+pub(super) fn adjust_contrast(img: &mut RgbImage, f: f64) {
     let n = (img.width() as f64 * img.height() as f64).max(1.0);
     let mean = (img.pixels().map(|p| luma(p).round()).sum::<f64>() / n + 0.5).floor();
     for p in img.pixels_mut() {
@@ -446,7 +479,7 @@ fn adjust_contrast(img: &mut RgbImage, f: f64) {
     }
 }
 
-fn adjust_saturation(img: &mut RgbImage, f: f64) {
+pub(super) fn adjust_saturation(img: &mut RgbImage, f: f64) {
     for p in img.pixels_mut() {
         let g = luma(p).round();
         p.0 = p.0.map(|v| blend(v as f64, g, f));
@@ -614,6 +647,34 @@ mod tests {
         );
         let (t2, _) = a.apply(img, None, &mut Rng::new(5));
         assert_ne!(t2.values, t.values.iter().map(|v| v / 255.0).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn augmentation_policies_keep_masks_aligned_and_sized() {
+        let a = aug(
+            "augmentation:\n  train:\n    - {name: trivialaugmentwide, num_magnitude_bins: 31, interpolation: bilinear, fill: ~}\n    - {name: autoaugment, policy: imagenet, interpolation: nearest, fill: 0}\n",
+        );
+        let (img, mask) = pair(12, 9);
+        let values: std::collections::BTreeSet<u8> = mask.pixels().map(|p| p.0[0]).collect();
+        let mut changed = 0;
+        for seed in 0..64 {
+            let (t, m) = a.apply(img.clone(), Some(mask.clone()), &mut Rng::new(seed));
+            let m = m.unwrap();
+            assert_eq!(t.shape, vec![1, 3, 9, 12]);
+            assert_eq!(m.dimensions(), (12, 9));
+            // Masks are moved, never blended: every value is an original one or the fill.
+            assert!(m.pixels().all(|p| p.0[0] == MASK_FILL || values.contains(&p.0[0])));
+            changed += usize::from(m != mask);
+        }
+        // Geometric operations happen (5 of TrivialAugmentWide's 14, and Rotate/ShearX in AutoAugment).
+        assert!(changed > 10, "{changed}");
+        let v = zoo_spec::yaml::parse(
+            "augmentation:\n  train:\n    - {name: autoaugment, policy: coco, interpolation: bilinear, fill: ~}\n",
+        )
+        .unwrap()
+        .to_json();
+        let e = Augment::from_config(&v, "train").unwrap_err();
+        assert!(e.contains("`policy` is imagenet, cifar10 or svhn, found `coco`"), "{e}");
     }
 
     #[test]
