@@ -55,6 +55,15 @@ impl TaskModel {
         self.input_kind().contains("tokens")
     }
 
+    /// The outputs of a training step: the prediction, then what only the loss reads (a list,
+    /// when the spec has a `forward_train` program; the prediction alone otherwise).
+    pub fn forward_train(&self, x: Tensor<4>) -> Pred {
+        match self {
+            TaskModel::Parts(_) => self.forward(x),
+            TaskModel::Full(m) => m.forward_train(x),
+        }
+    }
+
     /// The raw prediction of a text model for token ids [batch, tokens] and their attention
     /// mask (1.0 = real token, 0.0 = padding). Callers check [`TaskModel::input_kind`].
     pub fn forward_tokens(&self, ids: Tensor<2, burn::tensor::Int>, mask: Tensor<2>) -> Pred {

@@ -1156,3 +1156,95 @@ fn several_devices_train_with_a_batch_each() {
     assert_eq!(o.status.code(), Some(2));
     assert!(common::text(&o.stderr).contains("device ids are numbers like `0,1`, found `0,x`"));
 }
+
+#[test]
+fn pidnet_boundaries_are_netspressos_edges() {
+    let text = std::fs::read_to_string(common::root("tests/fixtures/training/pidnet_edges.json")).unwrap();
+    let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(cases.len(), 3);
+    for (k, c) in cases.iter().enumerate() {
+        let rows = c["label"].as_array().unwrap();
+        let (h, w) = (rows.len(), rows[0].as_array().unwrap().len());
+        let mask: Vec<u8> = rows
+            .iter()
+            .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8))
+            .collect();
+        let got = zoo::train::loss::boundaries(&mask, h, w);
+        let want: Vec<f32> = c["edge"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| {
+                r.as_str()
+                    .unwrap()
+                    .chars()
+                    .map(|ch| if ch == '1' { 1.0 } else { 0.0 })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let differ = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+        let show = |v: &[f32]| -> String {
+            v.chunks(w)
+                .map(|r| r.iter().map(|x| if *x > 0.5 { '#' } else { '.' }).collect::<String>() + "\n")
+                .collect()
+        };
+        assert_eq!(
+            differ,
+            0,
+            "case {k}: {differ} pixels differ\nzoo:\n{}\nNetsPresso:\n{}",
+            show(&got),
+            show(&want)
+        );
+    }
+}
+
+#[test]
+fn a_tiny_pidnet_trains_with_its_three_losses() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = tiny_segmentation_configs(dir.path());
+    let model = "model:\n  task: segmentation\n  name: pidnet_tiny\n  checkpoint: {use_pretrained: false, load_head: false, path: ~, optimizer_path: ~}\n  freeze_backbone: false\n  architecture:\n    full: {name: pidnet, m: 1, n: 1, channels: 8, ppm_channels: 8, head_channels: 8}\n    backbone: ~\n    head: ~\n  postprocessor: ~\n  losses:\n    - {criterion: pidnet_loss, weight: ~, ignore_index: 255}\n";
+    std::fs::write(dir.path().join("model.yaml"), model).unwrap();
+    let aug = dir.path().join("augmentation.yaml");
+    let a = std::fs::read_to_string(&aug).unwrap();
+    std::fs::write(
+        &aug,
+        a.replace("size: 32,", "size: 64,")
+            .replace("size: [32, 32]", "size: [64, 64]"),
+    )
+    .unwrap();
+    let training = dir.path().join("training.yaml");
+    let t = std::fs::read_to_string(&training).unwrap();
+    std::fs::write(
+        &training,
+        t.replace("epochs: 10", "epochs: 4")
+            .replace("end_epoch: 10", "end_epoch: 4"),
+    )
+    .unwrap();
+    let o = zoo_args(&args);
+    let err = common::text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let csv = std::fs::read_to_string(
+        dir.path()
+            .join("outputs/segmentation_pidnet_tiny/version_0/results.csv"),
+    )
+    .unwrap();
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap_or(f64::NAN)).collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "{csv}");
+    // The summed loss (two CEs, 20 × the boundary BCE, the boundary-aware CE) falls.
+    assert!(rows[3][2] < 0.8 * rows[0][2], "{csv}");
+    assert!(rows[3][4] < rows[0][4], "{csv}");
+    // The weights hold the auxiliary heads the loss trained, in NetsPresso's names.
+    let best = tensors(
+        &dir.path()
+            .join("outputs/segmentation_pidnet_tiny/version_0/segmentation_pidnet_tiny_best.safetensors"),
+    );
+    assert!(
+        best.keys().any(|k| k.starts_with("seghead_d.")),
+        "{:?}",
+        best.keys().collect::<Vec<_>>()
+    );
+}

@@ -130,6 +130,11 @@ fn load_batch(
 /// What the metrics read from a prediction: logits, or each pixel's arg-max class after the
 /// logits are upsampled to the masks' size.
 fn prediction(pred: &Pred, targets: &Targets) -> Result<Prediction, String> {
+    // A training program's outputs: the prediction is the first.
+    let pred = match pred {
+        Pred::List(v) if !v.is_empty() => &v[0],
+        p => p,
+    };
     match (pred, targets) {
         (Pred::Rank2(t), Targets::Labels(_)) => Ok(Prediction::Logits(RawTensor::from_tensor(t.clone().detach())?)),
         (Pred::Rank4(t), Targets::Masks { dims, .. }) => {
@@ -426,7 +431,7 @@ pub fn fit(
                 } else {
                     model.clone().fork(&device)
                 };
-                let pred = replica.forward(batch.to_tensor::<4>(&device)?);
+                let pred = replica.forward_train(batch.to_tensor::<4>(&device)?);
                 let loss = total_loss(f.cfg, pred.clone(), &targets)?.div_scalar(devices as f64);
                 value += loss.clone().into_scalar::<f32>() as f64;
                 meter.update(&prediction(&pred, &targets)?, &targets);
@@ -623,7 +628,8 @@ pub fn evaluate(e: &Eval, model: &crate::TaskModel) -> Result<(Scores, Meter), S
     let (mut loss_sum, mut batches) = (0.0, 0usize);
     let mut run = |parts: Vec<Loaded>, labels: Vec<usize>| -> Result<(), String> {
         let (batch, targets) = stack(parts, labels)?;
-        let pred = model.forward(batch.to_tensor::<4>(&e.device)?);
+        // The training outputs: NetsPresso's validation loss is the training loss.
+        let pred = model.forward_train(batch.to_tensor::<4>(&e.device)?);
         loss_sum += total_loss(e.cfg, pred.clone(), &targets)?.into_scalar::<f32>() as f64;
         batches += 1;
         meter.update(&prediction(&pred, &targets)?, &targets);

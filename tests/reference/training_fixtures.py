@@ -157,7 +157,33 @@ def param_group_cases():
     GROUP_OUT.write_text(json.dumps(out, indent=1) + "\n")
 
 
+# ---------------------------------------------------------------------------------------------
+# PIDNet's boundary targets: NetsPresso's generate_edge (cv2.Canny, frame cleared, 4x4 dilation)
+# on label maps with shapes and ignored pixels; the edge map as rows of 0/1.
+
+EDGE_OUT = pathlib.Path("tests/fixtures/training/pidnet_edges.json")
+
+
+def edge_cases():
+    import numpy as np
+    from netspresso_trainer.dataloaders.augmentation.transforms import generate_edge
+    rng = np.random.default_rng(7)
+    out = []
+    for k in range(3):
+        h, w = 28 + 4 * k, 32
+        label = np.zeros((h, w), dtype=np.uint8)
+        for c in range(1, 4):
+            y0, x0 = rng.integers(0, h - 8), rng.integers(0, w - 8)
+            label[y0:y0 + rng.integers(4, 14), x0:x0 + rng.integers(4, 14)] = c
+        label[rng.integers(0, h, 5), rng.integers(0, w, 5)] = 255
+        edge = (np.array(generate_edge(label)) > 0).astype(int)
+        out.append({"label": label.tolist(), "edge": ["".join(str(v) for v in row) for row in edge]})
+    EDGE_OUT.write_text(json.dumps(out) + "\n")
+    print("edges", [sum(r.count("1") for r in c["edge"]) for c in out])
+
+
 if __name__ == "__main__":
     main()
     optimizer_cases()
     param_group_cases()
+    edge_cases()

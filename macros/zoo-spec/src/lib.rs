@@ -558,6 +558,22 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
             .unwrap();
         }
         writeln!(s, "}} }}").unwrap();
+        // The training program: the prediction and the loss's extra outputs as a list; the
+        // prediction alone for models without one.
+        writeln!(
+            s,
+            "pub fn forward_train(&self, x: burn::tensor::Tensor<4>) -> crate::rt::Pred {{ match self {{"
+        )
+        .unwrap();
+        for c in &fulls {
+            let arm = if c.has_forward_train {
+                "(m) => crate::rt::Pred::List(crate::trace::call(\"full\", || m.forward_train(x)).into_iter().map(crate::rt::Pred::from).collect())".to_string()
+            } else {
+                "(_) => self.forward(x)".to_string()
+            };
+            writeln!(s, "Self::{}{arm},", camel(&c.name)).unwrap();
+        }
+        writeln!(s, "}} }}").unwrap();
         writeln!(
             s,
             "#[allow(unused_variables)]\npub fn forward_tokens(&self, ids: burn::tensor::Tensor<2, burn::tensor::Int>, mask: burn::tensor::Tensor<2>) -> crate::rt::Pred {{ match self {{"

@@ -102,6 +102,9 @@ pub struct ComponentDesc {
     /// Whether the spec declares `outputs` (an `outputs()` method exists).
     #[serde(default)]
     pub has_outputs: bool,
+    /// Whether the full model has a `forward_train` program (training-only outputs).
+    #[serde(default)]
+    pub has_forward_train: bool,
 }
 
 /// How a model's images are prepared: resized to its image size exactly or by the short side
@@ -201,6 +204,7 @@ pub fn describe(spec: &Spec, rust: &str) -> ComponentDesc {
             params: ps.iter().map(param_desc).collect(),
         }),
         has_outputs: !spec.outputs.is_empty(),
+        has_forward_train: spec.forward_train.is_some(),
         preprocess: spec.preprocess.clone(),
         input: if spec.forward_tokens.is_some() {
             "image+tokens".to_string()

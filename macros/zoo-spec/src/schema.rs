@@ -559,6 +559,7 @@ pub fn spec_schema() -> Value {
             "pretrained": {"type": "object", "markdownDescription": "Pretrained weights by model name: `{file, version, sha256}`.",
                            "additionalProperties": {"type": "object", "properties": {"file": {"type": "string"}, "version": {"type": ["string", "null"]}, "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-fA-F]{64}$"}}, "required": ["file"], "additionalProperties": false}},
             "forward_tokens": {"type": "string", "markdownDescription": "A full model's text tower (two-tower models such as CLIP): a forward program over `ids` [B, L] (int) and `mask` [B, L], returning what `forward` returns for images."},
+            "forward_train": {"type": "string", "markdownDescription": "A full model's training-time program: the same input as `forward`, returning a list `[prediction, extra outputs...]` that the loss reads (e.g. PIDNet's auxiliary heads)."},
             "preprocess": {"type": "object", "additionalProperties": false, "markdownDescription": "How images are prepared when not as ImageNet's 224x224 (the size is the `image_size` output, else 224).", "properties": {
                 "resize": {"enum": ["exact", "short"]},
                 "crop": {"type": "boolean"},

@@ -109,6 +109,8 @@ pub struct Gen<'a> {
     pub records: Records,
     pub shared_blocks: &'a HashMap<String, BlockInfo>,
     prims: Vec<Prim>,
+    /// Lowering a `forward_train` program (it returns a list of the signature's outputs).
+    training: bool,
 }
 
 impl<'a> Gen<'a> {
@@ -119,6 +121,7 @@ impl<'a> Gen<'a> {
             records: Records::new(),
             shared_blocks,
             prims: primitives(),
+            training: false,
         }
     }
 
@@ -437,11 +440,15 @@ impl<'a> Gen<'a> {
         )
         .unwrap();
 
-        // Forward program (and a two-tower model's text tower).
-        let fwd = self.forward(spec, &mut fscope, None);
+        // Forward program (and a two-tower model's text tower, a full model's training program).
+        let fwd = self.forward(spec, &mut fscope, Program::Forward);
         m.push_str(&fwd);
         if let Some(tokens) = &spec.forward_tokens {
-            let fwd = self.forward(spec, &mut fscope, Some(tokens));
+            let fwd = self.forward(spec, &mut fscope, Program::Tokens(tokens));
+            m.push_str(&fwd);
+        }
+        if let Some(train) = &spec.forward_train {
+            let fwd = self.forward(spec, &mut fscope, Program::Train(train));
             m.push_str(&fwd);
         }
         writeln!(m, "}}").unwrap();
@@ -556,14 +563,13 @@ impl<'a> Gen<'a> {
         name
     }
 
-    /// Lowers `forward` (or, with `tokens`, a full model's `forward_tokens` program).
-    fn forward(
-        &mut self,
-        spec: &Spec,
-        scope: &mut Scope,
-        tokens: Option<&(Vec<(Stmt, SrcExpr)>, crate::yaml::Span)>,
-    ) -> String {
-        let (in_ty, ret) = match spec.kind {
+    /// Lowers `forward`, or a full model's `forward_tokens` / `forward_train` program.
+    fn forward(&mut self, spec: &Spec, scope: &mut Scope, program: Program) -> String {
+        let tokens = match program {
+            Program::Tokens(t) => Some(t),
+            _ => None,
+        };
+        let (in_ty, mut ret) = match spec.kind {
             Kind::Backbone => ("Tensor<4>".to_string(), "crate::rt::BackboneOutput".to_string()),
             Kind::Neck => ("Vec<Tensor<4>>".to_string(), "Vec<Tensor<4>>".to_string()),
             Kind::Head | Kind::Block | Kind::Full => match spec.signature {
@@ -627,11 +633,18 @@ impl<'a> Gen<'a> {
             params.push(format!("{v}: {rust}"));
         }
         let mut body = String::new();
-        let (program, span, fname) = match tokens {
-            Some((p, span)) => (p, *span, "forward_tokens"),
-            None => (&spec.forward, spec.forward_span, "forward"),
+        let (program, span, fname) = match program {
+            Program::Tokens((p, span)) => (p, *span, "forward_tokens"),
+            Program::Train((p, span)) => {
+                // The training program returns the prediction and the loss's extra outputs.
+                ret = format!("Vec<{ret}>");
+                (p, *span, "forward_train")
+            }
+            Program::Forward => (&spec.forward, spec.forward_span, "forward"),
         };
+        self.training = fname == "forward_train";
         let returned = self.statements(spec, program, scope, &mut body, None);
+        self.training = false;
         scope.pop();
         if !returned {
             self.errors
@@ -871,6 +884,10 @@ impl<'a> Gen<'a> {
                     Sig::ListOut(_, b) | Sig::ListMap(_, b) => Ty::TensorList(b),
                     Sig::Poly | Sig::ListPred(_) => Ty::Tensor(4),
                 };
+                let want = match (self.training, want) {
+                    (true, Ty::Tensor(r)) => Ty::TensorList(r),
+                    (_, w) => w,
+                };
                 if ty != want {
                     return Err((
                         e.start,
@@ -1075,4 +1092,12 @@ pub fn context_bindings(kind: Kind) -> Vec<(&'static str, Ty)> {
         Kind::Full => vec![("task", Ty::Str), ("num_classes", Ty::Int)],
         Kind::Block => vec![],
     }
+}
+
+/// Which forward program of a spec is lowered.
+#[derive(Clone, Copy)]
+enum Program<'a> {
+    Forward,
+    Tokens(&'a (Vec<(Stmt, SrcExpr)>, crate::yaml::Span)),
+    Train(&'a (Vec<(Stmt, SrcExpr)>, crate::yaml::Span)),
 }

@@ -232,6 +232,10 @@ pub struct Spec {
     /// A full model's text tower (two-tower models such as CLIP): a second forward program
     /// over `ids` and `mask`, returning the same rank as `forward`.
     pub forward_tokens: Option<(Vec<(Stmt, SrcExpr)>, Span)>,
+    /// A full model's training-time program: the same input as `forward`, returning a list of
+    /// outputs (the prediction first, then what only the loss reads, e.g. PIDNet's auxiliary
+    /// heads).
+    pub forward_train: Option<(Vec<(Stmt, SrcExpr)>, Span)>,
     /// How images are prepared for the model when it is not ImageNet's 224x224.
     pub preprocess: Option<crate::registry::PreprocessDesc>,
 }
@@ -371,6 +375,7 @@ const TOP_KEYS: &[&str] = &[
     "postprocessor",
     "input",
     "forward_tokens",
+    "forward_train",
     "preprocess",
 ];
 
@@ -614,6 +619,20 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
         None => None,
     };
 
+    let forward_train = match root.get_entry("forward_train") {
+        Some((k, f)) if kind == Kind::Full => cx
+            .string(f, "`forward_train`")
+            .map(|text| (parse_forward(cx, f, &text), k.span)),
+        Some((k, _)) => {
+            cx.err(
+                k.span,
+                "only a full model has a training-time program (`forward_train`)",
+            );
+            None
+        }
+        None => None,
+    };
+
     let mut outputs = Vec::new();
     if let Some(o) = root.get("outputs") {
         for (k, v) in o.as_map().unwrap_or_default() {
@@ -664,6 +683,7 @@ fn parse_body(cx: &mut Cx, root: &Node, local_name: Option<(&str, Span)>) -> Opt
         postprocessor: root.get("postprocessor").and_then(|p| parse_postprocessor(cx, p)),
         input,
         forward_tokens,
+        forward_train,
         preprocess: root.get("preprocess").and_then(|p| parse_preprocess(cx, p)),
     })
 }
