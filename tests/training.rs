@@ -50,13 +50,18 @@ fn schedules_that_cannot_run_are_errors() {
 /// A small classification set in NetsPresso's local layout: four colours, noisy 24x24 PNGs,
 /// 16 per class for training and 4 for validation, with `image_id,class` CSVs.
 fn colour_dataset(root: &std::path::Path) {
+    colour_dataset_of(root, 16, 4);
+}
+
+/// `train` and `valid` images per class of the four-colour set.
+fn colour_dataset_of(root: &std::path::Path, train: usize, valid: usize) {
     let colours = [[200u8, 40, 40], [40, 200, 40], [40, 40, 200], [200, 200, 40]];
     let mut state = 7u32;
     let mut noise = move || {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         (state >> 24) as i32 - 128
     };
-    for (split, n) in [("train", 16), ("valid", 4)] {
+    for (split, n) in [("train", train), ("valid", valid)] {
         std::fs::create_dir_all(root.join("images").join(split)).unwrap();
         std::fs::create_dir_all(root.join("labels")).unwrap();
         let mut rows = vec!["image_id,class".to_string()];
@@ -1246,5 +1251,77 @@ fn a_tiny_pidnet_trains_with_its_three_losses() {
         best.keys().any(|k| k.starts_with("seghead_d.")),
         "{:?}",
         best.keys().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn netspressos_own_training_files_run_unchanged() {
+    // NetsPresso's training.yaml (30 epochs, AdamW, cosine_no_sgdr), logging.yaml (output
+    // ./outputs, TensorBoard, validation and checkpoints every 10 epochs), environment.yaml and
+    // augmentation/classification.yaml (256×256), as bundled, on a small generated set.
+    let dir = tempfile::tempdir().unwrap();
+    colour_dataset_of(&dir.path().join("data"), 2, 1);
+    std::fs::write(
+        dir.path().join("data.yaml"),
+        format!(
+            "data:\n  name: colours\n  task: classification\n  format: local\n  path:\n    root: {}\n    train: {{image: images/train, label: labels/train.csv}}\n    valid: {{image: images/valid, label: labels/valid.csv}}\n    test: {{image: ~, label: ~}}\n  id_mapping: [red, green, blue, yellow]\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("model.yaml"),
+        "model:\n  task: classification\n  name: tiny_resnet\n  checkpoint: {use_pretrained: false, load_head: false, path: ~, optimizer_path: ~}\n  freeze_backbone: false\n  architecture:\n    full: ~\n    backbone:\n      name: resnet\n      params: {block_type: basicblock, norm_type: batch_norm, return_stage_idx: ~, split_stem_conv: false, first_stage_shortcut_conv: false}\n      stage_params:\n        - {channels: 4, num_blocks: 1}\n        - {channels: 8, num_blocks: 1, replace_stride_with_dilation: false, replace_stride_with_pooling: false}\n    head:\n      name: fc\n      params: {num_layers: 1, intermediate_channels: ~, act_type: ~, dropout_prob: 0.0}\n  postprocessor: ~\n  losses:\n    - {criterion: cross_entropy, label_smoothing: 0.1, weight: ~}\n",
+    )
+    .unwrap();
+    let stock = |f: &str| common::root(&format!("configs/training/{f}")).display().to_string();
+    let d = |f: &str| dir.path().join(f).display().to_string();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_zoo"))
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .args([
+            "train",
+            "--data",
+            &d("data.yaml"),
+            "--augmentation",
+            &stock("augmentation-classification.yaml"),
+            "--model",
+            &d("model.yaml"),
+            "--training",
+            &stock("training.yaml"),
+            "--logging",
+            &stock("logging.yaml"),
+            "--environment",
+            &stock("environment.yaml"),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", common::text(&o.stderr));
+    let run = dir.path().join("outputs/classification_tiny_resnet/version_0");
+    let csv = std::fs::read_to_string(run.join("results.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 31, "{csv}");
+    // Validation at epochs 1, 11, 21 and 30 only.
+    let validated: Vec<&str> = lines[1..]
+        .iter()
+        .filter(|l| !l.split(',').nth(4).unwrap().is_empty())
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(validated, ["1", "11", "21", "30"]);
+    // NetsPresso's stock schedule: 2e-5 rising to 6e-5 at epoch 5, 1e-5 after epoch 25.
+    assert!(
+        lines[1].starts_with("1,2.00000000e-5,") && lines[5].starts_with("5,6.00000000e-5,"),
+        "{csv}"
+    );
+    assert!(lines[30].starts_with("30,1.00000000e-5,"), "{csv}");
+    for f in ["epoch_1", "epoch_11", "epoch_21", "epoch_30", "best", "last"] {
+        assert!(
+            run.join(format!("classification_tiny_resnet_{f}.safetensors"))
+                .is_file(),
+            "{f}"
+        );
+    }
+    assert!(
+        run.join("tensorboard").is_dir() && run.join("results.png").is_file() && run.join("hparams.yaml").is_file()
     );
 }
