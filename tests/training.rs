@@ -406,6 +406,18 @@ fn zoo_train_refuses_configs_that_cannot_train() {
         common::text(&o.stderr)
     );
     std::fs::write(&training, t).unwrap();
+    // A PyTorch optimizer state cannot be mapped onto zoo's parameters: said before training.
+    let model = dir.path().join("model.yaml");
+    let m = std::fs::read_to_string(&model).unwrap();
+    std::fs::write(&model, m.replace("optimizer_path: ~", "optimizer_path: resnet_optimizer.pth")).unwrap();
+    let o = zoo_args(&args);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        common::text(&o.stderr).contains("`model.checkpoint.optimizer_path`: resnet_optimizer.pth is not an optimizer state zoo wrote; give a run's `resume/optim_<epoch>.bpk`"),
+        "{}",
+        common::text(&o.stderr)
+    );
+    std::fs::write(&model, m).unwrap();
     // Files given for the wrong flag.
     let k = args.iter().position(|a| a == "--training").unwrap();
     args[k + 1] = data.display().to_string();
