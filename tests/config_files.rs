@@ -45,19 +45,7 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 #[test]
 fn netspresso_config_files_validate_but_for_their_real_mistakes() {
     let root = common::root("tests/fixtures/netspresso-configs");
-    let mut files = Vec::new();
-    let mut stack = vec![root.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = common::files_under(&root);
     assert_eq!(files.len(), 68);
     let mut errors = Vec::new();
     for f in &files {
@@ -268,5 +256,31 @@ fn the_files_of_one_run_are_checked_together() {
     assert!(
         diags.contains(&"training.yaml:13:5 error training.optimizer.overwrite: `overwrite` sets backbone / neck / head groups, which a full model does not have [NetsPresso asserts \"Overwrite config only for non single task model\"; remove it or set it to ~]".to_string()),
         "{diags:?}"
+    );
+}
+
+#[test]
+fn a_merged_file_is_checked_across_its_sections() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = std::fs::read_to_string(common::root("configs/resnet18-classification.yaml")).unwrap();
+    let merged = format!(
+        "{model}\ndata:\n  name: x\n  task: segmentation\n  format: local\n  path: {{root: ./x, train: {{image: i, label: l}}}}\n  label_image_mode: L\n  id_mapping: [a, b]\nenvironment: {{seed: 1, num_workers: 0, gpus: 0, batch_size: 0, cache_data: false}}\n"
+    );
+    let line = |needle: &str| merged.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let f = write(dir.path(), "merged.yaml", &merged);
+    let (code, diags) = validate(&[&f]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        diags,
+        [
+            format!(
+                "merged.yaml:{}:9 error data.task: the data is for `segmentation` but the model config is for `classification` [`data.task` and `model.task` must name the same task (NetsPresso does not check this and fails mid-run)]",
+                line("task: segmentation")
+            ),
+            format!(
+                "merged.yaml:{}:61 error environment.batch_size: must be at least 1, found 0",
+                line("batch_size: 0")
+            ),
+        ]
     );
 }

@@ -5,6 +5,8 @@
 //! Skipped (loudly) only where `node` is missing. The server is installed by the README's test
 //! command (`npm ci --prefix target/yaml-lsp`), or named by `YAML_LS_CMD`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -463,19 +465,7 @@ fn section_diagnostics_point_at_the_exact_key() {
 fn netspresso_run_configs_have_no_diagnostics_but_their_real_mistakes() {
     let Some(s) = server() else { return };
     let base = root().join("tests/fixtures/netspresso-configs");
-    let mut files = Vec::new();
-    let mut stack = vec![base.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = common::files_under(&base);
     let found = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for chunk in files.chunks(files.len().div_ceil(4)) {

@@ -112,6 +112,11 @@ fn tiny_run_configs(dir: &std::path::Path, data_extra: &str) -> Vec<String> {
         ),
         ("environment.yaml", "environment: {seed: 1, num_workers: 2, gpus: 0, batch_size: 8, cache_data: False}\n".to_string()),
     ];
+    write_run(dir, &files)
+}
+
+/// Writes the config files of a run under `dir`; the `zoo train` arguments that name them.
+fn write_run(dir: &std::path::Path, files: &[(&str, String)]) -> Vec<String> {
     let mut args = vec!["train".to_string()];
     for (name, text) in files {
         let p = dir.join(name);
@@ -172,6 +177,9 @@ fn zoo_train_learns_a_small_classification_set_and_writes_the_run() {
         );
     }
     assert!(!run.join("classification_tiny_resnet_epoch_2.safetensors").exists());
+    // The merged configs of the run validate as one file.
+    let o = common::zoo(&["validate", run.join("hparams.yaml").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", common::text(&o.stderr));
     let hparams = std::fs::read_to_string(run.join("hparams.yaml")).unwrap();
     for key in [
         "data:",
@@ -409,7 +417,11 @@ fn zoo_train_refuses_configs_that_cannot_train() {
     // A PyTorch optimizer state cannot be mapped onto zoo's parameters: said before training.
     let model = dir.path().join("model.yaml");
     let m = std::fs::read_to_string(&model).unwrap();
-    std::fs::write(&model, m.replace("optimizer_path: ~", "optimizer_path: resnet_optimizer.pth")).unwrap();
+    std::fs::write(
+        &model,
+        m.replace("optimizer_path: ~", "optimizer_path: resnet_optimizer.pth"),
+    )
+    .unwrap();
     let o = zoo_args(&args);
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -894,14 +906,7 @@ fn tiny_segmentation_configs(dir: &std::path::Path) -> Vec<String> {
         ),
         ("environment.yaml", "environment: {seed: 1, num_workers: 2, gpus: 0, batch_size: 4, cache_data: False}\n".to_string()),
     ];
-    let mut args = vec!["train".to_string()];
-    for (name, text) in files {
-        let p = dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        args.push(format!("--{}", name.trim_end_matches(".yaml")));
-        args.push(p.display().to_string());
-    }
-    args
+    write_run(dir, &files)
 }
 
 #[test]

@@ -166,3 +166,21 @@ pub fn image_set(dir: &std::path::Path) {
     std::fs::write(dir.join("notes.txt"), "not an image").unwrap();
     std::fs::write(dir.join("broken.png"), b"\x89PNG but not really").unwrap();
 }
+
+/// Every file below `dir`, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}
