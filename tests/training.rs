@@ -127,6 +127,25 @@ fn write_run(dir: &std::path::Path, files: &[(&str, String)]) -> Vec<String> {
     args
 }
 
+/// `zoo evaluate` of the run configs in `dir` (data, augmentation, model), with `extra` flags.
+fn evaluate(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let arg = |f: &str| dir.join(f).display().to_string();
+    let (d, a, m) = (arg("data.yaml"), arg("augmentation.yaml"), arg("model.yaml"));
+    let mut args = vec!["evaluate", "--data", &d, "--augmentation", &a, "--model", &m];
+    args.extend(extra);
+    common::zoo(&args)
+}
+
+/// The number printed right after `key` in `out`.
+fn number_after(out: &str, key: &str) -> f64 {
+    let rest = &out[out.find(key).unwrap() + key.len()..];
+    rest.split(|c: char| c == ',' || c.is_whitespace())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 fn zoo_args(args: &[String]) -> std::process::Output {
     common::zoo(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
@@ -213,33 +232,17 @@ fn zoo_train_learns_a_small_classification_set_and_writes_the_run() {
         .join("classification_tiny_resnet_last.safetensors")
         .display()
         .to_string();
-    let o = common::zoo(&[
-        "evaluate",
-        "--data",
-        &arg("data.yaml"),
-        "--augmentation",
-        &arg("augmentation.yaml"),
-        "--model",
-        &arg("model.yaml"),
-        "--environment",
-        &arg("environment.yaml"),
-        "--checkpoint",
-        &last,
-    ]);
+    let o = evaluate(
+        dir.path(),
+        &["--environment", &arg("environment.yaml"), "--checkpoint", &last],
+    );
     let out = common::text(&o.stdout);
     assert!(o.status.success(), "{}", common::text(&o.stderr));
     assert!(
         out.starts_with("tiny_resnet on the valid split (16 samples, 4 classes): loss "),
         "{out}"
     );
-    let after = |key: &str| -> f64 {
-        let rest = &out[out.find(key).unwrap() + key.len()..];
-        rest.split(|c: char| c == ',' || c.is_whitespace())
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
+    let after = |key: &str| number_after(&out, key);
     let (loss, top1, top4) = (after("loss "), after("top-1 accuracy "), after("top-4 accuracy "));
     assert!(
         (loss - rows[5][4]).abs() < 1e-4 && (top1 - rows[5][5]).abs() < 1e-4 && (top4 - rows[5][6]).abs() < 1e-4,
@@ -1001,31 +1004,20 @@ fn zoo_train_learns_a_small_segmentation_set_and_writes_the_run() {
     // `zoo evaluate` of the last weights reproduces the last validation, per class too.
     let arg = |f: &str| dir.path().join(f).display().to_string();
     let last = run.join("segmentation_tiny_seg_last.safetensors").display().to_string();
-    let o = common::zoo(&[
-        "evaluate",
-        "--data",
-        &arg("data.yaml"),
-        "--augmentation",
-        &arg("augmentation.yaml"),
-        "--model",
-        &arg("model.yaml"),
-        "--environment",
-        &arg("environment.yaml"),
-        "--logging",
-        &arg("logging.yaml"),
-        "--checkpoint",
-        &last,
-    ]);
+    let o = evaluate(
+        dir.path(),
+        &[
+            "--environment",
+            &arg("environment.yaml"),
+            "--logging",
+            &arg("logging.yaml"),
+            "--checkpoint",
+            &last,
+        ],
+    );
     let out = common::text(&o.stdout);
     assert!(o.status.success(), "{}", common::text(&o.stderr));
-    let after = |key: &str| -> f64 {
-        let rest = &out[out.find(key).unwrap() + key.len()..];
-        rest.split(|c: char| c == ',' || c.is_whitespace())
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
+    let after = |key: &str| number_after(&out, key);
     assert!(
         out.starts_with("tiny_seg on the valid split (8 samples, 3 classes): loss "),
         "{out}"
