@@ -248,32 +248,14 @@ fn zoo_train_learns_a_small_classification_set_and_writes_the_run() {
         (loss - rows[5][4]).abs() < 1e-4 && (top1 - rows[5][5]).abs() < 1e-4 && (top4 - rows[5][6]).abs() < 1e-4,
         "{out} vs {csv}"
     );
-    let o = common::zoo(&[
-        "evaluate",
-        "--data",
-        &arg("data.yaml"),
-        "--augmentation",
-        &arg("augmentation.yaml"),
-        "--model",
-        &arg("model.yaml"),
-        "--split",
-        "test",
-    ]);
+    let o = evaluate(dir.path(), &["--split", "test"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         common::text(&o.stderr).contains("`data.path.test` needs `image`"),
         "{}",
         common::text(&o.stderr)
     );
-    let o = common::zoo(&[
-        "evaluate",
-        "--data",
-        &arg("data.yaml"),
-        "--augmentation",
-        &arg("augmentation.yaml"),
-        "--model",
-        &arg("model.yaml"),
-    ]);
+    let o = evaluate(dir.path(), &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         common::text(&o.stderr).contains("evaluating needs trained weights"),
