@@ -12,7 +12,7 @@ fn expectations(text: &str) -> Vec<String> {
 }
 
 fn actual(text: &str) -> Vec<String> {
-    zoo::config::check_text(text)
+    zoo::config::check_any_text(text)
         .diagnostics
         .iter()
         .map(|d| {

@@ -821,6 +821,22 @@ fn losses(cx: &mut Cx, model: &Node, task: Option<&str>) -> Vec<Loss> {
                             ),
                         );
                     }
+                    // Masks hold 0..255: another ignore_index ignores no pixel, and the
+                    // undefined ones (255) then fail the loss.
+                    if *fname == "ignore_index"
+                        && matches!(c.name, "seg_cross_entropy" | "pidnet_loss")
+                        && let Some(x) = j.as_ref().and_then(|j| j.as_i64())
+                        && !(0..=255).contains(&x)
+                    {
+                        cx.push(
+                            Diagnostic::warning(
+                                v.span,
+                                &fpath,
+                                format!("`ignore_index` {x} matches no mask pixel (masks hold 0..255)"),
+                            )
+                            .with_help("NetsPresso marks undefined pixels 255; `ignore_index: 255` skips them"),
+                        );
+                    }
                     if *fname == "weight" {
                         weight = j.and_then(|j| j.as_f64());
                     }
