@@ -11,6 +11,8 @@ pub struct Entry {
     pub depth: usize,
     pub path: String,
     pub shape: Vec<usize>,
+    /// Wall time of the call, the modules inside included.
+    pub seconds: f64,
 }
 
 struct State {
@@ -90,14 +92,18 @@ pub fn call<T: Shaped>(name: &str, f: impl FnOnce() -> T) -> T {
             depth,
             path: s.stack.join("."),
             shape: Vec::new(),
+            seconds: 0.0,
         });
         s.entries.len() - 1
     });
+    let start = std::time::Instant::now();
     let out = f();
+    let seconds = start.elapsed().as_secs_f64();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
         let s = t.as_mut().unwrap();
         s.entries[slot].shape = out.shape_of();
+        s.entries[slot].seconds = seconds;
         s.stack.pop();
     });
     out

@@ -218,3 +218,100 @@ fn necks_are_listed_and_described_with_their_computed_pyramids() {
         "{out}"
     );
 }
+
+#[test]
+fn bench_times_batches_and_profiles_modules() {
+    let o = zoo(&[
+        "bench",
+        root("configs/resnet18-classification.yaml").to_str().unwrap(),
+        "--batch",
+        "1",
+        "--batch",
+        "2",
+        "--input-size",
+        "64",
+        "64",
+        "--iterations",
+        "3",
+        "--warmup",
+        "1",
+        "--threads",
+        "1",
+        "--format",
+        "json",
+        "--profile",
+        "--depth",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["model"], "resnet18");
+    assert_eq!(v["input_size"], serde_json::json!([64, 64]));
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(
+        results.iter().map(|r| r["batch"].as_u64().unwrap()).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    for r in results {
+        let (p50, p90, ips) = (
+            r["latency_ms_p50"].as_f64().unwrap(),
+            r["latency_ms_p90"].as_f64().unwrap(),
+            r["images_per_second"].as_f64().unwrap(),
+        );
+        assert!(p50 > 0.0 && p90 >= p50 && ips > 0.0, "{r}");
+        assert!(r["peak_rss_mb"].as_f64().unwrap() > 10.0, "{r}");
+    }
+    // The profile: backbone and head at the top, their stages below, shares of the pass.
+    let profile = v["profile"].as_array().unwrap();
+    let top: Vec<&str> = profile
+        .iter()
+        .filter(|r| r["depth"] == 0)
+        .map(|r| r["module"].as_str().unwrap())
+        .collect();
+    assert_eq!(top, ["backbone", "head"]);
+    let share: f64 = profile
+        .iter()
+        .filter(|r| r["depth"] == 0)
+        .map(|r| r["share"].as_f64().unwrap())
+        .sum();
+    assert!(share > 0.5 && share <= 1.0 + 1e-9, "{share}");
+    assert!(
+        profile
+            .iter()
+            .any(|r| r["module"] == "backbone.stages.0" && r["calls"] == 1),
+        "{profile:?}"
+    );
+    let head = profile.iter().find(|r| r["module"] == "head").unwrap();
+    assert_eq!(head["output_shape"], serde_json::json!([1, 1000]));
+    // Human output is a table; bad arguments are usage errors.
+    let o = zoo(&[
+        "bench",
+        root("configs/resnet18-classification.yaml").to_str().unwrap(),
+        "--batch",
+        "1",
+        "--input-size",
+        "32",
+        "32",
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+    ]);
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .eq(["batch", "images/s", "p50", "ms", "p90", "ms", "peak", "MB"]),
+        "{out}"
+    );
+    let o = zoo(&[
+        "bench",
+        root("configs/resnet18-classification.yaml").to_str().unwrap(),
+        "--batch",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

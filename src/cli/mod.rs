@@ -1,5 +1,6 @@
 //! The `zoo` command line.
 
+mod bench;
 mod build;
 mod catalogue;
 mod embed;
@@ -283,6 +284,38 @@ pub enum Command {
         #[arg(long)]
         gpus: Option<String>,
     },
+    /// Time the forward pass: images/s, latency p50/p90 and peak memory per batch size;
+    /// `--profile` adds the time per module.
+    Bench {
+        config: PathBuf,
+        /// Batch sizes to time (repeatable).
+        #[arg(long = "batch", default_values_t = [1usize, 8])]
+        batches: Vec<usize>,
+        #[arg(long, num_args = 2, value_names = ["H", "W"])]
+        input_size: Option<Vec<usize>>,
+        /// CPU threads of the kernels (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        #[arg(long, value_enum, default_value = "flex")]
+        device: DeviceKind,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Timed passes per batch size.
+        #[arg(long, default_value_t = 10)]
+        iterations: usize,
+        /// Untimed passes first.
+        #[arg(long, default_value_t = 2)]
+        warmup: usize,
+        /// Also time every module (the first batch size).
+        #[arg(long)]
+        profile: bool,
+        /// How deep the profile goes.
+        #[arg(long, default_value_t = 2)]
+        depth: usize,
+        /// Classes of the head (default: 1000, 19 for segmentation, 80 detection, 17 pose).
+        #[arg(long)]
+        num_classes: Option<usize>,
+    },
     /// Evaluate trained weights on the valid (or test) split of a data config.
     Evaluate {
         #[arg(long)]
@@ -466,6 +499,31 @@ pub fn run(cmd: Command) -> i32 {
             resume: resume.as_deref(),
             device,
             gpus: gpus.as_deref(),
+        }),
+        Command::Bench {
+            config,
+            batches,
+            input_size,
+            threads,
+            device,
+            format,
+            iterations,
+            warmup,
+            profile,
+            depth,
+            num_classes,
+        } => bench::run(&bench::BenchArgs {
+            config: &config,
+            batches: &batches,
+            input_size: input_size.as_deref(),
+            threads,
+            device,
+            format,
+            iterations,
+            warmup,
+            profile,
+            depth,
+            num_classes,
         }),
         Command::Evaluate {
             data,
