@@ -345,3 +345,48 @@ postprocessor:
         ("grid_exp", "score_thresh")
     );
 }
+
+/// A full model with a training program.
+const TRAINED: &str = r#"name: twohead
+kind: full
+summary: A full model whose training adds an auxiliary head
+tasks: [segmentation]
+signature: "tensor4 -> tensor4"
+params:
+  width: {type: int, default: 8}
+children:
+  stem: {block: conv_layer, in_channels: 3, out_channels: width, kernel_size: 3}
+  main: {op: conv2d, in: width, out: num_classes, kernel: 1}
+  aux: {op: conv2d, in: width, out: num_classes, kernel: 1}
+forward: |
+  return main(stem(input))
+forward_train: |
+  x = stem(input)
+  return [main(x), aux(x)]
+"#;
+
+#[test]
+fn forward_train_returns_the_prediction_and_the_extras() {
+    let rust = compile("zoo/full/twohead.yaml", TRAINED).unwrap();
+    assert!(rust.contains("pub fn forward_train(&self, v_input: Tensor<4>) -> Vec<Tensor<4>>"));
+    let e = compile(
+        "zoo/full/twohead.yaml",
+        &TRAINED.replace("return [main(x), aux(x)]", "return main(x)"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        [
+            "zoo/full/twohead.yaml:16:10: `forward_train` returns a list `[prediction, extras...]` (list<tensor4>), found tensor4"
+        ]
+    );
+    let e = compile(
+        "zoo/backbones/mynet.yaml",
+        &format!("{MYNET}forward_train: |\n  return stem(input)\n"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        ["zoo/backbones/mynet.yaml:29:1: only a full model has a training-time program (`forward_train`)"]
+    );
+}

@@ -889,11 +889,12 @@ impl<'a> Gen<'a> {
                     (_, w) => w,
                 };
                 if ty != want {
-                    return Err((
-                        e.start,
-                        e.end,
-                        format!("the signature says this returns {want}, found {ty}"),
-                    ));
+                    let message = if self.training {
+                        format!("`forward_train` returns a list `[prediction, extras...]` ({want}), found {ty}")
+                    } else {
+                        format!("the signature says this returns {want}, found {ty}")
+                    };
+                    return Err((e.start, e.end, message));
                 }
                 Ok(code)
             }
