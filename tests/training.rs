@@ -136,6 +136,14 @@ fn evaluate(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
     common::zoo(&args)
 }
 
+/// The rows of a `results.csv` after its header, as numbers (NaN for empty cells).
+fn numbers(csv: &str) -> Vec<Vec<f64>> {
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap_or(f64::NAN)).collect())
+        .collect()
+}
+
 /// The number printed right after `key` in `out`.
 fn number_after(out: &str, key: &str) -> f64 {
     let rest = &out[out.find(key).unwrap() + key.len()..];
@@ -165,11 +173,7 @@ fn zoo_train_learns_a_small_classification_set_and_writes_the_run() {
     );
     let run = dir.path().join("outputs/classification_tiny_resnet/version_0");
     let csv = std::fs::read_to_string(run.join("results.csv")).unwrap();
-    let rows: Vec<Vec<f64>> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').map(|v| v.parse().unwrap_or(f64::NAN)).collect())
-        .collect();
+    let rows = numbers(&csv);
     assert_eq!(
         csv.lines().next().unwrap(),
         "epoch,lr,train_loss,train_acc1,valid_loss,valid_acc1,valid_acc5,seconds"
@@ -925,11 +929,7 @@ fn zoo_train_learns_a_small_segmentation_set_and_writes_the_run() {
         csv.lines().next().unwrap(),
         "epoch,lr,train_loss,train_miou,valid_loss,valid_miou,valid_pixel_acc,seconds"
     );
-    let rows: Vec<Vec<f64>> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').map(|v| v.parse().unwrap_or(f64::NAN)).collect())
-        .collect();
+    let rows = numbers(&csv);
     assert_eq!(rows.len(), 10, "{csv}");
     // The loss falls, mIoU and pixel accuracy rise.
     assert!(rows[9][2] < 0.6 * rows[0][2], "{csv}");
@@ -1137,11 +1137,7 @@ fn several_devices_train_with_a_batch_each() {
             .join("outputs/classification_tiny_resnet/version_0/results.csv"),
     )
     .unwrap();
-    let rows: Vec<Vec<f64>> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').map(|v| v.parse().unwrap_or(f64::NAN)).collect())
-        .collect();
+    let rows = numbers(&csv);
     assert_eq!(rows.len(), 6, "{csv}");
     // 64 samples, 2 devices × 8: four steps per epoch, and still learning.
     assert!(rows[5][2] < 0.8 * rows[0][2], "{csv}");
@@ -1224,11 +1220,7 @@ fn a_tiny_pidnet_trains_with_its_three_losses() {
             .join("outputs/segmentation_pidnet_tiny/version_0/results.csv"),
     )
     .unwrap();
-    let rows: Vec<Vec<f64>> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').map(|v| v.parse().unwrap_or(f64::NAN)).collect())
-        .collect();
+    let rows = numbers(&csv);
     assert_eq!(rows.len(), 4, "{csv}");
     // The summed loss (two CEs, 20 × the boundary BCE, the boundary-aware CE) falls.
     assert!(rows[3][2] < 0.8 * rows[0][2], "{csv}");
