@@ -41,16 +41,6 @@ fn eval(a: &EvaluateArgs) -> Result<(), Failure> {
     }
     let cfg = super::train::checked_model(&files)?;
     let merged = merge(&files).map_err(usage)?.merged;
-    let data_task = merged.pointer("/data/task").and_then(|t| t.as_str()).unwrap_or("");
-    if data_task != cfg.task {
-        return Err((
-            format!(
-                "the data config is for `{data_task}` but the model config for `{}`",
-                cfg.task
-            ),
-            INVALID,
-        ));
-    }
     if !matches!(cfg.task.as_str(), "classification" | "segmentation") {
         return Err(usage(format!(
             "evaluating `{}` models is not supported yet (classification and segmentation are)",

@@ -89,13 +89,6 @@ struct Configs {
     cfg: crate::ModelConfig,
 }
 
-/// A section of the merged configs as a YAML document of its own.
-fn section_text(merged: &serde_json::Value, key: &str) -> String {
-    let mut doc = serde_json::Map::new();
-    doc.insert(key.into(), merged.get(key).cloned().unwrap_or_default());
-    super::emit::yaml(&serde_json::Value::Object(doc))
-}
-
 fn configs(a: &TrainArgs) -> Result<Configs, Failure> {
     let usage = |m: String| (m, USAGE);
     if let Some(run) = a.resume {
@@ -106,24 +99,19 @@ fn configs(a: &TrainArgs) -> Result<Configs, Failure> {
             ));
         }
         let hp = run.join("hparams.yaml");
-        let text = std::fs::read_to_string(&hp).map_err(|e| {
-            usage(format!(
-                "{} is not a zoo run folder (cannot read {}: {e})",
+        if !hp.is_file() {
+            return Err(usage(format!(
+                "{} is not a zoo run folder (no {})",
                 run.display(),
                 hp.display()
-            ))
-        })?;
+            )));
+        }
+        // The run's merged configs, checked as `zoo validate` checks a merged file.
+        let cfg = checked_model(&[("model", &hp)])?;
+        let text = std::fs::read_to_string(&hp).map_err(|e| usage(format!("cannot read {}: {e}", hp.display())))?;
         let merged = zoo_spec::yaml::parse(&text)
             .map_err(|e| usage(format!("{}: invalid YAML: {e}", hp.display())))?
             .to_json();
-        let cfg = crate::config::check_text(&section_text(&merged, "model"))
-            .config
-            .ok_or_else(|| {
-                (
-                    format!("{}: the model config no longer validates", hp.display()),
-                    INVALID,
-                )
-            })?;
         return Ok(Configs { merged, cfg });
     }
     let need = |p: Option<&Path>, flag: &str| -> Result<std::path::PathBuf, Failure> {
@@ -191,16 +179,6 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
     let usage = |m: String| (m, USAGE);
     let Configs { merged, cfg } = configs(a)?;
     let settings = TrainSettings::from_config(&merged).map_err(|m| (m, INVALID))?;
-    let data_task = merged.pointer("/data/task").and_then(|t| t.as_str()).unwrap_or("");
-    if data_task != cfg.task {
-        return Err((
-            format!(
-                "the data config is for `{data_task}` but the model config for `{}` (`data.task` vs `model.task`)",
-                cfg.task
-            ),
-            INVALID,
-        ));
-    }
     if !matches!(cfg.task.as_str(), "classification" | "segmentation") {
         return Err(usage(format!(
             "training `{}` models is not supported yet; zoo trains classification and segmentation models",
