@@ -1061,6 +1061,15 @@ fn segmentation_masks_pair_and_map_as_configured() {
         .unwrap();
     // Known colours become classes; unknown ones 255.
     assert_eq!(m.as_raw()[..4], [0, 1, 255, 0]);
+    // A JSON file of id_mapping, relative to the root, names the classes too.
+    std::fs::write(
+        root.join("ids.json"),
+        r#"{"(0, 0, 0)": "background", "(128, 0, 0)": "aeroplane"}"#,
+    )
+    .unwrap();
+    let c = config("  label_image_mode: RGB\n  id_mapping: ids.json\n");
+    assert_eq!(zoo::train::data::class_names(&c).unwrap(), ["background", "aeroplane"]);
+    assert_eq!(splits(&c).unwrap().masks.unwrap().lookup.unwrap()[1], ([128, 0, 0], 1));
     // A pattern pairs by the captured id.
     let s = splits(&config(
         "    pattern: {image: 'a([0-9]+)\\.png', label: 'b([0-9]+)\\.png'}\n  label_image_mode: RGB\n  id_mapping: {\"(0, 0, 0)\": background}\n",

@@ -36,24 +36,12 @@ pub fn classes_in_checkpoint(path: &Path, class_keys: &[String]) -> Option<usize
         .find_map(|k| tensors.get(k.as_str()).and_then(|info| info.shape.first().copied()))
 }
 
-/// Class names from a NetsPresso data config's `data.id_mapping` (a list, or a map of label
-/// values to names).
+/// Class names from a NetsPresso data config's `data.id_mapping` (a list, a map of label
+/// values to names, or a JSON file of either), read as training reads them.
 pub fn class_names(data: &Path) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(data).map_err(|e| format!("cannot read {}: {e}", data.display()))?;
     let root = zoo_spec::yaml::parse(&text).map_err(|e| format!("{}: invalid YAML: {e}", data.display()))?;
-    let mapping = root
-        .get("data")
-        .and_then(|d| d.get("id_mapping"))
-        .ok_or(format!("{} has no `data.id_mapping`", data.display()))?;
-    match &mapping.value {
-        zoo_spec::yaml::Value::Seq(items) => Ok(items.iter().map(|i| i.key_text()).collect()),
-        zoo_spec::yaml::Value::Map(entries) => Ok(entries.iter().map(|(_, v)| v.key_text()).collect()),
-        zoo_spec::yaml::Value::Str(file) => Err(format!(
-            "{}: `id_mapping` names a JSON file ({file}); pass --num-classes instead",
-            data.display()
-        )),
-        _ => Err(format!("{}: `id_mapping` must be a list or a mapping", data.display())),
-    }
+    crate::train::data::class_names(&root.to_json()).map_err(|m| format!("{}: {m}", data.display()))
 }
 
 /// Builds the config's model and loads its weights; prints what it chose. `Err` is the exit code.

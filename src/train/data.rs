@@ -69,6 +69,17 @@ fn id_mapping(data: &Value, root: &Path) -> Result<Vec<(Option<String>, String)>
     Ok(entries)
 }
 
+/// The class names of a data config's `data.id_mapping` (list, map, or JSON file relative to
+/// `data.path.root`), in class order.
+pub fn class_names(c: &Value) -> Result<Vec<String>, String> {
+    let data = c.get("data").ok_or("the config has no `data:` section")?;
+    if data.get("id_mapping").is_none_or(|m| m.is_null()) {
+        return Err("`data.id_mapping` is missing".into());
+    }
+    let root = PathBuf::from(text(data, "path.root").unwrap_or("."));
+    Ok(id_mapping(data, &root)?.into_iter().map(|(_, n)| n).collect())
+}
+
 /// One classification split: the images of `image` (a folder) listed in the CSV `label`.
 fn class_split(root: &Path, image: &str, label: &str, classes: usize, which: &str) -> Result<Vec<Sample>, String> {
     let dir = root.join(image);
