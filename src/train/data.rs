@@ -530,9 +530,7 @@ impl<'a> Layout<'a> {
 
 /// The first loss's `ignore_index` as a mask value (NetsPresso hands it to the metrics too).
 fn ignore_index(c: &Value) -> Option<u8> {
-    c.pointer("/model/losses/0/ignore_index")
-        .and_then(|v| v.as_i64())
-        .and_then(|v| u8::try_from(v).ok())
+    super::loss::ignore_of(c.pointer("/model/losses/0")?)
 }
 
 /// The train and validation splits of `data` (format `local`).
