@@ -25,6 +25,19 @@ pub struct PartsModel {
 }
 
 impl TaskModel {
+    /// Folds every BatchNorm that directly follows a convolution into it (`rt::fold`): the
+    /// same outputs (within float rounding), one pass less per pair. Inference only: the
+    /// folded model no longer has those norms' parameters, so it cannot be trained or saved
+    /// as a checkpoint of the architecture.
+    /// Returns how many norms were folded.
+    pub fn fold_for_inference(&mut self) -> usize {
+        use crate::rt::Fold;
+        match self {
+            TaskModel::Parts(m) => m.backbone.fold() + m.neck.fold() + m.head.fold(),
+            TaskModel::Full(m) => m.fold(),
+        }
+    }
+
     /// The raw prediction (`pred` in NetsPresso), before any postprocessing.
     pub fn forward(&self, x: Tensor<4>) -> Pred {
         match self {

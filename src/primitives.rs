@@ -159,6 +159,8 @@ pub enum Norm2d {
     InstanceNorm(InstanceNorm),
     /// `nn.GroupNorm(1, channels)`: normalises over channels and space together.
     GroupNorm(GroupNorm),
+    /// A BatchNorm folded into the convolution before it (`rt::fold`, inference only).
+    Folded(Identity),
 }
 
 impl Norm2d {
@@ -192,6 +194,7 @@ impl Norm2d {
             Norm2d::BatchNorm(m) => m.forward(x),
             Norm2d::InstanceNorm(m) => m.forward(x),
             Norm2d::GroupNorm(m) => m.forward(x),
+            Norm2d::Folded(_) => x,
         }
     }
 }
@@ -272,7 +275,7 @@ impl Activation {
             ActivationKind::Relu => a::relu(x),
             ActivationKind::Relu6 => a::relu6(x),
             ActivationKind::LeakyRelu => a::leaky_relu(x, 0.01),
-            ActivationKind::Gelu => a::gelu(x),
+            ActivationKind::Gelu => crate::rt::fast::gelu(x),
             ActivationKind::QuickGelu => x.clone() * a::sigmoid(x.mul_scalar(1.702)),
             ActivationKind::Silu => a::silu(x),
             ActivationKind::HardSwish => a::hard_swish(x),
@@ -331,7 +334,7 @@ impl Pool2d {
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
-            Pool2d::Max(m) => m.forward(x),
+            Pool2d::Max(m) => crate::rt::fast::max_pool2d(m, x),
             Pool2d::Avg(m) => m.forward(x),
         }
     }

@@ -21,6 +21,8 @@ pub struct BenchArgs<'a> {
     /// How deep the profile goes.
     pub depth: usize,
     pub num_classes: Option<usize>,
+    /// Fold BatchNorms into convolutions first, as `zoo run` does.
+    pub fold: bool,
 }
 
 /// One batch size's numbers.
@@ -135,7 +137,7 @@ pub fn run(a: &BenchArgs) -> i32 {
         }
     };
     let classes = a.num_classes.unwrap_or_else(|| default_classes(&cfg.task));
-    let model = match crate::model::build(&cfg, classes.max(1), &device) {
+    let mut model = match crate::model::build(&cfg, classes.max(1), &device) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("error: cannot build {}: {e}", a.config.display());
@@ -145,6 +147,9 @@ pub fn run(a: &BenchArgs) -> i32 {
     if !model.reads_images() {
         eprintln!("error: {} reads token ids; `zoo bench` times image models", cfg.name);
         return USAGE;
+    }
+    if a.fold {
+        model.fold_for_inference();
     }
     let mut results = Vec::new();
     for &b in a.batches {

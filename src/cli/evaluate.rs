@@ -67,6 +67,7 @@ fn eval(a: &EvaluateArgs) -> Result<(), Failure> {
         weights_from: None,
         weights_url: None,
         device: a.device,
+        fold: false,
     };
     let path = resolve_checkpoint(&args, &cfg)
         .map_err(|m| (m, INVALID))?
@@ -79,6 +80,8 @@ fn eval(a: &EvaluateArgs) -> Result<(), Failure> {
     };
     let rep = crate::weights::load(&mut model, &path, &opts).map_err(|e| (e.to_string(), INVALID))?;
     eprint!("weights: {}: {rep}", path.display());
+    // Evaluation is inference: the same outputs, one pass less per convolution and norm.
+    model.fold_for_inference();
     let batch_size = merged
         .pointer("/environment/batch_size")
         .and_then(|b| b.as_u64())

@@ -89,6 +89,10 @@ pub struct WeightsArgs {
     /// Base URL of pretrained weights (also `ZOO_WEIGHTS_URL`).
     #[arg(long)]
     pub weights_url: Option<String>,
+    /// Keep every BatchNorm as a layer of its own (by default each one right after a
+    /// convolution is folded into it once the weights are loaded: same outputs, faster).
+    #[arg(long)]
+    pub no_fold: bool,
 }
 
 impl WeightsArgs {
@@ -101,6 +105,7 @@ impl WeightsArgs {
             weights_from: self.weights_from.as_deref(),
             weights_url: self.weights_url.as_deref(),
             device,
+            fold: !self.no_fold,
         }
     }
 }
@@ -315,6 +320,9 @@ pub enum Command {
         /// Classes of the head (default: 1000, 19 for segmentation, 80 detection, 17 pose).
         #[arg(long)]
         num_classes: Option<usize>,
+        /// Time the model with its BatchNorms as layers of their own (as `zoo run --no-fold`).
+        #[arg(long)]
+        no_fold: bool,
     },
     /// Evaluate trained weights on the valid (or test) split of a data config.
     Evaluate {
@@ -512,7 +520,9 @@ pub fn run(cmd: Command) -> i32 {
             profile,
             depth,
             num_classes,
+            no_fold,
         } => bench::run(&bench::BenchArgs {
+            fold: !no_fold,
             config: &config,
             batches: &batches,
             input_size: input_size.as_deref(),

@@ -19,6 +19,8 @@ pub struct ModelArgs<'a> {
     /// Base URL of pretrained weights (default: `ZOO_WEIGHTS_URL`, then NetsPresso's storage).
     pub weights_url: Option<&'a str>,
     pub device: DeviceKind,
+    /// Fold BatchNorms into the convolutions before them once the weights are in (inference).
+    pub fold: bool,
 }
 
 /// The number of classes a checkpoint's head predicts: the first dimension of a head tensor
@@ -133,6 +135,9 @@ pub fn model_with_weights(a: &ModelArgs) -> Result<(ModelConfig, crate::TaskMode
             }
         }
         None => eprintln!("warning: no checkpoint; the weights are randomly initialised"),
+    }
+    if a.fold {
+        model.fold_for_inference();
     }
     Ok((cfg, model, names))
 }
@@ -476,7 +481,8 @@ pub fn save(a: &ModelArgs, output: &Path) -> i32 {
         eprintln!("error: --output must end in .safetensors (NetsPresso names) or .bpk (burn's format)");
         return USAGE;
     }
-    let (_, model, _) = match model_with_weights(a) {
+    // A checkpoint keeps every tensor of the architecture: nothing is folded.
+    let (_, model, _) = match model_with_weights(&ModelArgs { fold: false, ..*a }) {
         Ok(m) => m,
         Err(code) => return code,
     };

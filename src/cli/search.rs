@@ -436,6 +436,7 @@ pub fn search(a: &SearchArgs) -> i32 {
         weights_from: None,
         weights_url: None,
         device: a.device,
+        fold: true,
     };
     let (cfg, model, _) = match model_with_weights(&args) {
         Ok(x) => x,

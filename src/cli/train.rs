@@ -241,6 +241,7 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
                 weights_from: None,
                 weights_url: None,
                 device: a.device,
+                fold: false,
             };
             if let Some(path) = resolve_checkpoint(&args, &cfg).map_err(|m| (m, INVALID))? {
                 let opts = crate::weights::LoadOptions {

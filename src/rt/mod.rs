@@ -5,7 +5,10 @@ use burn::tensor::Tensor;
 use std::fmt;
 
 mod detection;
+pub mod fast;
+mod fold;
 pub use detection::*;
+pub use fold::{Fold, fold_conv_norm, fold_pair, fold_sequence};
 
 /// An error while resolving or building a component. `at` is a config path relative to the
 /// component (`params.return_stage_idx`), when the spec names one, so the validator can point
@@ -548,9 +551,11 @@ pub fn attention(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: i64) -> Tensor
     let q = q.reshape([b, nq, heads, hd]).swap_dims(1, 2);
     let k = k.reshape([b, nk, heads, hd]).swap_dims(1, 2);
     let v = v.reshape([b, nk, heads, cv / heads]).swap_dims(1, 2);
-    let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((hd as f64).sqrt());
-    let probs = burn::tensor::activation::softmax(scores, 3);
-    probs.matmul(v).swap_dims(1, 2).reshape([b, nq, cv])
+    // burn's fused attention (scale 1/√head_dim): flex runs it without materialising the
+    // transposed keys or a separate softmax pass; under autodiff burn composes it from ops.
+    burn::tensor::module::attention(q, k, v, None, None, Default::default())
+        .swap_dims(1, 2)
+        .reshape([b, nq, cv])
 }
 
 /// Attention with padded keys and/or future keys left out: `mask` [batch, keys] is 1.0 for keys

@@ -193,7 +193,7 @@ pub fn compile_with(sources: &[Src], opts: &Options) -> Result<Compiled, Vec<Spe
         }
         writeln!(
             rust,
-            "pub mod {} {{\n#![allow(clippy::all, unused_imports, dead_code, non_camel_case_types, non_snake_case)]\nuse burn::tensor::Tensor;\nuse burn::module::Module;\n{module}\n}}",
+            "pub mod {} {{\n#![allow(clippy::all, unused_imports, dead_code, non_camel_case_types, non_snake_case)]\nuse burn::tensor::Tensor;\nuse burn::module::Module;\nuse crate::rt::fast::FastConv as _;\n{module}\n}}",
             kind.folder()
         )
         .unwrap();
@@ -352,7 +352,10 @@ fn any_enum(s: &mut String, kind: &str, comps: &[&ComponentDesc]) -> String {
     for c in comps {
         writeln!(s, "    {}({}),", camel(&c.name), c.rust).unwrap();
     }
-    writeln!(s, "}}\nimpl {ty} {{").unwrap();
+    writeln!(s, "}}").unwrap();
+    let variants: Vec<String> = comps.iter().map(|c| camel(&c.name)).collect();
+    s.push_str(&codegen::fold_enum_impl(&ty, &variants));
+    writeln!(s, "impl {ty} {{").unwrap();
     by_name(
         s,
         kind,

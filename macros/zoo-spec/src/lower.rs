@@ -53,6 +53,9 @@ pub struct Scope<'a> {
     /// Forward programs: helpers may not use `?`.
     pub forward: bool,
     counter: usize,
+    /// Receivers of list children whose elements a program reaches one by one (indexing,
+    /// `scan`): such lists are not plain sequences, so inference folding leaves their pairs.
+    pub element_access: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl<'a> Scope<'a> {
@@ -62,6 +65,7 @@ impl<'a> Scope<'a> {
             records,
             forward,
             counter: 0,
+            element_access: Default::default(),
         }
     }
 
@@ -779,6 +783,7 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
         let Some((elem_call, sig)) = elem else {
             return fail(callee, format!("`{m}` is not a list of modules"));
         };
+        s.element_access.borrow_mut().insert(recv.clone());
         // A literal index, or an int expression (a loop variable) checked when it runs.
         let k = match subs.as_slice() {
             [Subscript::Index(i)] => match i.kind {

@@ -23,6 +23,17 @@ pub struct Prim {
     pub fallible: bool,
 }
 
+impl Prim {
+    /// How generated code applies the primitive `{m}` to `{x}`. A convolution goes through
+    /// zoo's CPU fast path (`rt::fast`), which falls back to burn's layer.
+    pub fn call(&self) -> &'static str {
+        match self.name {
+            "conv2d" => "{m}.forward_fast({x})",
+            _ => "{m}.forward({x})",
+        }
+    }
+}
+
 fn a(name: &'static str, ty: Ty, default: Option<&'static str>) -> PrimArg {
     PrimArg { name, ty, default }
 }

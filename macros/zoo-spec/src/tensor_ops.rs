@@ -121,7 +121,10 @@ fn list_module(
             elem: Some((elem_call, sig)),
             optional: false,
             ..
-        }) => Ok((recv, elem_call, sig)),
+        }) => {
+            s.element_access.borrow_mut().insert(recv.clone());
+            Ok((recv, elem_call, sig))
+        }
         _ => Err(error_at(
             arg,
             format!("`{m}` is not a list of modules (a `for` or `list` child)"),

@@ -55,6 +55,7 @@ impl Gen<'_> {
                     return None;
                 };
                 let (rust_type, ctor, sig) = (self.prims[prim].rust_type, self.prims[prim].ctor, self.prims[prim].sig);
+                let call = self.prims[prim].call();
                 let q = if self.prims[prim].fallible { "?" } else { "" };
                 let decls: Vec<(String, Ty, Option<String>)> = self.prims[prim]
                     .args
@@ -68,7 +69,7 @@ impl Gen<'_> {
                         codes.iter().map(|c| format!("{c}, ")).collect::<String>()
                     ),
                     ty: rust_type.to_string(),
-                    call: Some("{m}.forward({x})".into()),
+                    call: Some(call.into()),
                     sig,
                     elem: None,
                     param_ty: None,
@@ -130,6 +131,7 @@ impl Gen<'_> {
                 let mut init_fields = Vec::new();
                 let mut sig = Sig::Poly;
                 let mut fwd = String::new();
+                let mut fold_fields = Vec::new();
                 for (name, c) in items {
                     let co = self.child(spec, &super::child_type(tyname, name), c, scope, blocks)?;
                     let Some(call) = &co.call else {
@@ -155,6 +157,7 @@ impl Gen<'_> {
                         .unwrap();
                     }
                     fields.push(format!("    pub {}: {},", ident(name), co.ty));
+                    fold_fields.push((ident(name), co.ty.starts_with("Vec<")));
                     init_fields.push(format!(
                         "{}: crate::rt::scoped({name:?}, || Ok({}))?",
                         ident(name),
@@ -162,6 +165,7 @@ impl Gen<'_> {
                     ));
                 }
                 let mut s = String::new();
+                s.push_str(&super::fold_impl(tyname, &fold_fields, true));
                 writeln!(
                     s,
                     "#[derive(burn::module::Module, Debug)]\npub struct {tyname} {{\n{}\n}}",
@@ -190,9 +194,11 @@ impl Gen<'_> {
                 let mut fields = Vec::new();
                 let mut init_fields = Vec::new();
                 let mut members = Vec::new();
+                let mut fold_fields = Vec::new();
                 for (name, c) in items {
                     let co = self.child(spec, &super::child_type(tyname, name), c, scope, blocks)?;
                     fields.push(format!("    pub {}: {},", ident(name), co.ty));
+                    fold_fields.push((ident(name), false));
                     init_fields.push(format!(
                         "{}: crate::rt::scoped({name:?}, || Ok({}))?",
                         ident(name),
@@ -206,6 +212,7 @@ impl Gen<'_> {
                     fields.join("\n")
                 )
                 .unwrap();
+                self.out.push_str(&super::fold_impl(tyname, &fold_fields, false));
                 Some(ChildOut {
                     init: format!("{tyname} {{ {} }}", init_fields.join(", ")),
                     ty: tyname.to_string(),
@@ -462,6 +469,8 @@ impl Gen<'_> {
             writeln!(s, "{name}::{v}(__m) => {},", render_call(call, "__m", &args)).unwrap();
         }
         writeln!(s, "}}\n}}\n}}").unwrap();
+        let names: Vec<String> = variants.iter().map(|(v, _, _)| v.clone()).collect();
+        s.push_str(&super::fold_enum_impl(name, &names));
         self.out.push_str(&s);
     }
 

@@ -452,6 +452,17 @@ impl<'a> Gen<'a> {
             m.push_str(&fwd);
         }
         writeln!(m, "}}").unwrap();
+        let accessed = fscope.element_access.borrow();
+        let fold_fields: Vec<(String, bool)> = struct_fields
+            .iter()
+            .map(|(n, t)| {
+                (
+                    ident(n),
+                    t.starts_with("Vec<") && !accessed.contains(&format!("self.{}", ident(n))),
+                )
+            })
+            .collect();
+        m.push_str(&fold_impl(prefix, &fold_fields, false));
         self.out.push_str(&m);
     }
 
@@ -904,6 +915,53 @@ impl<'a> Gen<'a> {
 
 /// Makes a child usable in the forward program: a module to call, a param's value, or, for
 /// a group, each member as `group.member`.
+/// `impl crate::rt::Fold` for a generated struct: every field folds (`sequences` are lists
+/// applied whole, element after element), then, in a `seq`, each field's output norm folds into
+/// the convolution before it.
+pub(crate) fn fold_impl(tyname: &str, fields: &[(String, bool)], seq: bool) -> String {
+    let mut body = String::from("0usize");
+    for (f, sequence) in fields {
+        if *sequence {
+            write!(body, " + crate::rt::fold_sequence(&mut self.{f})").unwrap();
+        } else {
+            write!(body, " + crate::rt::Fold::fold(&mut self.{f})").unwrap();
+        }
+    }
+    if seq {
+        for w in fields.windows(2) {
+            write!(
+                body,
+                " + crate::rt::fold_pair(&mut self.{}, &mut self.{})",
+                w[0].0, w[1].0
+            )
+            .unwrap();
+        }
+    }
+    format!("impl crate::rt::Fold for {tyname} {{\nfn fold(&mut self) -> usize {{\n{body}\n}}\n}}\n")
+}
+
+/// `impl crate::rt::Fold` for a generated enum: each variant delegates.
+pub(crate) fn fold_enum_impl(name: &str, variants: &[String]) -> String {
+    if variants.is_empty() {
+        return format!("impl crate::rt::Fold for {name} {{}}\n");
+    }
+    let arms = |f: &str| -> String {
+        variants
+            .iter()
+            .map(|v| format!("{name}::{v}(__m) => crate::rt::Fold::{f}(__m),"))
+            .collect::<String>()
+    };
+    format!(
+        "impl crate::rt::Fold for {name} {{\n\
+         fn fold(&mut self) -> usize {{ match self {{ {} }} }}\n\
+         fn as_conv(&mut self) -> Option<&mut burn::nn::conv::Conv2d> {{ match self {{ {} }} }}\n\
+         fn as_norm(&mut self) -> Option<&mut crate::primitives::Norm2d> {{ match self {{ {} }} }}\n}}\n",
+        arms("fold"),
+        arms("as_conv"),
+        arms("as_norm")
+    )
+}
+
 fn bind_child(scope: &mut Scope, name: &str, recv: &str, co: ChildOut) {
     match (co.param_ty, co.call) {
         (Some(pty), _) => {

@@ -1,0 +1,50 @@
+//! CPU kernels on plain `f32` slices, for inference fast paths where burn's CPU backend spends
+//! far more than the arithmetic needs (measured in zoo's README, "Speed"): exact GELU, whose
+//! backend op calls a scalar `erff` per element, and max pooling, whose backend op also
+//! computes the argmax indices that only training needs, and convolutions with few input
+//! channels, which it runs on a direct path (im2col turns them into one matrix product).
+//!
+//! Each kernel is written as plain loops that LLVM vectorises, compiled a second time with
+//! AVX-512 and with AVX2+FMA enabled and chosen at run time, so one binary runs everywhere.
+//! Work is split over rayon's pool (the one burn's kernels use).
+
+mod erf;
+mod gelu;
+mod im2col;
+mod pool;
+
+pub use erf::erf;
+pub use gelu::gelu_in_place;
+pub use im2col::{Window, im2col};
+pub use pool::{Pool2d, max_pool2d};
+
+/// The widest instruction set this CPU offers, detected once.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Isa {
+    Avx512,
+    Avx2,
+    Baseline,
+}
+
+fn isa() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *ISA.get_or_init(|| {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                Isa::Avx512
+            } else if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                Isa::Avx2
+            } else {
+                Isa::Baseline
+            }
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Isa::Baseline
+    }
+}
+
+/// Elements per parallel task: big enough that a task outweighs rayon's scheduling.
+const CHUNK: usize = 1 << 15;

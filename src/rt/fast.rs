@@ -1,0 +1,118 @@
+//! Inference fast paths on the CPU backend. An f32 tensor on flex, outside autodiff, is handed
+//! to `zoo-kernels` as a slice (burn moves a uniquely owned buffer out and back without
+//! copying); every other tensor takes burn's own op. Measured in the README ("Speed"): burn's
+//! exact GELU calls a scalar `erff` per element (30× PyTorch's time), its max pooling also
+//! computes the argmax indices only training needs, and it convolves few input channels on a
+//! direct path several times slower than a matrix product.
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
+use burn::tensor::{DType, Device, Tensor};
+
+fn on_flex<const D: usize>(x: &Tensor<D>) -> bool {
+    let device = x.device();
+    x.dtype() == DType::F32 && !device.is_autodiff() && device == Device::flex()
+}
+
+/// Exact GELU (`x·Φ(x)`).
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !on_flex(&x) {
+        return burn::tensor::activation::gelu(x);
+    }
+    let device = x.device();
+    let mut data = x.into_data();
+    match data.as_mut_slice::<f32>() {
+        Ok(values) => zoo_kernels::gelu_in_place(values),
+        Err(_) => return burn::tensor::activation::gelu(Tensor::from_data(data, &device)),
+    }
+    Tensor::from_data(data, &device)
+}
+
+/// `layer`'s max pooling of `x` [batch, channels, h, w].
+pub fn max_pool2d(layer: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    let PaddingConfig2d::Explicit(top, left, bottom, right) = layer.padding else {
+        return layer.forward(x);
+    };
+    if top != bottom || left != right || !on_flex(&x) {
+        return layer.forward(x);
+    }
+    let geometry = zoo_kernels::Pool2d {
+        kernel: layer.kernel_size,
+        stride: layer.stride,
+        padding: [top, left],
+        dilation: layer.dilation,
+        ceil_mode: layer.ceil_mode,
+    };
+    let [n, c, h, w] = x.dims();
+    let Some([oh, ow]) = geometry.output_size(h, w) else {
+        return layer.forward(x);
+    };
+    let device = x.device();
+    let data = x.into_data();
+    let pooled = match data.as_slice::<f32>() {
+        Ok(values) => zoo_kernels::max_pool2d(values, n * c, h, w, &geometry),
+        Err(_) => None,
+    };
+    match pooled {
+        Some(values) => Tensor::from_data(burn::tensor::TensorData::new(values, [n, c, oh, ow]), &device),
+        None => layer.forward(Tensor::from_data(data, &device)),
+    }
+}
+
+/// Input channels up to which a convolution takes the im2col path: burn's direct path for
+/// these (a network's stem) reaches a few GFLOP/s.
+const FEW_CHANNELS: usize = 4;
+
+/// `layer`'s convolution of `x`; one with at most [`FEW_CHANNELS`] input channels (and a
+/// kernel larger than 1×1, ungrouped) runs as patches (im2col) times the weight.
+pub fn conv2d(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    layer.forward_fast(x)
+}
+
+/// [`conv2d`] as a method, which generated code calls on a layer or a reference to one.
+pub trait FastConv {
+    fn forward_fast(&self, x: Tensor<4>) -> Tensor<4>;
+}
+
+impl FastConv for Conv2d {
+    fn forward_fast(&self, x: Tensor<4>) -> Tensor<4> {
+        convolve(self, x)
+    }
+}
+
+fn convolve(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let [co, _, kh, kw] = layer.weight.dims();
+    let PaddingConfig2d::Explicit(top, left, bottom, right) = layer.padding else {
+        return layer.forward(x);
+    };
+    if c > FEW_CHANNELS || layer.groups != 1 || kh * kw == 1 || top != bottom || left != right || !on_flex(&x) {
+        return layer.forward(x);
+    }
+    let window = zoo_kernels::Window {
+        kernel: [kh, kw],
+        stride: layer.stride,
+        padding: [top, left],
+        dilation: layer.dilation,
+    };
+    let Some([oh, ow]) = window.output_size(h, w) else {
+        return layer.forward(x);
+    };
+    let device = x.device();
+    let data = x.into_data();
+    let Some(patches) = data
+        .as_slice::<f32>()
+        .ok()
+        .and_then(|v| zoo_kernels::im2col(v, n, c, h, w, &window))
+    else {
+        return layer.forward(Tensor::from_data(data, &device));
+    };
+    let k = c * kh * kw;
+    let patches = Tensor::<3>::from_data(burn::tensor::TensorData::new(patches, [n, k, oh * ow]), &device);
+    let mut y = layer.weight.val().reshape([1, co, k]).matmul(patches);
+    if let Some(b) = &layer.bias {
+        y = y + b.val().reshape([1, co, 1]);
+    }
+    y.reshape([n, co, oh, ow])
+}
