@@ -4,6 +4,11 @@
 use std::path::Path;
 
 fn main() {
+    // With `--features tch`, the binary finds LibTorch where it was linked from, without
+    // LD_LIBRARY_PATH (torch-sys reports the folder through its `links = "tch"` metadata).
+    if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+    }
     let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let root = Path::new(&manifest);
     let specs = root.join("zoo");

@@ -2,17 +2,20 @@
 //! far more than the arithmetic needs (measured in zoo's README, "Speed"): exact GELU, whose
 //! backend op calls a scalar `erff` per element, and max pooling, whose backend op also
 //! computes the argmax indices that only training needs, and convolutions with few input
-//! channels, which it runs on a direct path (im2col turns them into one matrix product).
+//! channels, which it runs on a direct path (im2col turns them into one matrix product), and
+//! depth-wise convolutions on small feature maps.
 //!
 //! Each kernel is written as plain loops that LLVM vectorises, compiled a second time with
 //! AVX-512 and with AVX2+FMA enabled and chosen at run time, so one binary runs everywhere.
 //! Work is split over rayon's pool (the one burn's kernels use).
 
+mod depthwise;
 mod erf;
 mod gelu;
 mod im2col;
 mod pool;
 
+pub use depthwise::depthwise_conv2d;
 pub use erf::erf;
 pub use gelu::gelu_in_place;
 pub use im2col::{Window, im2col};

@@ -70,6 +70,10 @@ pub enum DeviceKind {
     Wgpu,
     /// NVIDIA GPU (feature `cuda`).
     Cuda,
+    /// PyTorch's CPU kernels through LibTorch (feature `tch`).
+    Tch,
+    /// PyTorch's CUDA kernels through LibTorch (feature `tch`, PyTorch's CUDA build).
+    TchCuda,
 }
 
 /// Where a model's weights and class count come from (`run`, `save`).
@@ -583,6 +587,8 @@ pub fn device_at(kind: DeviceKind, index: usize) -> Result<burn::tensor::Device,
     match kind {
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda => Ok(burn::tensor::Device::cuda(index)),
+        #[cfg(feature = "tch")]
+        DeviceKind::TchCuda => tch_cuda(index),
         DeviceKind::Wgpu if index > 0 => Err(format!(
             "device {index}: choosing a wgpu adapter by index is not supported; train on one wgpu device"
         )),
@@ -601,12 +607,52 @@ pub fn device(kind: DeviceKind) -> Result<burn::tensor::Device, String> {
         DeviceKind::Wgpu => Ok(burn::tensor::Device::wgpu(Default::default())),
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda => Ok(burn::tensor::Device::cuda(0)),
+        #[cfg(feature = "tch")]
+        DeviceKind::Tch => Ok(burn::tensor::Device::libtorch()),
+        #[cfg(feature = "tch")]
+        DeviceKind::TchCuda => tch_cuda(0),
         #[allow(unreachable_patterns)]
         other => Err(format!(
-            "the {other:?} backend is not compiled into this binary; rebuild with `--features {}`",
-            format!("{other:?}").to_lowercase()
+            "the {} backend is not compiled into this binary; rebuild with `--features {}`",
+            other
+                .to_possible_value()
+                .map_or(String::new(), |v| v.get_name().to_string()),
+            other.feature()
         )),
     }
+}
+
+impl DeviceKind {
+    /// The cargo feature that compiles the backend in.
+    fn feature(self) -> &'static str {
+        match self {
+            DeviceKind::Flex => "default",
+            DeviceKind::Ndarray => "ndarray",
+            DeviceKind::Wgpu => "wgpu",
+            DeviceKind::Cuda => "cuda",
+            DeviceKind::Tch | DeviceKind::TchCuda => "tch",
+        }
+    }
+}
+
+/// LibTorch's CUDA device `index`, or why there is none: LibTorch without CUDA (PyTorch's CPU
+/// build), no GPU or driver, or fewer GPUs than the index.
+#[cfg(feature = "tch")]
+fn tch_cuda(index: usize) -> Result<burn::tensor::Device, String> {
+    let count = tch::Cuda::device_count().max(0) as usize;
+    if !tch::Cuda::is_available() || count == 0 {
+        return Err(
+            "--device tch-cuda: LibTorch sees no CUDA GPU (no NVIDIA driver or GPU on this machine, or a CPU-only \
+             PyTorch); use --device tch for PyTorch's CPU kernels"
+                .into(),
+        );
+    }
+    if index >= count {
+        return Err(format!(
+            "--device tch-cuda: GPU {index} does not exist; LibTorch sees {count}"
+        ));
+    }
+    Ok(burn::tensor::Device::libtorch_cuda(index))
 }
 
 /// Whether stdout/stderr is a terminal (colours only then).
