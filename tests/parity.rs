@@ -13,18 +13,27 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The backend under test: flex, or the `--device` named by `ZOO_TEST_DEVICE` (e.g. `tch` in a
+/// build with that feature: `scripts/parity-device.sh`).
+fn device() -> burn::tensor::Device {
+    use clap::ValueEnum;
+    let name = std::env::var("ZOO_TEST_DEVICE").unwrap_or_else(|_| "flex".into());
+    let kind = zoo::cli::DeviceKind::from_str(&name, true).unwrap_or_else(|e| panic!("ZOO_TEST_DEVICE={name}: {e}"));
+    zoo::cli::device(kind).unwrap_or_else(|e| panic!("ZOO_TEST_DEVICE={name}: {e}"))
+}
+
 fn build(case: &str) -> zoo::TaskModel {
     let text = std::fs::read_to_string(fixture(&format!("{case}.yaml"))).unwrap();
     let v = zoo::check_text(&text);
     let cfg = v.config.unwrap_or_else(|| panic!("{case}: {:?}", v.diagnostics));
-    zoo::build(&cfg, 10, &burn::tensor::Device::flex()).unwrap()
+    zoo::build(&cfg, 10, &device()).unwrap()
 }
 
 /// Max |zoo − reference| relative to max |reference| (at least 1e-3), over every tensor of the
 /// prediction: `output` for a single tensor, else `pred.…` named as `zoo run --output` names
 /// them (`pred.anchors`, `pred.cls_logits.0`, ...).
 fn run(model: &zoo::TaskModel, case: &str) -> f32 {
-    let device = burn::tensor::Device::flex();
+    let device = device();
     let io = fixture(&format!("{case}.io.safetensors"));
     let x = zoo::tensor_io::read_safetensors(&io, "input")
         .unwrap()
@@ -129,7 +138,7 @@ const FOLDS: &[(&str, (usize, usize))] = &[
 ];
 
 fn prediction(model: &zoo::TaskModel, case: &str) -> Vec<(String, Vec<f32>)> {
-    let device = burn::tensor::Device::flex();
+    let device = device();
     let io = fixture(&format!("{case}.io.safetensors"));
     let x = zoo::tensor_io::read_safetensors(&io, "input")
         .unwrap()
@@ -152,7 +161,7 @@ fn postprocessing(model: &zoo::TaskModel, case: &str) {
     let text = std::fs::read_to_string(fixture(&format!("{case}.yaml"))).unwrap();
     let cfg = zoo::check_text(&text).config.unwrap();
     let io = fixture(&format!("{case}.io.safetensors"));
-    let device = burn::tensor::Device::flex();
+    let device = device();
     let input = zoo::tensor_io::read_safetensors(&io, "input").unwrap();
     let size = [input.shape[2], input.shape[3]];
     let pred = model.forward(input.to_tensor::<4>(&device).unwrap());

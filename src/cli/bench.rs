@@ -112,9 +112,7 @@ pub fn run(a: &BenchArgs) -> i32 {
             eprintln!("error: --threads must be at least 1");
             return USAGE;
         }
-        // burn's CPU kernels run on rayon's global pool, sized on first use.
-        // SAFETY: set before any thread of this process reads the environment.
-        unsafe { std::env::set_var("RAYON_NUM_THREADS", t.to_string()) };
+        super::set_threads(t);
     }
     if a.batches.is_empty() || a.batches.contains(&0) || a.iterations == 0 {
         eprintln!("error: --batch sizes and --iterations must be at least 1");

@@ -607,7 +607,10 @@ pub fn device(kind: DeviceKind) -> Result<burn::tensor::Device, String> {
         DeviceKind::Wgpu => Ok(burn::tensor::Device::wgpu(Default::default())),
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda => Ok(burn::tensor::Device::cuda(0)),
+        // burn marks its LibTorch backend deprecated in favour of CubeCL's; it is still the
+        // fastest CPU path (PyTorch's kernels) and the practical CUDA one (README "Speed").
         #[cfg(feature = "tch")]
+        #[allow(deprecated)]
         DeviceKind::Tch => Ok(burn::tensor::Device::libtorch()),
         #[cfg(feature = "tch")]
         DeviceKind::TchCuda => tch_cuda(0),
@@ -652,7 +655,18 @@ fn tch_cuda(index: usize) -> Result<burn::tensor::Device, String> {
             "--device tch-cuda: GPU {index} does not exist; LibTorch sees {count}"
         ));
     }
+    #[allow(deprecated)]
     Ok(burn::tensor::Device::libtorch_cuda(index))
+}
+
+/// Sets the CPU threads of the kernels: rayon's pool (flex) and, when compiled in, LibTorch's.
+/// Call before any tensor work.
+pub fn set_threads(threads: usize) {
+    // burn's CPU kernels run on rayon's global pool, sized on first use.
+    // SAFETY: set before any thread of this process reads the environment.
+    unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+    #[cfg(feature = "tch")]
+    tch::set_num_threads(threads as i32);
 }
 
 /// Whether stdout/stderr is a terminal (colours only then).
