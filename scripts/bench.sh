@@ -48,7 +48,7 @@ def load(path):
     except (OSError, ValueError):
         return None
 
-head = "| model | batch | zoo images/s | PyTorch images/s | zoo / PyTorch |"
+head = "| config | batch | zoo images/s | PyTorch images/s | zoo / PyTorch |"
 rule = "|---|---|---|---|---|"
 if tch:
     head += " zoo --device tch images/s | tch / PyTorch |"
@@ -67,7 +67,7 @@ for c in configs:
     xs = x["results"] if x else [None] * len(z["results"])
     for a, b, d in zip(z["results"], t["results"], xs):
         r = a["images_per_second"] / b["images_per_second"]
-        row = f"| {z['model']} | {a['batch']} | {a['images_per_second']:.1f} | {b['images_per_second']:.1f} | {r:.2f} |"
+        row = f"| {n} | {a['batch']} | {a['images_per_second']:.1f} | {b['images_per_second']:.1f} | {r:.2f} |"
         if tch:
             row += f" {d['images_per_second']:.1f} | {d['images_per_second'] / b['images_per_second']:.2f} |" if d else " failed | |"
         row += f" {a['latency_ms_p50']:.1f} | {b['latency_ms_p50']:.1f} | {a['peak_rss_mb'] or 0:.0f} | {b['peak_rss_mb']:.0f} |"

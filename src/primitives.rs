@@ -277,10 +277,10 @@ impl Activation {
             ActivationKind::LeakyRelu => a::leaky_relu(x, 0.01),
             ActivationKind::Gelu => crate::rt::fast::gelu(x),
             ActivationKind::QuickGelu => x.clone() * a::sigmoid(x.mul_scalar(1.702)),
-            ActivationKind::Silu => a::silu(x),
+            ActivationKind::Silu => crate::rt::fast::silu(x),
             ActivationKind::HardSwish => a::hard_swish(x),
             ActivationKind::HardSigmoid => a::hard_sigmoid(x, 1.0 / 6.0, 0.5),
-            ActivationKind::Sigmoid => a::sigmoid(x),
+            ActivationKind::Sigmoid => crate::rt::fast::sigmoid(x),
             ActivationKind::Tanh => a::tanh(x),
             ActivationKind::Identity => x,
         }

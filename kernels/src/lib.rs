@@ -1,6 +1,6 @@
 //! CPU kernels on plain `f32` slices, for inference fast paths where burn's CPU backend spends
-//! far more than the arithmetic needs (measured in zoo's README, "Speed"): exact GELU, whose
-//! backend op calls a scalar `erff` per element, and max pooling, whose backend op also
+//! far more than the arithmetic needs (measured in zoo's README, "Speed"): exact GELU, sigmoid
+//! and SiLU, whose backend ops call a scalar `erff`/`expf` per element, and max pooling, whose backend op also
 //! computes the argmax indices that only training needs, and convolutions with few input
 //! channels, which it runs on a direct path (im2col turns them into one matrix product), and
 //! depth-wise convolutions on small feature maps.
@@ -14,12 +14,14 @@ mod erf;
 mod gelu;
 mod im2col;
 mod pool;
+mod sigmoid;
 
 pub use depthwise::depthwise_conv2d;
 pub use erf::erf;
 pub use gelu::gelu_in_place;
 pub use im2col::{Window, im2col};
 pub use pool::{Pool2d, max_pool2d};
+pub use sigmoid::{exp, sigmoid_in_place, silu_in_place};
 
 /// The widest instruction set this CPU offers, detected once.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

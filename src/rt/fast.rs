@@ -1,7 +1,8 @@
 //! Inference fast paths on the CPU backend. An f32 tensor on flex, outside autodiff, is handed
 //! to `zoo-kernels` as a slice (burn moves a uniquely owned buffer out and back without
 //! copying); every other tensor takes burn's own op. Measured in the README ("Speed"): burn's
-//! exact GELU calls a scalar `erff` per element (30× PyTorch's time), its max pooling also
+//! exact GELU calls a scalar `erff` per element (30× PyTorch's time), its sigmoid and SiLU a
+//! scalar `expf`, its max pooling also
 //! computes the argmax indices only training needs, and it convolves few input channels on a
 //! direct path several times slower than a matrix product.
 
@@ -15,18 +16,33 @@ fn on_flex<const D: usize>(x: &Tensor<D>) -> bool {
     x.dtype() == DType::F32 && !device.is_autodiff() && device == Device::flex()
 }
 
-/// Exact GELU (`x·Φ(x)`).
-pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+/// `kernel` over every value of `x` on flex, else burn's `op`.
+fn elementwise<const D: usize>(x: Tensor<D>, kernel: fn(&mut [f32]), op: fn(Tensor<D>) -> Tensor<D>) -> Tensor<D> {
     if !on_flex(&x) {
-        return burn::tensor::activation::gelu(x);
+        return op(x);
     }
     let device = x.device();
     let mut data = x.into_data();
     match data.as_mut_slice::<f32>() {
-        Ok(values) => zoo_kernels::gelu_in_place(values),
-        Err(_) => return burn::tensor::activation::gelu(Tensor::from_data(data, &device)),
+        Ok(values) => kernel(values),
+        Err(_) => return op(Tensor::from_data(data, &device)),
     }
     Tensor::from_data(data, &device)
+}
+
+/// Exact GELU (`x·Φ(x)`).
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    elementwise(x, zoo_kernels::gelu_in_place, burn::tensor::activation::gelu)
+}
+
+/// SiLU (`x·σ(x)`).
+pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    elementwise(x, zoo_kernels::silu_in_place, burn::tensor::activation::silu)
+}
+
+/// The logistic sigmoid.
+pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    elementwise(x, zoo_kernels::sigmoid_in_place, burn::tensor::activation::sigmoid)
 }
 
 /// `layer`'s max pooling of `x` [batch, channels, h, w].

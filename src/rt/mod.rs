@@ -649,7 +649,7 @@ pub fn at_argmax(x: Tensor<3>, ids: Tensor<2, burn::tensor::Int>) -> Tensor<2> {
 }
 
 pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    burn::tensor::activation::sigmoid(x)
+    fast::sigmoid(x)
 }
 /// PyTorch's Hardsigmoid: relu6(x + 3) / 6.
 pub fn hard_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
