@@ -8,7 +8,8 @@
 #
 # Needs a release build (`cargo build --release`; ZOO= another binary) and the reference venv
 # (VENV, default ../venv; README "Reference implementation"). THREADS (default 2), BATCHES
-# (default "1 8"), ITERATIONS (default 10). TCH=1 adds `zoo bench --device tch` run by ZOO_TCH
+# (default "1 8"), ITERATIONS (default 10), WARMUP (default 2), INPUT_SIZE ("H W", default: each
+# config's own). TCH=1 adds `zoo bench --device tch` run by ZOO_TCH
 # (default ZOO; a binary built with `--features tch`, README "Speed"). A model that fails on
 # either side is listed as such.
 # Check the machine is idle first.
@@ -19,6 +20,8 @@ ZOO=${ZOO:-target/release/zoo}
 THREADS=${THREADS:-2}
 BATCHES=${BATCHES:-"1 8"}
 ITERATIONS=${ITERATIONS:-10}
+WARMUP=${WARMUP:-2}
+INPUT_SIZE=${INPUT_SIZE:-}
 TCH=${TCH:-0}
 ZOO_TCH=${ZOO_TCH:-$ZOO}
 CONFIGS=("$@")
@@ -29,14 +32,16 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 B=()
 for b in $BATCHES; do B+=(--batch "$b"); done
+B+=(--iterations "$ITERATIONS" --warmup "$WARMUP")
+if [ -n "$INPUT_SIZE" ]; then B+=(--input-size $INPUT_SIZE); fi
 export OMP_NUM_THREADS=$THREADS
 for c in "${CONFIGS[@]}"; do
   n=$(basename "$c" .yaml)
-  "$ZOO" bench "$c" "${B[@]}" --threads "$THREADS" --iterations "$ITERATIONS" --format json > "$W/$n.zoo.json" 2> "$W/$n.zoo.err" || true
+  "$ZOO" bench "$c" "${B[@]}" --threads "$THREADS" --format json > "$W/$n.zoo.json" 2> "$W/$n.zoo.err" || true
   if [ "$TCH" = 1 ]; then
-    "$ZOO_TCH" bench "$c" "${B[@]}" --threads "$THREADS" --iterations "$ITERATIONS" --format json --device tch > "$W/$n.tch.json" 2> "$W/$n.tch.err" || true
+    "$ZOO_TCH" bench "$c" "${B[@]}" --threads "$THREADS" --format json --device tch > "$W/$n.tch.json" 2> "$W/$n.tch.err" || true
   fi
-  "$VENV/bin/python" scripts/bench-reference.py "$c" "${B[@]}" --threads "$THREADS" --iterations "$ITERATIONS" > "$W/$n.torch.json" 2> "$W/$n.torch.err" || true
+  "$VENV/bin/python" scripts/bench-reference.py "$c" "${B[@]}" --threads "$THREADS" > "$W/$n.torch.json" 2> "$W/$n.torch.err" || true
 done
 python3 - "$W" "$TCH" "${CONFIGS[@]}" <<'PY'
 import json, math, os, sys
