@@ -17,5 +17,5 @@ fn main() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
-    std::process::exit(zoo::cli::main());
+    std::process::exit(zoo::cli::internal_error::run(zoo::cli::main));
 }

@@ -6,6 +6,7 @@ mod catalogue;
 mod embed;
 pub(crate) mod emit;
 mod evaluate;
+pub mod internal_error;
 mod results;
 mod run;
 mod search;
