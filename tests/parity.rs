@@ -33,13 +33,8 @@ fn build(case: &str) -> zoo::TaskModel {
 /// prediction: `output` for a single tensor, else `pred.…` named as `zoo run --output` names
 /// them (`pred.anchors`, `pred.cls_logits.0`, ...).
 fn run(model: &zoo::TaskModel, case: &str) -> f32 {
-    let device = device();
     let io = fixture(&format!("{case}.io.safetensors"));
-    let x = zoo::tensor_io::read_safetensors(&io, "input")
-        .unwrap()
-        .to_tensor::<4>(&device)
-        .unwrap();
-    let got = model.forward(x).tensors("pred");
+    let got = forward_fixture(model, case);
     let bytes = std::fs::read(&io).unwrap();
     let stored: Vec<String> = safetensors::SafeTensors::deserialize(&bytes)
         .unwrap()
@@ -137,16 +132,18 @@ const FOLDS: &[(&str, (usize, usize))] = &[
     ("vit", (0, 0)),
 ];
 
-fn prediction(model: &zoo::TaskModel, case: &str) -> Vec<(String, Vec<f32>)> {
-    let device = device();
+/// The model's prediction tensors on the fixture's input, named as `zoo run --output` names them.
+fn forward_fixture(model: &zoo::TaskModel, case: &str) -> Vec<(String, zoo::tensor_io::RawTensor)> {
     let io = fixture(&format!("{case}.io.safetensors"));
     let x = zoo::tensor_io::read_safetensors(&io, "input")
         .unwrap()
-        .to_tensor::<4>(&device)
+        .to_tensor::<4>(&device())
         .unwrap();
-    let mut got: Vec<(String, Vec<f32>)> = model
-        .forward(x)
-        .tensors("pred")
+    model.forward(x).tensors("pred")
+}
+
+fn prediction(model: &zoo::TaskModel, case: &str) -> Vec<(String, Vec<f32>)> {
+    let mut got: Vec<(String, Vec<f32>)> = forward_fixture(model, case)
         .into_iter()
         .map(|(n, t)| (n, t.values))
         .collect();

@@ -1,7 +1,6 @@
 //! Exact GELU, `x·Φ(x) = x/2·(1 + erf(x/√2))` (PyTorch's `approximate='none'`).
 
-use super::{CHUNK, Isa, erf::erf, isa};
-use rayon::prelude::*;
+use super::erf::erf;
 
 #[inline(always)]
 fn gelu_slice(xs: &mut [f32]) {
@@ -10,37 +9,13 @@ fn gelu_slice(xs: &mut [f32]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn gelu_avx512(xs: &mut [f32]) {
-    gelu_slice(xs)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn gelu_avx2(xs: &mut [f32]) {
-    gelu_slice(xs)
-}
-
-fn gelu_chunk(xs: &mut [f32]) {
-    match isa() {
-        // SAFETY: `isa()` detected the features these functions are compiled for.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { gelu_avx512(xs) },
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { gelu_avx2(xs) },
-        _ => gelu_slice(xs),
-    }
-}
-
-/// Replaces every value by its GELU.
-pub fn gelu_in_place(xs: &mut [f32]) {
-    if xs.len() <= CHUNK {
-        gelu_chunk(xs);
-    } else {
-        xs.par_chunks_mut(CHUNK).for_each(gelu_chunk);
-    }
-}
+crate::dispatched!(
+    gelu_in_place,
+    gelu_slice,
+    gelu_avx512,
+    gelu_avx2,
+    "Replaces every value by its GELU."
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,31 +2,8 @@
 //! few input channels (a network's stem) becomes one matrix product. burn's CPU backend runs
 //! such convolutions (three input channels) on a direct path at a few GFLOP/s.
 
+use super::Window;
 use rayon::prelude::*;
-
-/// A 2-D convolution window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Window {
-    pub kernel: [usize; 2],
-    pub stride: [usize; 2],
-    pub padding: [usize; 2],
-    pub dilation: [usize; 2],
-}
-
-impl Window {
-    /// Output height and width for an `h`×`w` input, or `None` when the kernel does not fit.
-    pub fn output_size(&self, h: usize, w: usize) -> Option<[usize; 2]> {
-        let dim = |i: usize, n: usize| {
-            let span = self.dilation[i] * (self.kernel[i] - 1) + 1;
-            let room = (n + 2 * self.padding[i]).checked_sub(span)?;
-            Some(room / self.stride[i] + 1)
-        };
-        if self.kernel.contains(&0) || self.stride.contains(&0) || self.dilation.contains(&0) {
-            return None;
-        }
-        Some([dim(0, h)?, dim(1, w)?])
-    }
-}
 
 /// The patches of each image of `x` ([images, channels, h, w], contiguous) as a
 /// [images, channels·kh·kw, oh·ow] matrix: row `(c, ky, kx)`, column `(oy, ox)`, zero where the

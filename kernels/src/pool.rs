@@ -2,42 +2,27 @@
 //! windows must start inside the input or its left padding, NaN propagates), without the argmax
 //! indices.
 
+use super::Window;
 use rayon::prelude::*;
 
-/// Window geometry of a pooling layer.
+/// A pooling layer's window and rounding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pool2d {
-    pub kernel: [usize; 2],
-    pub stride: [usize; 2],
-    pub padding: [usize; 2],
-    pub dilation: [usize; 2],
+    pub window: Window,
     pub ceil_mode: bool,
 }
 
 impl Pool2d {
-    /// Output height and width for an `h`×`w` input (PyTorch's `pooling_output_shape`), or
-    /// `None` when no window fits.
+    /// Output height and width for an `h`×`w` input, or `None` when no window fits.
     pub fn output_size(&self, h: usize, w: usize) -> Option<[usize; 2]> {
-        let dim = |i: usize, n: usize| -> Option<usize> {
-            let span = self.dilation[i] * (self.kernel[i] - 1) + 1;
-            let padded = n + 2 * self.padding[i];
-            let room = padded.checked_sub(span)?;
-            let s = self.stride[i];
-            let mut out = if self.ceil_mode { room.div_ceil(s) } else { room / s } + 1;
-            // The last window must start inside the input or its left padding.
-            if self.ceil_mode && (out - 1) * s >= n + self.padding[i] {
-                out -= 1;
-            }
-            Some(out)
-        };
-        Some([dim(0, h)?, dim(1, w)?])
+        self.window.output_size_rounded(h, w, self.ceil_mode)
     }
 }
 
 /// Max pooling of `planes` contiguous `h`×`w` planes; returns the pooled planes.
 pub fn max_pool2d(x: &[f32], planes: usize, h: usize, w: usize, geometry: &Pool2d) -> Option<Vec<f32>> {
     let [oh, ow] = geometry.output_size(h, w)?;
-    if x.len() != planes * h * w || geometry.kernel.contains(&0) || geometry.stride.contains(&0) {
+    if x.len() != planes * h * w {
         return None;
     }
     let mut out = vec![0f32; planes * oh * ow];
@@ -58,7 +43,12 @@ pub fn max_pool2d(x: &[f32], planes: usize, h: usize, w: usize, geometry: &Pool2
 }
 
 fn plane(x: &[f32], h: usize, w: usize, out: &mut [f32], oh: usize, ow: usize, g: &Pool2d) {
-    let ([kh, kw], [sh, sw], [ph, pw], [dh, dw]) = (g.kernel, g.stride, g.padding, g.dilation);
+    let Window {
+        kernel: [kh, kw],
+        stride: [sh, sw],
+        padding: [ph, pw],
+        dilation: [dh, dw],
+    } = g.window;
     for oy in 0..oh {
         let row = &mut out[oy * ow..(oy + 1) * ow];
         row.fill(f32::NEG_INFINITY);
@@ -85,8 +75,27 @@ fn plane(x: &[f32], h: usize, w: usize, out: &mut [f32], oh: usize, ow: usize, g
 mod tests {
     use super::*;
 
-    fn naive(x: &[f32], h: usize, w: usize, g: &Pool2d) -> Vec<f32> {
-        let [oh, ow] = g.output_size(h, w).unwrap();
+    fn pool(
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+        ceil_mode: bool,
+    ) -> Pool2d {
+        Pool2d {
+            window: Window {
+                kernel,
+                stride,
+                padding,
+                dilation,
+            },
+            ceil_mode,
+        }
+    }
+
+    fn naive(x: &[f32], h: usize, w: usize, p: &Pool2d) -> Vec<f32> {
+        let [oh, ow] = p.output_size(h, w).unwrap();
+        let g = &p.window;
         let mut out = Vec::new();
         for oy in 0..oh {
             for ox in 0..ow {
@@ -108,13 +117,7 @@ mod tests {
 
     #[test]
     fn output_sizes_follow_pytorch() {
-        let g = |k, s, p, ceil| Pool2d {
-            kernel: [k, k],
-            stride: [s, s],
-            padding: [p, p],
-            dilation: [1, 1],
-            ceil_mode: ceil,
-        };
+        let g = |k, s, p, ceil| pool([k, k], [s, s], [p, p], [1, 1], ceil);
         // torch.nn.MaxPool2d(3, 2, 1)(torch.zeros(1, 1, 112, 112)).shape[-1] == 56, and so on.
         assert_eq!(g(3, 2, 1, false).output_size(112, 112), Some([56, 56]));
         assert_eq!(g(3, 2, 0, false).output_size(7, 8), Some([3, 3]));
@@ -132,34 +135,10 @@ mod tests {
             .map(|i| ((i * 7919) % 1013) as f32 - 500.0)
             .collect();
         for g in [
-            Pool2d {
-                kernel: [3, 3],
-                stride: [2, 2],
-                padding: [1, 1],
-                dilation: [1, 1],
-                ceil_mode: false,
-            },
-            Pool2d {
-                kernel: [2, 3],
-                stride: [1, 2],
-                padding: [1, 0],
-                dilation: [2, 1],
-                ceil_mode: true,
-            },
-            Pool2d {
-                kernel: [5, 5],
-                stride: [1, 1],
-                padding: [2, 2],
-                dilation: [1, 1],
-                ceil_mode: false,
-            },
-            Pool2d {
-                kernel: [2, 2],
-                stride: [2, 2],
-                padding: [0, 0],
-                dilation: [1, 1],
-                ceil_mode: true,
-            },
+            pool([3, 3], [2, 2], [1, 1], [1, 1], false),
+            pool([2, 3], [1, 2], [1, 0], [2, 1], true),
+            pool([5, 5], [1, 1], [2, 2], [1, 1], false),
+            pool([2, 2], [2, 2], [0, 0], [1, 1], true),
         ] {
             let got = max_pool2d(&x, planes, h, w, &g).unwrap();
             let want: Vec<f32> = (0..planes)
@@ -173,13 +152,7 @@ mod tests {
     fn nan_propagates_and_bad_geometry_is_refused() {
         let mut x = vec![1f32; 16];
         x[5] = f32::NAN;
-        let g = Pool2d {
-            kernel: [2, 2],
-            stride: [2, 2],
-            padding: [0, 0],
-            dilation: [1, 1],
-            ceil_mode: false,
-        };
+        let g = pool([2, 2], [2, 2], [0, 0], [1, 1], false);
         let out = max_pool2d(&x, 1, 4, 4, &g).unwrap();
         assert!(out[0].is_nan());
         assert_eq!(&out[1..], &[1.0, 1.0, 1.0]);

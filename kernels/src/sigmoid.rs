@@ -1,9 +1,6 @@
 //! Logistic sigmoid and SiLU (`x·σ(x)`, YOLO's activation) with a vectorisable `exp`: burn's
 //! CPU ops call the C library's scalar `expf` per element (a fifth of YOLOX's inference time).
 
-use super::{CHUNK, Isa, isa};
-use rayon::prelude::*;
-
 /// `e^x` in f32: `2^n · e^r` with `n = ⌊x·log2(e)⌉`, `r = x − n·ln 2` (in two parts) and a
 /// degree-6 Taylor polynomial on |r| ≤ ln 2 / 2 (remainder ≤ 1.2e-7 relative; with f32 rounding ≤ 3e-7). Inputs are
 /// clamped to where f32 stays finite and normal; NaN stays NaN.
@@ -39,48 +36,14 @@ fn silu_slice(xs: &mut [f32]) {
     }
 }
 
-macro_rules! dispatched {
-    ($name:ident, $body:ident, $avx512:ident, $avx2:ident, $doc:literal) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f,fma")]
-        fn $avx512(xs: &mut [f32]) {
-            $body(xs)
-        }
-
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        fn $avx2(xs: &mut [f32]) {
-            $body(xs)
-        }
-
-        #[doc = $doc]
-        pub fn $name(xs: &mut [f32]) {
-            let isa = isa();
-            let chunk = |c: &mut [f32]| match isa {
-                // SAFETY: `isa()` detected the features these functions are compiled for.
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => unsafe { $avx512(c) },
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => unsafe { $avx2(c) },
-                _ => $body(c),
-            };
-            if xs.len() <= CHUNK {
-                chunk(xs);
-            } else {
-                xs.par_chunks_mut(CHUNK).for_each(chunk);
-            }
-        }
-    };
-}
-
-dispatched!(
+crate::dispatched!(
     sigmoid_in_place,
     sigmoid_slice,
     sigmoid_avx512,
     sigmoid_avx2,
     "Replaces every value by its logistic sigmoid."
 );
-dispatched!(
+crate::dispatched!(
     silu_in_place,
     silu_slice,
     silu_avx512,

@@ -54,10 +54,12 @@ pub fn max_pool2d(layer: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
         return layer.forward(x);
     }
     let geometry = zoo_kernels::Pool2d {
-        kernel: layer.kernel_size,
-        stride: layer.stride,
-        padding: [top, left],
-        dilation: layer.dilation,
+        window: zoo_kernels::Window {
+            kernel: layer.kernel_size,
+            stride: layer.stride,
+            padding: [top, left],
+            dilation: layer.dilation,
+        },
         ceil_mode: layer.ceil_mode,
     };
     let [n, c, h, w] = x.dims();
