@@ -189,6 +189,53 @@ fn full_context(cfg: &ModelConfig, num_classes: usize) -> Context {
     }
 }
 
+/// Parameters and buffer bytes the model of a validated config would have, computed from the
+/// config alone (the specs' generated `size`), without building anything.
+pub fn size(cfg: &ModelConfig, num_classes: usize) -> Result<crate::rt::Size, BuildError> {
+    match &cfg.architecture {
+        Architecture::Parts { backbone, neck, head } => {
+            let (bctx, nctx, hctx) = contexts(&cfg.task, backbone, neck.as_ref(), num_classes)?;
+            let mut total = AnyBackbone::size(&backbone.name, &backbone.params, &bctx)?;
+            if let (Some(n), Some(nctx)) = (neck, &nctx) {
+                total += AnyNeck::size(&n.name, &n.params, nctx)?;
+            }
+            Ok(total + AnyHead::size(&head.name, &head.params, &hctx)?)
+        }
+        Architecture::Full(f) => AnyFull::size(&f.name, &f.params, &full_context(cfg, num_classes)),
+    }
+}
+
+/// Persistent buffer bytes of a built model (BatchNorm statistics, tables; integer buffers
+/// as i64), to check [`size`] against.
+pub fn buffer_bytes<M: Module>(module: &M) -> u64 {
+    struct Counter {
+        path: Vec<String>,
+        bytes: u64,
+    }
+    impl burn::module::ModuleVisitor for Counter {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            if self.path.last().is_some_and(|n| BUFFERS.contains(&n.as_str())) {
+                self.bytes += 4 * param.lazy_shape().num_elements() as u64;
+            }
+        }
+        fn visit_int<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D, burn::tensor::Int>>) {
+            self.bytes += 8 * param.lazy_shape().num_elements() as u64;
+        }
+    }
+    let mut c = Counter {
+        path: Vec::new(),
+        bytes: 0,
+    };
+    module.visit(&mut c);
+    c.bytes
+}
+
 /// Builds the model of a validated config for `num_classes` classes.
 pub fn build(cfg: &ModelConfig, num_classes: usize, device: &Device) -> Result<TaskModel, BuildError> {
     match &cfg.architecture {

@@ -155,7 +155,10 @@ fn summary(model: &crate::TaskModel, entries: &[crate::trace::Entry], pred: &cra
         let label = format!("{}{}", "  ".repeat(e.depth), name);
         println!("{label:<48} {:?}", e.shape);
     }
-    println!("total parameters: {}", thousands(crate::model::count_params(model)));
+    println!(
+        "total parameters: {}",
+        crate::config::limits::thousands(crate::model::count_params(model) as u64)
+    );
     match pred {
         crate::rt::Pred::List(_) | crate::rt::Pred::Map(_) => {
             for (name, t) in pred.tensors("pred") {
@@ -164,17 +167,4 @@ fn summary(model: &crate::TaskModel, entries: &[crate::trace::Entry], pred: &cra
         }
         _ => println!("output shape: {:?}", pred.dims()),
     }
-}
-
-/// `11689512` → `11,689,512`.
-pub fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

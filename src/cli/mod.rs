@@ -44,6 +44,10 @@ fn exit_code(r: Result<(), Failure>) -> i32 {
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Refuse a model whose weights would need more memory than this (`16G`, `512M`, bytes);
+    /// default: this machine's memory.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = crate::config::limits::parse_bytes)]
+    pub max_memory: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -399,6 +403,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    crate::config::limits::set_max_memory(cli.max_memory);
     run(cli.command)
 }
 

@@ -2,6 +2,7 @@
 //! generated `resolve`), feature dims flowing from backbone through the neck to the head, task fit.
 
 use super::Component;
+use super::size_check::{self, Part};
 use super::validate::Cx;
 use crate::diagnostics::Diagnostic;
 use crate::generated::{AnyBackbone, AnyHead, AnyNeck};
@@ -10,7 +11,7 @@ use zoo_spec::yaml::Node;
 
 /// Finds the node at a component-relative path such as `params.return_stage_idx` or
 /// `stage_params[1].channels`; falls back to the closest existing ancestor.
-fn locate<'a>(mut node: &'a Node, rel: &str) -> (&'a Node, bool) {
+pub(super) fn locate<'a>(mut node: &'a Node, rel: &str) -> (&'a Node, bool) {
     let mut exact = true;
     'parts: for part in rel.split('.').filter(|p| !p.is_empty()) {
         // `key[i][j]`: a key, then list indices.
@@ -45,7 +46,7 @@ fn locate<'a>(mut node: &'a Node, rel: &str) -> (&'a Node, bool) {
     (node, exact)
 }
 
-fn report(cx: &mut Cx, comp_node: &Node, path: &str, mut e: BuildError) {
+pub(super) fn report(cx: &mut Cx, comp_node: &Node, path: &str, mut e: BuildError) {
     if !e.module.is_empty() {
         e.message = format!("in the submodule `{}`: {}", e.module.join("."), e.message);
     }
@@ -136,6 +137,32 @@ pub fn resolve(
     {
         return Some(());
     }
+    let mut parts = vec![Part {
+        kind: "backbone",
+        component: backbone,
+        ctx: ctx.clone(),
+        node: bnode,
+        path: bpath,
+    }];
+    if let Some((n, nnode, nctx)) = &nctx {
+        parts.push(Part {
+            kind: "neck",
+            component: n,
+            ctx: nctx.clone(),
+            node: nnode,
+            path: npath,
+        });
+    }
+    parts.push(Part {
+        kind: "head",
+        component: head,
+        ctx: hctx.clone(),
+        node: hnode,
+        path: hpath,
+    });
+    if !size_check::fits(cx, &parts, super::limits::limit()) {
+        return None;
+    }
     let device = burn::tensor::Device::flex();
     if let Err(e) = AnyBackbone::init(&backbone.name, &backbone.params, &ctx, &device) {
         report(cx, bnode, bpath, e);
@@ -177,6 +204,16 @@ pub fn resolve_full(cx: &mut Cx, node: &Node, task: &str, full: &Component) -> O
     }
     if let Err(e) = crate::generated::AnyFull::check(&full.name, &full.params, &ctx) {
         report(cx, node, path, relocate(e));
+        return None;
+    }
+    let part = Part {
+        kind: "full",
+        component: full,
+        ctx: ctx.clone(),
+        node,
+        path,
+    };
+    if !size_check::fits(cx, std::slice::from_ref(&part), super::limits::limit()) {
         return None;
     }
     if let Err(e) = crate::generated::AnyFull::init(&full.name, &full.params, &ctx, &burn::tensor::Device::flex()) {

@@ -2,9 +2,11 @@
 //! exact locations into a typed [`ModelConfig`].
 
 mod checks;
+pub mod limits;
 mod params;
 mod postprocessor;
 pub mod sections;
+pub mod size_check;
 mod validate;
 
 pub use validate::{validate, validate_any};

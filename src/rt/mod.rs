@@ -7,8 +7,10 @@ use std::fmt;
 mod detection;
 pub mod fast;
 mod fold;
+pub mod size;
 pub use detection::*;
 pub use fold::{Fold, fold_conv_norm, fold_pair, fold_sequence};
+pub use size::Size;
 
 /// An error while resolving or building a component. `at` is a config path relative to the
 /// component (`params.return_stage_idx`), when the spec names one, so the validator can point
@@ -238,18 +240,54 @@ pub fn slice<T: Clone>(xs: &[T], lo: Option<i64>, hi: Option<i64>) -> Vec<T> {
     }
 }
 
+/// The longest `range` a spec may build: far beyond any real model (65 536 blocks are
+/// fine), short enough that a config's absurd count is an error instead of an allocation.
+pub const MAX_RANGE: i128 = 1 << 20;
+
 /// Python's `range(a, b, step)`.
 pub fn range_step(a: i64, b: i64, step: i64) -> Result<Vec<i64>, BuildError> {
     if step == 0 {
         return Err(BuildError::new("`range` with a step of 0"));
     }
-    let mut out = Vec::new();
-    let mut i = a;
-    while (step > 0 && i < b) || (step < 0 && i > b) {
-        out.push(i);
-        i += step;
+    let (a, b, step) = (a as i128, b as i128, step as i128);
+    let len = if step > 0 {
+        (b - a + step - 1) / step
+    } else {
+        (a - b - step - 1) / -step
     }
-    Ok(out)
+    .max(0);
+    if len > MAX_RANGE {
+        return Err(BuildError::new(format!(
+            "a range of {len} items (from {a} to {b}); zoo builds at most {MAX_RANGE} of anything"
+        )));
+    }
+    Ok((0..len).map(|k| (a + k * step) as i64).collect())
+}
+
+fn overflow(op: &str, a: i64, b: i64) -> BuildError {
+    BuildError::new(format!("{a} {op} {b} does not fit in a 64-bit integer"))
+}
+
+pub fn iadd(a: i64, b: i64) -> Result<i64, BuildError> {
+    a.checked_add(b).ok_or_else(|| overflow("+", a, b))
+}
+
+pub fn isub(a: i64, b: i64) -> Result<i64, BuildError> {
+    a.checked_sub(b).ok_or_else(|| overflow("-", a, b))
+}
+
+pub fn imul(a: i64, b: i64) -> Result<i64, BuildError> {
+    a.checked_mul(b).ok_or_else(|| overflow("*", a, b))
+}
+
+/// `sum` of a list of ints, checked.
+pub fn isum(xs: &[i64]) -> Result<i64, BuildError> {
+    xs.iter().try_fold(0i64, |acc, x| iadd(acc, *x))
+}
+
+/// `prod` of a list of ints, checked.
+pub fn iprod(xs: &[i64]) -> Result<i64, BuildError> {
+    xs.iter().try_fold(1i64, |acc, x| imul(acc, *x))
 }
 
 pub fn concat<T>(mut a: Vec<T>, b: Vec<T>) -> Vec<T> {
@@ -271,14 +309,21 @@ pub fn floordiv(a: i64, b: i64) -> Result<i64, BuildError> {
     if b == 0 {
         return Err(BuildError::new("division by zero"));
     }
-    Ok(a.div_euclid(b) - if (a.rem_euclid(b) != 0) && (b < 0) { 1 } else { 0 })
+    // Python's floor division; i64::MIN // -1 is the one quotient that does not fit.
+    let (q, r) = (
+        a.checked_div_euclid(b).ok_or_else(|| overflow("//", a, b))?,
+        a.rem_euclid(b),
+    );
+    Ok(q - if r != 0 && b < 0 { 1 } else { 0 })
 }
 
 pub fn modulo(a: i64, b: i64) -> Result<i64, BuildError> {
     if b == 0 {
         return Err(BuildError::new("division by zero"));
     }
-    Ok(((a % b) + b) % b)
+    // Python's sign rule (the result takes the divisor's sign), without overflowing.
+    let r = a.checked_rem(b).unwrap_or(0);
+    Ok(if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r })
 }
 
 pub fn ipow(a: i64, b: i64) -> Result<i64, BuildError> {
@@ -675,5 +720,31 @@ mod tests {
         assert_eq!(slice(&[1, 2, 3, 4], Some(-2), None), vec![3, 4]);
         assert_eq!(at(&[1, 2, 3], -1).unwrap(), 3);
         assert!(at(&[1, 2, 3], 3).is_err());
+        assert_eq!(floordiv(7, -2).unwrap(), -4);
+        assert_eq!(modulo(7, -2).unwrap(), -1);
+        assert_eq!(modulo(-6, 3).unwrap(), 0);
+        assert_eq!(range_step(0, 5, 2).unwrap(), vec![0, 2, 4]);
+        assert_eq!(range_step(5, 0, -2).unwrap(), vec![5, 3, 1]);
+        assert_eq!(range_step(3, 1, 1).unwrap(), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn config_arithmetic_never_overflows_or_allocates_without_bound() {
+        assert_eq!(imul(1 << 31, 1 << 31).unwrap(), 1 << 62);
+        assert_eq!(
+            imul(i64::MAX, 16).unwrap_err().message,
+            "9223372036854775807 * 16 does not fit in a 64-bit integer"
+        );
+        assert!(iadd(i64::MAX, 1).is_err());
+        assert_eq!(iprod(&[2, 3, 4]), Ok(24));
+        assert!(iprod(&[1 << 40, 1 << 40]).is_err());
+        assert!(isum(&[i64::MAX, 1]).is_err());
+        assert!(isub(0, i64::MIN).is_err());
+        assert!(floordiv(i64::MIN, -1).is_err());
+        assert_eq!(modulo(i64::MIN, -1).unwrap(), 0);
+        assert_eq!(range_step(0, 65_536, 1).unwrap().len(), 65_536);
+        let e = range_step(0, i64::MAX, 1).unwrap_err().message;
+        assert!(e.starts_with("a range of 9223372036854775807 items"), "{e}");
+        assert!(range_step(i64::MAX, i64::MIN, -1).is_err());
     }
 }

@@ -45,7 +45,10 @@ pub fn lower_builtin(e: &Expr, fname: &str, args: &[Arg], s: &mut Scope) -> Resu
                     Ty::list(Ty::Int),
                 ));
             }
-            Ok((format!("({a}..{b}).collect::<Vec<i64>>()"), Ty::list(Ty::Int)))
+            Ok((
+                format!("crate::rt::range_step({a}, {b}, 1i64){}", s.q()),
+                Ty::list(Ty::Int),
+            ))
         }
         "enumerate" => {
             need(1)?;
@@ -130,7 +133,7 @@ pub fn lower_builtin(e: &Expr, fname: &str, args: &[Arg], s: &mut Scope) -> Resu
             let method = if fname == "sum" { "sum" } else { "product" };
             let (r, t) = lowered(s, 0)?;
             match t {
-                Ty::List(ref i) if **i == Ty::Int => Ok((format!("({r}).into_iter().{method}::<i64>()"), Ty::Int)),
+                Ty::List(ref i) if **i == Ty::Int => Ok((format!("crate::rt::i{fname}(&{r}){}", s.q()), Ty::Int)),
                 Ty::List(ref i) if **i == Ty::Float => Ok((format!("({r}).into_iter().{method}::<f64>()"), Ty::Float)),
                 _ => fail(e, format!("`{fname}` needs a list of numbers, found {t}")),
             }

@@ -370,6 +370,18 @@ fn any_enum(s: &mut String, kind: &str, comps: &[&ComponentDesc]) -> String {
             )
         },
     );
+    by_name(
+        s,
+        kind,
+        comps,
+        "pub fn size(name: &str, params: &serde_json::Value, ctx: &crate::rt::Context) -> Result<crate::rt::Size, crate::rt::BuildError>",
+        |c| {
+            format!(
+                "{}::size(&crate::rt::from_json::<{}Params>(params)?, ctx)",
+                c.rust, c.rust
+            )
+        },
+    );
     ty
 }
 

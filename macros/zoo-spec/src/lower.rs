@@ -234,7 +234,8 @@ pub fn lower(e: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
         ExprKind::Unary(op, inner) => {
             let (r, t) = lower(inner, s)?;
             match (*op, &t) {
-                ("-", Ty::Int) | ("-", Ty::Float) => Ok((format!("(-{r})"), t)),
+                ("-", Ty::Int) => Ok((format!("crate::rt::isub(0i64, {r}){}", s.q()), t)),
+                ("-", Ty::Float) => Ok((format!("(-{r})"), t)),
                 ("-", Ty::Tensor(_)) => Ok((format!("({r}).neg()"), t)),
                 ("not", Ty::Bool) => Ok((format!("(!{r})"), Ty::Bool)),
                 _ => fail(e, format!("`{op}` cannot be applied to {t}")),
@@ -448,7 +449,11 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
                 Mod if float => (format!("({fa}).rem_euclid({fb})"), Ty::Float),
                 Mod => (format!("crate::rt::modulo({ra}, {rb}){q}"), Ty::Int),
                 _ if float => (format!("({fa} {} {fb})", op.symbol()), Ty::Float),
-                _ => (format!("({ra} {} {rb})", op.symbol()), Ty::Int),
+                // Checked: a config's huge value is an error, never a wrapped or panicking
+                // multiplication.
+                Add => (format!("crate::rt::iadd({ra}, {rb}){q}"), Ty::Int),
+                Sub => (format!("crate::rt::isub({ra}, {rb}){q}"), Ty::Int),
+                _ => (format!("crate::rt::imul({ra}, {rb}){q}"), Ty::Int),
             })
         }
         Add if ta == Ty::Str && tb == Ty::Str => Ok((format!("format!(\"{{}}{{}}\", {ra}, {rb})"), Ty::Str)),

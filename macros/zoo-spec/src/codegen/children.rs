@@ -23,6 +23,7 @@ impl Gen<'_> {
         if let Some(c) = &ch.cond {
             let code = self.condition(spec, c, scope)?;
             out.init = format!("if {code} {{ Some({}) }} else {{ None }}", out.init);
+            out.size = format!("if {code} {{ {} }} else {{ crate::rt::Size::ZERO }}", out.size);
             out.ty = format!("Option<{}>", out.ty);
             out.optional = true;
         }
@@ -68,6 +69,7 @@ impl Gen<'_> {
                         "{ctor}({}device){q}",
                         codes.iter().map(|c| format!("{c}, ")).collect::<String>()
                     ),
+                    size: format!("crate::rt::size::{op}({})", codes.join(", ")),
                     ty: rust_type.to_string(),
                     call: Some(call.into()),
                     sig,
@@ -117,6 +119,12 @@ impl Gen<'_> {
                         info.rust,
                         fields.join(", ")
                     ),
+                    size: format!(
+                        "{}::size(&{}Params {{ {} }}, &crate::rt::Context::default()).map_err(crate::rt::BuildError::outside)?",
+                        info.rust,
+                        info.rust,
+                        fields.join(", ")
+                    ),
                     ty: info.rust.clone(),
                     call: Some("{m}.forward({x})".into()),
                     sig: info.sig,
@@ -132,8 +140,10 @@ impl Gen<'_> {
                 let mut sig = Sig::Poly;
                 let mut fwd = String::new();
                 let mut fold_fields = Vec::new();
+                let mut sizes = Vec::new();
                 for (name, c) in items {
                     let co = self.child(spec, &super::child_type(tyname, name), c, scope, blocks)?;
+                    sizes.push(scoped_size(name, &co.size));
                     let Some(call) = &co.call else {
                         self.errors
                             .push(spec.src.error(c.span, "a `param` cannot be part of a `seq`"));
@@ -181,6 +191,7 @@ impl Gen<'_> {
                 self.out.push_str(&s);
                 Some(ChildOut {
                     init: format!("{tyname} {{ {} }}", init_fields.join(", ")),
+                    size: sum_sizes(&sizes),
                     ty: tyname.to_string(),
                     call: Some("{m}.forward({x})".into()),
                     sig,
@@ -195,8 +206,10 @@ impl Gen<'_> {
                 let mut init_fields = Vec::new();
                 let mut members = Vec::new();
                 let mut fold_fields = Vec::new();
+                let mut sizes = Vec::new();
                 for (name, c) in items {
                     let co = self.child(spec, &super::child_type(tyname, name), c, scope, blocks)?;
+                    sizes.push(scoped_size(name, &co.size));
                     fields.push(format!("    pub {}: {},", ident(name), co.ty));
                     fold_fields.push((ident(name), false));
                     init_fields.push(format!(
@@ -215,6 +228,7 @@ impl Gen<'_> {
                 self.out.push_str(&super::fold_impl(tyname, &fold_fields, false));
                 Some(ChildOut {
                     init: format!("{tyname} {{ {} }}", init_fields.join(", ")),
+                    size: sum_sizes(&sizes),
                     ty: tyname.to_string(),
                     call: None,
                     sig: Sig::Poly,
@@ -274,6 +288,10 @@ impl Gen<'_> {
                         "{{ let mut __out = Vec::new(); for {it} in {ri} {{ {bind} {at_let} let __k = __out.len(); __out.push(crate::rt::scoped(__k, || Ok({})){locate}?); }} __out }}",
                         co.init
                     ),
+                    format!(
+                        "{{ let mut __s = crate::rt::Size::ZERO; let mut __n = 0usize; for {it} in {ri} {{ {bind} {at_let} let __k = __n; __n += 1; __s += crate::rt::scoped(__k, || Ok({})){locate}?; }} __s }}",
+                        co.size
+                    ),
                 )
             }
             ChildForm::List(items) => {
@@ -281,6 +299,7 @@ impl Gen<'_> {
                 let mut variants: Vec<(String, String, String)> = Vec::new(); // (variant, type, call)
                 let mut sig: Option<Sig> = None;
                 let mut init = String::from("{ let mut __out = Vec::new(); ");
+                let mut size = String::from("{ let mut __s = crate::rt::Size::ZERO; let mut __n = 0usize; ");
                 for item in items {
                     match item {
                         ListItem::One(c) => {
@@ -304,6 +323,12 @@ impl Gen<'_> {
                             );
                             let guarded = self.guarded(spec, c.cond.as_ref(), &push, scope)?;
                             write!(init, "{guarded} ").unwrap();
+                            let add = format!(
+                                "{{ let __k = __n; __n += 1; __s += crate::rt::scoped(__k, || Ok({}))?; }}",
+                                co.size
+                            );
+                            let guarded = self.guarded(spec, c.cond.as_ref(), &add, scope)?;
+                            write!(size, "{guarded} ").unwrap();
                             variants.push((v, co.ty, call));
                         }
                         ListItem::Splice {
@@ -330,6 +355,7 @@ impl Gen<'_> {
                                 _ => (String::new(), ""),
                             };
                             let mut pushes = String::new();
+                            let mut adds = String::new();
                             let mut ok = bind.is_some();
                             for c in each {
                                 let k = variants.len();
@@ -363,21 +389,32 @@ impl Gen<'_> {
                                     Some(g) => write!(pushes, "{g} ").unwrap(),
                                     None => ok = false,
                                 }
+                                let add = format!(
+                                    "{{ let __k = __n; __n += 1; __s += crate::rt::scoped(__k, || Ok({})){locate}?; }}",
+                                    co.size
+                                );
+                                match self.guarded(spec, c.cond.as_ref(), &add, scope) {
+                                    Some(g) => write!(adds, "{g} ").unwrap(),
+                                    None => ok = false,
+                                }
                                 variants.push((v, co.ty, call));
                             }
                             scope.pop();
                             if !ok {
                                 return None;
                             }
-                            write!(init, "for {it} in {ri} {{ {} {at_let} {pushes} }} ", bind.unwrap()).unwrap();
+                            let bind = bind.unwrap();
+                            write!(init, "for {it} in {ri} {{ {bind} {at_let} {pushes} }} ").unwrap();
+                            write!(size, "for {it} in {ri} {{ {bind} {at_let} {adds} }} ").unwrap();
                         }
                     }
                 }
                 init.push_str("__out }");
+                size.push_str("let _ = __n; __s }");
                 let sig = sig.unwrap_or(Sig::Poly);
                 // The element enum: one variant per item template.
                 self.enum_module(&enum_name, &variants, sig);
-                self.list_out(spec, ch, tyname, &enum_name, "{m}.forward({x})", sig, false, init)
+                self.list_out(spec, ch, tyname, &enum_name, "{m}.forward({x})", sig, false, init, size)
             }
             ChildForm::Switch { on, cases } => {
                 let (code, t) = self.lower_reported(spec, on, scope)?;
@@ -393,6 +430,7 @@ impl Gen<'_> {
                 }
                 let mut sig: Option<Sig> = None;
                 let mut arms = String::new();
+                let mut size_arms = String::new();
                 let mut variants = Vec::new();
                 for (value, c) in cases {
                     let v = camel(value);
@@ -400,17 +438,20 @@ impl Gen<'_> {
                     let call = co.call.clone()?;
                     sig = Some(self.join(spec, c, sig, co.sig)?);
                     writeln!(arms, "{value:?} => {tyname}::{v}({}),", co.init).unwrap();
+                    writeln!(size_arms, "{value:?} => {},", co.size).unwrap();
                     variants.push((v, co.ty, call));
                 }
                 let sig = sig.unwrap_or(Sig::Poly);
                 let names: Vec<String> = cases.iter().map(|(v, _)| format!("`{v}`")).collect();
                 self.enum_module(tyname, &variants, sig);
                 let expected = names.join(", ");
+                let unknown = format!(
+                    "__other => return Err(crate::rt::BuildError::new(format!(\"`{{}}` is not one of {}\", __other)))",
+                    expected.replace('"', "\\\"")
+                );
                 Some(ChildOut {
-                    init: format!(
-                        "match ({code}).as_str() {{ {arms} __other => return Err(crate::rt::BuildError::new(format!(\"`{{}}` is not one of {}\", __other))) }}",
-                        expected.replace('"', "\\\"")
-                    ),
+                    init: format!("match ({code}).as_str() {{ {arms} {unknown} }}"),
+                    size: format!("match ({code}).as_str() {{ {size_arms} {unknown} }}"),
                     ty: tyname.to_string(),
                     call: Some("{m}.forward({x})".into()),
                     sig,
@@ -486,6 +527,7 @@ impl Gen<'_> {
         elem_sig: Sig,
         elem_optional: bool,
         init: String,
+        size: String,
     ) -> Option<ChildOut> {
         let sig = match elem_sig {
             Sig::Poly => Sig::Poly,
@@ -544,6 +586,7 @@ impl Gen<'_> {
         let _ = (spec, ch);
         Some(ChildOut {
             init,
+            size,
             ty: format!("Vec<{elem_ty_full}>"),
             call: Some(format!("{fname}(&{{m}}, {{x}})")),
             sig,
@@ -578,6 +621,7 @@ impl Gen<'_> {
                 "crate::primitives::param::<{rank}>({}, {}, {}, {}, device)?",
                 codes[0], codes[1], codes[2], codes[3]
             ),
+            size: format!("crate::rt::size::param({})", codes[0]),
             ty: format!("burn::module::Param<Tensor<{rank}>>"),
             call: None,
             sig: Sig::Poly,
@@ -628,6 +672,7 @@ impl Gen<'_> {
                 "crate::primitives::index_buffer::<{rank}>({}, {}, device)?",
                 codes[0], codes[1]
             ),
+            size: format!("crate::rt::size::index_buffer({})", codes[0]),
             ty: format!("burn::module::Param<Tensor<{rank}, burn::tensor::Int>>"),
             call: None,
             sig: Sig::Poly,
@@ -721,4 +766,19 @@ impl Gen<'_> {
             },
         }
     }
+}
+
+/// A member's size, its errors located at the member as `init`'s are.
+pub(super) fn scoped_size(name: &str, size: &str) -> String {
+    format!("crate::rt::scoped({name:?}, || Ok({size}))?")
+}
+
+/// The sum of size expressions.
+fn sum_sizes(sizes: &[String]) -> String {
+    let mut s = String::from("{ let mut __s = crate::rt::Size::ZERO; ");
+    for z in sizes {
+        write!(s, "__s += {z}; ").unwrap();
+    }
+    s.push_str("__s }");
+    s
 }

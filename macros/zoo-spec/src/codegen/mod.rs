@@ -90,6 +90,9 @@ pub fn literal(n: &Node, ty: &Ty) -> String {
 /// What a generated child is, seen from its parent.
 struct ChildOut {
     init: String,
+    /// An expression of the child's `crate::rt::Size` (parameters and buffers), computed from
+    /// the same arguments as `init` without building anything.
+    size: String,
     ty: String,
     /// Call template for one instance (`{m}`, `{x}`); `None` for params.
     call: Option<String>,
@@ -383,6 +386,8 @@ impl<'a> Gen<'a> {
             writeln!(ibody, "let {v}: {} = settings.{}.clone();", t.rust(), ident(n)).unwrap();
             iscope.bind_value(n, v, t.clone());
         }
+        let lets = ibody.clone();
+        let mut sbody = String::new();
         let mut struct_fields = Vec::new();
         let mut fscope = Scope::new(&records, true);
         for f in &failed {
@@ -406,6 +411,7 @@ impl<'a> Gen<'a> {
                 co.init
             )
             .unwrap();
+            writeln!(sbody, "__total += {};", children::scoped_size(name, &co.size)).unwrap();
             struct_fields.push((name.clone(), co.ty.clone()));
             bind_child(&mut fscope, name, &format!("self.{}", ident(name)), co);
         }
@@ -437,6 +443,11 @@ impl<'a> Gen<'a> {
             m,
             "Ok(Self {{ {} settings }})\n    }}",
             finits.iter().map(|f| format!("{f}, ")).collect::<String>()
+        )
+        .unwrap();
+        writeln!(
+            m,
+            "    /// Parameters and buffers `init` would create, computed without creating them.\n    #[allow(unused_variables, unused_parens, unused_mut, clippy::all)]\n    pub fn size(params: &{prefix}Params, ctx: &crate::rt::Context) -> Result<crate::rt::Size, crate::rt::BuildError> {{\nlet settings = {prefix}Settings::resolve(params, ctx)?;\n{lets}let mut __total = crate::rt::Size::ZERO;\n{sbody}Ok(__total)\n    }}"
         )
         .unwrap();
 

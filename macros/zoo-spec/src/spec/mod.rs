@@ -66,7 +66,8 @@ pub struct SrcExpr {
 impl SrcExpr {
     /// The file span of a byte range of the text (single-line texts).
     pub fn span(&self, start: usize, end: usize) -> Span {
-        let col = |off: usize| self.base.col + self.text[..off.min(self.text.len())].chars().count();
+        // Counts the characters before a byte offset (which may fall inside a character).
+        let col = |off: usize| self.base.col + self.text.char_indices().take_while(|(i, _)| *i < off).count();
         Span {
             start: Pos {
                 line: self.base.line,
