@@ -236,8 +236,14 @@ pub fn buffer_bytes<M: Module>(module: &M) -> u64 {
     c.bytes
 }
 
-/// Builds the model of a validated config for `num_classes` classes.
+/// Builds the model of a validated config for `num_classes` classes (with a progress line
+/// on stderr when a config of very many blocks takes long).
 pub fn build(cfg: &ModelConfig, num_classes: usize, device: &Device) -> Result<TaskModel, BuildError> {
+    let blocks = size(cfg, num_classes)?.blocks;
+    crate::rt::progress::building(blocks, || build_now(cfg, num_classes, device))
+}
+
+fn build_now(cfg: &ModelConfig, num_classes: usize, device: &Device) -> Result<TaskModel, BuildError> {
     match &cfg.architecture {
         Architecture::Parts { backbone, neck, head } => {
             let (bctx, nctx, hctx) = contexts(&cfg.task, backbone, neck.as_ref(), num_classes)?;

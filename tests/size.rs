@@ -32,7 +32,11 @@ fn size_from_the_config_equals_the_built_model_for_every_config() {
         };
         for classes in [1, 7] {
             let size = zoo::model::size(&cfg, classes).unwrap();
-            let model = zoo::model::build(&cfg, classes, &device).unwrap();
+            let (model, blocks) = zoo::rt::progress::building(0, || {
+                let m = zoo::model::build(&cfg, classes, &device).unwrap();
+                (m, zoo::rt::progress::built())
+            });
+            assert_eq!(Some(size.blocks), blocks, "{}: blocks built", p.display());
             let built = (
                 zoo::model::count_params(&model) as u64,
                 zoo::model::buffer_bytes(&model),

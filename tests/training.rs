@@ -353,6 +353,19 @@ fn zoo_train_refuses_configs_that_cannot_train() {
         common::text(&o.stderr)
     );
     std::fs::write(&data, &text).unwrap();
+    // Weights that fit, but not with their gradients and AdamW's two moments: refused before
+    // building. Validation sizes the head for 1000 classes (35,960 parameters, 141.5 KiB); the
+    // run's 4 classes leave 19,028 (and 1,088 bytes of BatchNorm statistics): 16 × 19,028 +
+    // 1,088 bytes = 298.4 KiB to train.
+    let mut limited = args.clone();
+    limited.extend(["--max-memory".to_string(), "200K".to_string()]);
+    let o = zoo_args(&limited);
+    let err = common::text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: training needs 298.4 KiB for the weights, their gradients and the optimizer's moments (4 × 75.4 KiB of weights), more than --max-memory (200.0 KiB)"),
+        "{err}"
+    );
     // A checkpoint cadence that is no multiple of the validation cadence.
     let logging = dir.path().join("logging.yaml");
     let l = std::fs::read_to_string(&logging).unwrap();

@@ -217,6 +217,9 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
     }
     // NetsPresso seeds torch with `environment.seed`: initial weights and dropout repeat.
     device.seed(settings.seed);
+    let size = crate::model::size(&cfg, splits.classes.len())
+        .map_err(|e| (format!("cannot build {}: {e}", cfg.name), INVALID))?;
+    crate::config::size_check::training_fits(size, crate::config::limits::limit()).map_err(|m| (m, INVALID))?;
     let mut model = crate::model::build(&cfg, splits.classes.len(), &device)
         .map_err(|e| (format!("cannot build {}: {e}", cfg.name), INVALID))?;
     let resume = match a.resume {

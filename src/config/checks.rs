@@ -160,25 +160,25 @@ pub fn resolve(
         node: hnode,
         path: hpath,
     });
-    if !size_check::fits(cx, &parts, super::limits::limit()) {
-        return None;
-    }
+    let size = size_check::fits(cx, &parts, super::limits::limit())?;
     let device = burn::tensor::Device::flex();
-    if let Err(e) = AnyBackbone::init(&backbone.name, &backbone.params, &ctx, &device) {
-        report(cx, bnode, bpath, e);
-        return None;
-    }
-    if let Some((n, nnode, nctx)) = &nctx
-        && let Err(e) = AnyNeck::init(&n.name, &n.params, nctx, &device)
-    {
-        report(cx, nnode, npath, e);
-        return None;
-    }
-    if let Err(e) = AnyHead::init(&head.name, &head.params, &hctx, &device) {
-        report(cx, hnode, hpath, e);
-        return None;
-    }
-    Some(())
+    crate::rt::progress::building(size.blocks, || {
+        if let Err(e) = AnyBackbone::init(&backbone.name, &backbone.params, &ctx, &device) {
+            report(cx, bnode, bpath, e);
+            return None;
+        }
+        if let Some((n, nnode, nctx)) = &nctx
+            && let Err(e) = AnyNeck::init(&n.name, &n.params, nctx, &device)
+        {
+            report(cx, nnode, npath, e);
+            return None;
+        }
+        if let Err(e) = AnyHead::init(&head.name, &head.params, &hctx, &device) {
+            report(cx, hnode, hpath, e);
+            return None;
+        }
+        Some(())
+    })
 }
 
 /// Resolves a full model as the build would: its spec's `checks` (whose `params.x` paths name
@@ -213,10 +213,11 @@ pub fn resolve_full(cx: &mut Cx, node: &Node, task: &str, full: &Component) -> O
         node,
         path,
     };
-    if !size_check::fits(cx, std::slice::from_ref(&part), super::limits::limit()) {
-        return None;
-    }
-    if let Err(e) = crate::generated::AnyFull::init(&full.name, &full.params, &ctx, &burn::tensor::Device::flex()) {
+    let size = size_check::fits(cx, std::slice::from_ref(&part), super::limits::limit())?;
+    let built = crate::rt::progress::building(size.blocks, || {
+        crate::generated::AnyFull::init(&full.name, &full.params, &ctx, &burn::tensor::Device::flex())
+    });
+    if let Err(e) = built {
         report(cx, node, path, relocate(e));
         return None;
     }

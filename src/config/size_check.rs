@@ -41,21 +41,21 @@ pub fn model_size(parts: &[Part]) -> Result<Size, (usize, BuildError)> {
     Ok(total)
 }
 
-/// Checks the model against the memory limit; reports an error at the value that makes it
-/// too large and returns false when it does not fit.
-pub fn fits(cx: &mut Cx, parts: &[Part], limit: Option<Limit>) -> bool {
+/// Checks the model against the memory limit: its size when it fits; otherwise `None`, with
+/// an error reported at the value that makes it too large.
+pub fn fits(cx: &mut Cx, parts: &[Part], limit: Option<Limit>) -> Option<Size> {
     let total = match model_size(parts) {
         Ok(t) => t,
         Err((k, e)) => {
             // The error building would give, reported before building allocates anything
             // (an eager buffer of an absurd size comes before the error in build order).
             super::checks::report(cx, parts[k].node, parts[k].path, e);
-            return false;
+            return None;
         }
     };
-    let Some(limit) = limit else { return true };
+    let Some(limit) = limit else { return Some(total) };
     if total.bytes() <= limit.bytes {
-        return true;
+        return Some(total);
     }
     let message = format!(
         "the model would need {} parameters ({} of weights), more than {} ({})",
@@ -81,7 +81,30 @@ pub fn fits(cx: &mut Cx, parts: &[Part], limit: Option<Limit>) -> bool {
             );
         }
     }
-    false
+    None
+}
+
+/// Training holds the weights, their gradients and up to two optimizer moments (Adam's).
+pub const TRAINING_COPIES: u64 = 4;
+
+/// Checks that training a model of `size` fits: weights, gradients and the optimizer's state
+/// (activations come on top).
+pub fn training_fits(size: Size, limit: Option<Limit>) -> Result<(), String> {
+    let Some(limit) = limit else { return Ok(()) };
+    let need = size
+        .params
+        .saturating_mul(4 * TRAINING_COPIES)
+        .saturating_add(size.buffer_bytes);
+    if need <= limit.bytes {
+        return Ok(());
+    }
+    Err(format!(
+        "training needs {} for the weights, their gradients and the optimizer's moments ({TRAINING_COPIES} × {} of weights), more than {} ({}); choose a smaller model or raise the limit with `--max-memory`",
+        human_bytes(need),
+        human_bytes(size.bytes()),
+        limit.source,
+        human_bytes(limit.bytes)
+    ))
 }
 
 /// Probing stops after this long (a config of 65 536 blocks takes milliseconds per probe).
@@ -294,6 +317,28 @@ mod tests {
             "params.stem_channels"
         );
         assert_eq!(relative_path("full", &[Seg::Key("channels".into())]), "channels");
+    }
+
+    #[test]
+    fn training_counts_gradients_and_optimizer_moments() {
+        let size = Size {
+            params: 1 << 20,
+            buffer_bytes: 1024,
+            blocks: 1,
+        };
+        let limit = |bytes| {
+            Some(Limit {
+                bytes,
+                source: "--max-memory",
+            })
+        };
+        assert_eq!(training_fits(size, limit((16 << 20) + 1024)), Ok(()));
+        let e = training_fits(size, limit(8 << 20)).unwrap_err();
+        assert!(
+            e.starts_with("training needs 16.0 MiB for the weights, their gradients and the optimizer's moments (4 × 4.0 MiB of weights), more than --max-memory (8.0 MiB)"),
+            "{e}"
+        );
+        assert_eq!(training_fits(size, None), Ok(()));
     }
 
     #[test]

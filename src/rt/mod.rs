@@ -7,6 +7,7 @@ use std::fmt;
 mod detection;
 pub mod fast;
 mod fold;
+pub mod progress;
 pub mod size;
 pub use detection::*;
 pub use fold::{Fold, fold_conv_norm, fold_pair, fold_sequence};
@@ -330,8 +331,10 @@ pub fn ipow(a: i64, b: i64) -> Result<i64, BuildError> {
     if b < 0 {
         return Err(BuildError::new("negative integer exponent"));
     }
-    a.checked_pow(b as u32)
-        .ok_or_else(|| BuildError::new("integer overflow"))
+    u32::try_from(b)
+        .ok()
+        .and_then(|b| a.checked_pow(b))
+        .ok_or_else(|| overflow("**", a, b))
 }
 
 /// Python's `round`: half to even.
@@ -354,14 +357,22 @@ pub fn int(x: f64) -> i64 {
 }
 
 /// The TensorFlow/NetsPresso `make_divisible`.
-pub fn make_divisible(v: f64, divisor: i64, min_value: Option<i64>) -> i64 {
+pub fn make_divisible(v: f64, divisor: i64, min_value: Option<i64>) -> Result<i64, BuildError> {
+    if divisor <= 0 {
+        return Err(BuildError::new(format!("make_divisible by {divisor}")));
+    }
+    if !v.is_finite() || v.abs() >= i64::MAX as f64 {
+        return Err(BuildError::new(format!("{v} channels do not fit in a 64-bit integer")));
+    }
     let min_value = min_value.unwrap_or(divisor);
     let d = divisor as f64;
-    let mut new_v = min_value.max(((v + d / 2.0) as i64).div_euclid(divisor) * divisor);
+    // Float to int saturates; a config's absurd width is an error, not a wrapped channel count.
+    let rounded = imul(((v + d / 2.0) as i64).div_euclid(divisor), divisor)?;
+    let mut new_v = min_value.max(rounded);
     if (new_v as f64) < 0.9 * v {
-        new_v += divisor;
+        new_v = iadd(new_v, divisor)?;
     }
-    new_v
+    Ok(new_v)
 }
 
 pub fn unwrap<T>(v: Option<T>, what: &str) -> Result<T, BuildError> {
@@ -714,8 +725,8 @@ mod tests {
         assert_eq!(modulo(-7, 2).unwrap(), 1);
         assert_eq!(round(2.5), 2);
         assert_eq!(round(3.5), 4);
-        assert_eq!(make_divisible(72.0 / 4.0, 8, None), 24);
-        assert_eq!(make_divisible(16.0 / 4.0, 8, None), 8);
+        assert_eq!(make_divisible(72.0 / 4.0, 8, None), Ok(24));
+        assert_eq!(make_divisible(16.0 / 4.0, 8, None), Ok(8));
         assert_eq!(slice(&[1, 2, 3, 4], Some(1), None), vec![2, 3, 4]);
         assert_eq!(slice(&[1, 2, 3, 4], Some(-2), None), vec![3, 4]);
         assert_eq!(at(&[1, 2, 3], -1).unwrap(), 3);
@@ -736,6 +747,9 @@ mod tests {
             "9223372036854775807 * 16 does not fit in a 64-bit integer"
         );
         assert!(iadd(i64::MAX, 1).is_err());
+        assert!(make_divisible(9.3e18, 8, None).is_err());
+        assert!(make_divisible(f64::NAN, 8, None).is_err());
+        assert!(make_divisible(16.0, 0, None).is_err());
         assert_eq!(iprod(&[2, 3, 4]), Ok(24));
         assert!(iprod(&[1 << 40, 1 << 40]).is_err());
         assert!(isum(&[i64::MAX, 1]).is_err());

@@ -7,17 +7,27 @@
 
 use std::ops::{Add, AddAssign};
 
-/// Learnable parameters and the bytes of persistent buffers (running statistics, tables).
+/// Learnable parameters, the bytes of persistent buffers (running statistics, tables) and the
+/// number of generated modules (blocks) building creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Size {
     pub params: u64,
     pub buffer_bytes: u64,
+    pub blocks: u64,
 }
 
 impl Size {
     pub const ZERO: Size = Size {
         params: 0,
         buffer_bytes: 0,
+        blocks: 0,
+    };
+
+    /// One generated module, before its children.
+    pub const BLOCK: Size = Size {
+        params: 0,
+        buffer_bytes: 0,
+        blocks: 1,
     };
 
     /// Bytes of the weights in memory: f32 parameters plus buffers.
@@ -28,14 +38,14 @@ impl Size {
     fn params(n: u64) -> Size {
         Size {
             params: n,
-            buffer_bytes: 0,
+            ..Size::ZERO
         }
     }
 
     fn f32_buffer(n: u64) -> Size {
         Size {
-            params: 0,
             buffer_bytes: n.saturating_mul(4),
+            ..Size::ZERO
         }
     }
 }
@@ -46,6 +56,7 @@ impl Add for Size {
         Size {
             params: self.params.saturating_add(o.params),
             buffer_bytes: self.buffer_bytes.saturating_add(o.buffer_bytes),
+            blocks: self.blocks.saturating_add(o.blocks),
         }
     }
 }
@@ -141,8 +152,8 @@ pub fn param(shape: Vec<i64>) -> Size {
 /// Integer buffers hold i64.
 pub fn index_buffer(shape: Vec<i64>) -> Size {
     Size {
-        params: 0,
         buffer_bytes: product(&shape).saturating_mul(8),
+        ..Size::ZERO
     }
 }
 

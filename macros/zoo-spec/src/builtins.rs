@@ -186,7 +186,11 @@ pub fn lower_builtin(e: &Expr, fname: &str, args: &[Arg], s: &mut Scope) -> Resu
                 None => "None".into(),
             };
             Ok((
-                format!("crate::rt::make_divisible({}, {d}, {m})", coerce(&rv, &tv, &Ty::Float)),
+                format!(
+                    "crate::rt::make_divisible({}, {d}, {m}){}",
+                    coerce(&rv, &tv, &Ty::Float),
+                    s.q()
+                ),
                 Ty::Int,
             ))
         }

@@ -433,7 +433,11 @@ impl<'a> Gen<'a> {
             "    pub fn init(params: &{prefix}Params, ctx: &crate::rt::Context, device: &burn::tensor::Device) -> Result<Self, crate::rt::BuildError> {{"
         )
         .unwrap();
-        writeln!(m, "let settings = {prefix}Settings::resolve(params, ctx)?;").unwrap();
+        writeln!(
+            m,
+            "crate::rt::progress::tick();\nlet settings = {prefix}Settings::resolve(params, ctx)?;"
+        )
+        .unwrap();
         m.push_str(&ibody);
         let finits: Vec<String> = struct_fields
             .iter()
@@ -447,7 +451,7 @@ impl<'a> Gen<'a> {
         .unwrap();
         writeln!(
             m,
-            "    /// Parameters and buffers `init` would create, computed without creating them.\n    #[allow(unused_variables, unused_parens, unused_mut, clippy::all)]\n    pub fn size(params: &{prefix}Params, ctx: &crate::rt::Context) -> Result<crate::rt::Size, crate::rt::BuildError> {{\nlet settings = {prefix}Settings::resolve(params, ctx)?;\n{lets}let mut __total = crate::rt::Size::ZERO;\n{sbody}Ok(__total)\n    }}"
+            "    /// Parameters and buffers `init` would create, computed without creating them.\n    #[allow(unused_variables, unused_parens, unused_mut, clippy::all)]\n    pub fn size(params: &{prefix}Params, ctx: &crate::rt::Context) -> Result<crate::rt::Size, crate::rt::BuildError> {{\nlet settings = {prefix}Settings::resolve(params, ctx)?;\n{lets}let mut __total = crate::rt::Size::BLOCK;\n{sbody}Ok(__total)\n    }}"
         )
         .unwrap();
 
