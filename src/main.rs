@@ -1,3 +1,8 @@
+// Counts heap bytes so a forward pass too large for memory is measured and refused
+// (`rt::memory`) rather than aborting the process when an allocation fails.
+#[global_allocator]
+static ALLOC: zoo::rt::memory::CountingAlloc = zoo::rt::memory::CountingAlloc;
+
 fn main() {
     // Behave like other Unix tools when the reader goes away (`zoo list | head`): exit quietly
     // instead of panicking on a broken pipe.

@@ -323,6 +323,114 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     result.map_err(|_| message.lock().unwrap_or_else(|e| e.into_inner()).clone())
 }
 
+/// The one input side a model takes, when its position tables fix it (CLIP's image tower).
+pub fn fixed_image_size(cfg: &ModelConfig) -> Option<usize> {
+    model_outputs(cfg)
+        .ok()
+        .and_then(|o| o.image_size)
+        .map(|s| s.max(1) as usize)
+}
+
+/// Side lengths of the square inputs the forward-memory estimate measures (below 128, fixed
+/// workspace hides the growth).
+const PROBE_SIDES: [usize; 2] = [128, 256];
+
+/// Passes up to this many pixels (batch × H × W) are not measured first: every zoo model runs
+/// them in well under a few GiB.
+pub const UNMEASURED_PIXELS: usize = 1 << 20;
+
+/// Heap bytes one forward pass of `batch` images of `h`×`w` holds at its peak (the input and
+/// the activations), measured on two small inputs and extrapolated as `a + b·p` in the pixel
+/// count `p`, the `p` term times the batch. That is the growth of convolutions; attention over
+/// all positions grows faster at sizes these probes cannot show, so this is a floor there (an
+/// allocation that still fails ends as `rt::memory`'s out-of-memory error). A model with a
+/// fixed input size is measured at that size. `None` when it cannot be measured: no counting
+/// allocator, a text model, or a model that cannot run on the probe inputs.
+pub fn forward_bytes(
+    model: &TaskModel,
+    batch: usize,
+    h: usize,
+    w: usize,
+    fixed: Option<usize>,
+    device: &Device,
+) -> Option<u64> {
+    if !model.reads_images() || model.reads_tokens() {
+        return None;
+    }
+    let pass = |s: usize| {
+        crate::rt::memory::measure(|| {
+            guarded(|| {
+                let _ = model.forward(Tensor::<4>::zeros([1, 3, s, s], device));
+            })
+        })
+    };
+    let sides: Vec<usize> = match fixed {
+        Some(s) => vec![s],
+        None => PROBE_SIDES.to_vec(),
+    };
+    // The first pass initialises lazily created parameters; it is not measured.
+    pass(sides[0]).0.ok()?;
+    let mut points = Vec::new();
+    for s in &sides {
+        let (ran, peak) = pass(*s);
+        ran.ok()?;
+        points.push((*s as f64 * *s as f64, peak? as f64));
+    }
+    let p = h as f64 * w as f64;
+    let bytes = match points.as_slice() {
+        [(_, m)] => *m * batch as f64,
+        [(p1, m1), (p2, m2)] => {
+            let b = ((m2 - m1) / (p2 - p1)).max(0.0);
+            let a = (m2 - b * p2).max(0.0);
+            a + b * p * batch as f64
+        }
+        _ => return None,
+    };
+    Some(bytes.min(u64::MAX as f64) as u64)
+}
+
+/// Refuses a forward pass that would not fit in what the memory limit leaves beside what is
+/// already held (the weights). Passes up to [`UNMEASURED_PIXELS`] are not measured.
+pub fn check_forward(
+    model: &TaskModel,
+    batch: usize,
+    h: usize,
+    w: usize,
+    fixed: Option<usize>,
+    device: &Device,
+) -> Result<(), String> {
+    if batch.saturating_mul(h).saturating_mul(w) <= UNMEASURED_PIXELS {
+        return Ok(());
+    }
+    let Some(limit) = crate::config::limits::limit() else {
+        return Ok(());
+    };
+    let Some(need) = forward_bytes(model, batch, h, w, fixed, device) else {
+        return Ok(());
+    };
+    let held = crate::rt::memory::live();
+    let left = limit.bytes.saturating_sub(held);
+    if need <= left {
+        return Ok(());
+    }
+    use crate::config::limits::human_bytes;
+    let probes = match fixed {
+        Some(s) => format!("measured at {s}x{s}"),
+        None => format!(
+            "measured at {0}x{0} and {1}x{1} and scaled",
+            PROBE_SIDES[0], PROBE_SIDES[1]
+        ),
+    };
+    Err(format!(
+        "a forward pass of {batch}x3x{h}x{w} would need about {} ({probes}), more than the {} that {} ({}) leaves beside the {} the model holds; use a smaller input size or batch, or raise the limit with `--max-memory`",
+        human_bytes(need),
+        human_bytes(left),
+        limit.source,
+        human_bytes(limit.bytes),
+        human_bytes(held)
+    ))
+}
+
 /// Names of the persisted buffers of our primitives (BatchNorm's running statistics, the
 /// positional table): burn visits them like parameters, PyTorch keeps them as buffers.
 pub const BUFFERS: &[&str] = &["running_mean", "running_var", "pe"];

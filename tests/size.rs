@@ -135,3 +135,67 @@ fn max_memory_is_checked_against_every_model_and_located() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--max-memory"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_forward_pass_too_large_for_memory_is_refused_before_it_runs() {
+    let cfg = root("configs/resnet18-classification.yaml");
+    let (out, took) = timed(&[
+        "build",
+        "--max-memory",
+        "8G",
+        cfg.to_str().unwrap(),
+        "--input-size",
+        "20000",
+        "20000",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: resnet18: a forward pass of 1x3x20000x20000 would need about"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(measured at 128x128 and 256x256 and scaled), more than the"),
+        "{err}"
+    );
+    assert!(err.contains("that --max-memory (8.0 GiB) leaves beside the"), "{err}");
+    // Measured on two small inputs, not by running the 20000x20000 pass.
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    // The same pass fits a limit of 1 TiB: the estimate (tens of GiB) is below it, so the
+    // refusal above comes from the estimate, not from a blanket rule.
+    let need: f64 = err
+        .split("would need about ")
+        .nth(1)
+        .and_then(|r| r.split(" GiB").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no GiB figure in {err}"));
+    assert!((8.0..1024.0).contains(&need), "{need} GiB");
+}
+
+/// An allocation that fails anyway (here under a 4 GB address-space limit) ends as one
+/// `error: out of memory` line and exit 1, not as Rust's abort.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_allocation_that_fails_is_an_error_not_an_abort() {
+    let script = format!(
+        "ulimit -v 4000000; exec {} build {} --input-size 8000 8000 --max-memory 1T",
+        env!("CARGO_BIN_EXE_zoo"),
+        root("configs/resnet18-classification.yaml").display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{:?}: {err}", out.status);
+    assert!(err.contains("error: out of memory: an allocation of "), "{err}");
+    assert!(
+        err.contains(" MiB in use; use a smaller input, batch or model"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("memory allocation of"),
+        "{err}"
+    );
+}

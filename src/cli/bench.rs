@@ -151,6 +151,9 @@ pub fn run(a: &BenchArgs) -> i32 {
     }
     let mut results = Vec::new();
     for &b in a.batches {
+        if let Err(code) = super::run::forward_fits(&cfg, &model, a.device, &device, b, h, w) {
+            return code;
+        }
         let x = Tensor::<4>::random([b, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
         reset_peak_rss();
         let timed = crate::model::guarded(|| {

@@ -72,6 +72,7 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
         }
         None => default,
     };
+    let device_kind = device;
     let device = match super::device(device) {
         Ok(d) => d,
         Err(m) => {
@@ -97,6 +98,9 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
         && !model.reads_images()
     {
         return run_text(&cfg, &model, l, &device, depth);
+    }
+    if let Err(code) = super::run::forward_fits(&cfg, &model, device_kind, &device, 1, h, w) {
+        return code;
     }
     let x = Tensor::<4>::random([1, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
     let (pred, entries) = match crate::model::guarded(|| crate::trace::record(depth, || model.forward(x))) {

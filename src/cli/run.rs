@@ -330,13 +330,38 @@ pub fn forward(
     input: &RawTensor,
     device: DeviceKind,
 ) -> Result<crate::rt::Pred, i32> {
+    let kind = device;
     let device = super::device(device).expect("checked when building");
+    if let [b, _, h, w] = input.shape[..] {
+        forward_fits(cfg, model, kind, &device, b, h, w)?;
+    }
     let x = input.to_tensor::<4>(&device).expect("rank checked");
     crate::model::guarded(|| model.forward(x)).map_err(|m| {
         eprintln!(
             "error: {} cannot run on an input of shape {:?} ({m})",
             cfg.name, input.shape
         );
+        INVALID
+    })
+}
+
+/// Refuses (exit 1, with the estimate) a forward pass of `b`×3×`h`×`w` that would not fit
+/// in memory; measured on the CPU backends, whose activations are on the heap.
+pub(super) fn forward_fits(
+    cfg: &ModelConfig,
+    model: &crate::TaskModel,
+    kind: DeviceKind,
+    device: &burn::tensor::Device,
+    b: usize,
+    h: usize,
+    w: usize,
+) -> Result<(), i32> {
+    if !matches!(kind, DeviceKind::Flex | DeviceKind::Ndarray) {
+        return Ok(());
+    }
+    let fixed = crate::model::fixed_image_size(cfg);
+    crate::model::check_forward(model, b, h, w, fixed, device).map_err(|m| {
+        eprintln!("error: {}: {m}", cfg.name);
         INVALID
     })
 }

@@ -7,6 +7,7 @@ use std::fmt;
 mod detection;
 pub mod fast;
 mod fold;
+pub mod memory;
 pub mod progress;
 pub mod size;
 pub use detection::*;
