@@ -208,32 +208,7 @@ pub fn size(cfg: &ModelConfig, num_classes: usize) -> Result<crate::rt::Size, Bu
 /// Persistent buffer bytes of a built model (BatchNorm statistics, tables; integer buffers
 /// as i64), to check [`size`] against.
 pub fn buffer_bytes<M: Module>(module: &M) -> u64 {
-    struct Counter {
-        path: Vec<String>,
-        bytes: u64,
-    }
-    impl burn::module::ModuleVisitor for Counter {
-        fn enter_module(&mut self, name: &str, _container_type: &str) {
-            self.path.push(name.to_string());
-        }
-        fn exit_module(&mut self, _name: &str, _container_type: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-            if self.path.last().is_some_and(|n| BUFFERS.contains(&n.as_str())) {
-                self.bytes += 4 * param.lazy_shape().num_elements() as u64;
-            }
-        }
-        fn visit_int<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D, burn::tensor::Int>>) {
-            self.bytes += 8 * param.lazy_shape().num_elements() as u64;
-        }
-    }
-    let mut c = Counter {
-        path: Vec::new(),
-        bytes: 0,
-    };
-    module.visit(&mut c);
-    c.bytes
+    tally(module).1
 }
 
 /// Builds the model of a validated config for `num_classes` classes (with a progress line
@@ -437,9 +412,16 @@ pub const BUFFERS: &[&str] = &["running_mean", "running_var", "pe"];
 
 /// Counts learnable parameters as PyTorch does (buffers excluded).
 pub fn count_params<M: Module>(module: &M) -> usize {
+    tally(module).0 as usize
+}
+
+/// Learnable parameters and persistent buffer bytes of a module, from its (possibly lazy)
+/// shapes: nothing is initialised.
+fn tally<M: Module>(module: &M) -> (u64, u64) {
     struct Counter {
         path: Vec<String>,
-        count: usize,
+        params: u64,
+        buffer_bytes: u64,
     }
     impl burn::module::ModuleVisitor for Counter {
         fn enter_module(&mut self, name: &str, _container_type: &str) {
@@ -449,18 +431,24 @@ pub fn count_params<M: Module>(module: &M) -> usize {
             self.path.pop();
         }
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-            let buffer = self.path.last().is_some_and(|n| BUFFERS.contains(&n.as_str()));
-            if !buffer {
-                self.count += param.lazy_shape().num_elements();
+            let n = param.lazy_shape().num_elements() as u64;
+            if self.path.last().is_some_and(|n| BUFFERS.contains(&n.as_str())) {
+                self.buffer_bytes += 4 * n;
+            } else {
+                self.params += n;
             }
+        }
+        fn visit_int<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D, burn::tensor::Int>>) {
+            self.buffer_bytes += 8 * param.lazy_shape().num_elements() as u64;
         }
     }
     let mut c = Counter {
         path: Vec::new(),
-        count: 0,
+        params: 0,
+        buffer_bytes: 0,
     };
     module.visit(&mut c);
-    c.count
+    (c.params, c.buffer_bytes)
 }
 
 /// A field name as PyTorch names the module: a child named like a Rust keyword became the

@@ -55,7 +55,6 @@ fn mib(bytes: u64) -> ([u8; 20], usize) {
     (out, 20 - i)
 }
 
-
 fn grew(bytes: usize) {
     let now = LIVE.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
     PEAK.fetch_max(now, Ordering::Relaxed);
