@@ -199,3 +199,30 @@ fn an_allocation_that_fails_is_an_error_not_an_abort() {
         "{err}"
     );
 }
+
+/// Absurd but affordable: 65,536 small residual blocks (89 million parameters, 340 MiB)
+/// validate and build; the size computed first equals the model built.
+#[test]
+fn sixty_five_thousand_small_blocks_validate_and_build() {
+    let yaml = std::fs::read_to_string(root("configs/resnet18-classification.yaml")).unwrap();
+    let yaml = yaml.replacen(
+        "channels: 64\n          num_blocks: 2",
+        "channels: 8\n          num_blocks: 65536",
+        1,
+    );
+    assert!(yaml.contains("num_blocks: 65536"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deep.yaml");
+    std::fs::write(&path, &yaml).unwrap();
+    let (out, took) = timed(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    let cfg = zoo::config::check_text(&yaml).config.unwrap();
+    let size = zoo::model::size(&cfg, 1000).unwrap();
+    assert_eq!(size.params, 89_069_048);
+    // Each residual block is three generated modules (the block and its two conv layers):
+    // 65,536 × 3, and 25 for the rest of ResNet-18.
+    assert_eq!(size.blocks, 65_536 * 3 + 25);
+    let model = zoo::model::build(&cfg, 1000, &burn::tensor::Device::flex()).unwrap();
+    assert_eq!(zoo::model::count_params(&model) as u64, size.params);
+}
