@@ -276,27 +276,7 @@ pub fn class_dependent_keys(cfg: &ModelConfig, device: &Device) -> Result<Vec<St
         .collect())
 }
 
-/// Runs a forward pass, turning a panic of the tensor library (burn asserts, e.g., that a
-/// kernel fits its padded input, which an image too small for the model violates) into an
-/// error message instead of a crash.
-pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    use std::sync::{Arc, Mutex};
-    let message = Arc::new(Mutex::new(String::new()));
-    let sink = message.clone();
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let text = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "the tensor library failed".into());
-        *sink.lock().unwrap_or_else(|e| e.into_inner()) = text;
-    }));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    std::panic::set_hook(previous);
-    result.map_err(|_| message.lock().unwrap_or_else(|e| e.into_inner()).clone())
-}
+pub use crate::rt::guarded;
 
 /// The one input side a model takes, when its position tables fix it (CLIP's image tower).
 pub fn fixed_image_size(cfg: &ModelConfig) -> Option<usize> {

@@ -146,11 +146,13 @@ impl TextTokenizer {
                 _ => return Err(format!("{}: not a tokenizer.json or a vocab.json", path.display())),
             }
         };
-        let mut inner = match doc {
+        let broken = |m: String| format!("{}: not a tokenizer this zoo reads ({m})", path.display());
+        let loaded = crate::rt::guarded(|| match doc {
             Some(d) => Tokenizer::from_bytes(d.to_string()),
             None => Tokenizer::from_file(path),
-        }
-        .map_err(|e| format!("{}: not a tokenizer this zoo reads ({e})", path.display()))?;
+        })
+        .map_err(broken)?;
+        let mut inner = loaded.map_err(|e| broken(e.to_string()))?;
         let clip = inner.token_to_id("<|startoftext|>").is_some();
         let pad_id = ["[PAD]", "<|endoftext|>"]
             .iter()
@@ -170,9 +172,10 @@ impl TextTokenizer {
     }
 
     pub fn encode(&self, text: &str) -> Result<Encoded, String> {
-        let e = self
-            .inner
-            .encode(text, true)
+        // The tokenizers crate trusts its file's tables (a template naming a special token
+        // the vocabulary lacks panics); a broken file is an error here, not a crash.
+        let e = crate::rt::guarded(|| self.inner.encode(text, true))
+            .map_err(|m| format!("cannot tokenise {text:?}: the tokenizer file is inconsistent ({m})"))?
             .map_err(|e| format!("cannot tokenise {text:?}: {e}"))?;
         Ok(Encoded {
             ids: e.get_ids().to_vec(),

@@ -44,7 +44,9 @@ pub fn model_size(parts: &[Part]) -> Result<Size, (usize, BuildError)> {
 /// Checks the model against the memory limit: its size when it fits; otherwise `None`, with
 /// an error reported at the value that makes it too large.
 pub fn fits(cx: &mut Cx, parts: &[Part], limit: Option<Limit>) -> Option<Size> {
-    let total = match model_size(parts) {
+    let cap = limit.map_or(u64::MAX, |l| l.bytes);
+    let (total, cut) = crate::rt::size::capped(cap, cap.saturating_mul(EXACT_UP_TO), EXACT_FOR, || model_size(parts));
+    let total = match total {
         Ok(t) => t,
         Err((k, e)) => {
             // The error building would give, reported before building allocates anything
@@ -57,15 +59,16 @@ pub fn fits(cx: &mut Cx, parts: &[Part], limit: Option<Limit>) -> Option<Size> {
     if total.bytes() <= limit.bytes {
         return Some(total);
     }
+    let over = if cut { "over " } else { "" };
     let message = format!(
-        "the model would need {} parameters ({} of weights), more than {} ({})",
+        "the model would need {over}{} parameters ({over}{} of weights), more than {} ({})",
         human_count(total.params),
         human_bytes(total.bytes()),
         limit.source,
         human_bytes(limit.bytes)
     );
     let help = "lower this value, or raise the limit with `--max-memory` (e.g. `--max-memory 64G`)";
-    match culprit(parts, total) {
+    match culprit(parts, total, limit.bytes) {
         Some((k, rel, _)) => {
             let p = &parts[k];
             let (node, _) = super::checks::locate(p.node, &rel);
@@ -107,6 +110,11 @@ pub fn training_fits(size: Size, limit: Option<Limit>) -> Result<(), String> {
     ))
 }
 
+/// A model over the limit is counted exactly up to this many times the limit, or for this
+/// long; beyond, the error says "over" what was counted.
+const EXACT_UP_TO: u64 = 1024;
+const EXACT_FOR: Duration = Duration::from_secs(2);
+
 /// Probing stops after this long (a config of 65 536 blocks takes milliseconds per probe).
 const PROBE_BUDGET: Duration = Duration::from_millis(800);
 
@@ -115,7 +123,7 @@ const PROBE_BUDGET: Duration = Duration::from_millis(800);
 /// presets use (a user's `num_blocks: 65536`, not the `channels: 512` it multiplies), each
 /// lowered to the presets' largest; failing that, the value whose lowering to 1 shrinks the
 /// model most.
-fn culprit(parts: &[Part], total: Size) -> Option<(usize, String, Size)> {
+fn culprit(parts: &[Part], total: Size, cap: u64) -> Option<(usize, String, Size)> {
     let start = Instant::now();
     let mut leaves = Vec::new();
     for (k, p) in parts.iter().enumerate() {
@@ -132,13 +140,13 @@ fn culprit(parts: &[Part], total: Size) -> Option<(usize, String, Size)> {
     // Values beyond the presets' range, the most extreme (relative to that range) first.
     let mut beyond: Vec<_> = leaves.iter().filter(|l| unusual(l.3, l.2)).collect();
     beyond.sort_by(|a, b| (b.2 / b.3.unwrap_or(1.0)).total_cmp(&(a.2 / a.3.unwrap_or(1.0))));
-    let lowered_to_usual = probe(parts, total, &beyond, start, |l| l.3.unwrap_or(1.0));
+    let lowered_to_usual = probe(parts, total, cap, &beyond, start, |l| l.3.unwrap_or(1.0));
     if lowered_to_usual.is_some() {
         return lowered_to_usual;
     }
     let mut all: Vec<_> = leaves.iter().collect();
     all.sort_by(|a, b| b.2.total_cmp(&a.2));
-    probe(parts, total, &all, start, |_| 1.0)
+    probe(parts, total, cap, &all, start, |_| 1.0)
 }
 
 type Leaf = (usize, Vec<Seg>, f64, Option<f64>);
@@ -147,6 +155,7 @@ type Leaf = (usize, Vec<Seg>, f64, Option<f64>);
 fn probe(
     parts: &[Part],
     total: Size,
+    cap: u64,
     leaves: &[&Leaf],
     start: Instant,
     lower_to: impl Fn(&Leaf) -> f64,
@@ -170,7 +179,9 @@ fn probe(
         };
         let mut trial = parts.iter().map(|q| q.component.params.clone()).collect::<Vec<_>>();
         trial[*k] = params;
-        let Some(size) = sized(parts, &trial) else { continue };
+        let Some(size) = sized(parts, &trial, cap) else {
+            continue;
+        };
         if size.bytes() < total.bytes() && best.as_ref().is_none_or(|b| size.bytes() < b.2.bytes()) {
             best = Some((*k, relative_path(p.kind, path), size));
         }
@@ -233,12 +244,16 @@ fn numeric_leaves_all(v: &Value, path: &mut Vec<Seg>, out: &mut Vec<Vec<Seg>>) {
     }
 }
 
-fn sized(parts: &[Part], params: &[Value]) -> Option<Size> {
-    let mut total = Size::ZERO;
-    for (p, v) in parts.iter().zip(params) {
-        total += component_size(p.kind, &p.component.name, v, &p.ctx).ok()?;
-    }
-    Some(total)
+/// The model's size with other params; a probe still over `cap` stops counting there.
+fn sized(parts: &[Part], params: &[Value], cap: u64) -> Option<Size> {
+    let (total, _) = crate::rt::size::capped(cap, cap, Duration::ZERO, || {
+        let mut total = Size::ZERO;
+        for (p, v) in parts.iter().zip(params) {
+            total += component_size(p.kind, &p.component.name, v, &p.ctx).ok()?;
+        }
+        Some(total)
+    });
+    total
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -65,6 +65,28 @@ impl BuildError {
     }
 }
 
+/// Runs `f`, turning a panic of a library it calls into an error message instead of a crash:
+/// burn asserts, e.g., that a kernel fits its padded input (an image too small for the
+/// model); the tokenizers crate indexes a malformed tokenizer.json's tables unchecked.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    use std::sync::{Arc, Mutex};
+    let message = Arc::new(Mutex::new(String::new()));
+    let sink = message.clone();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the tensor library failed".into());
+        *sink.lock().unwrap_or_else(|e| e.into_inner()) = text;
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    result.map_err(|_| message.lock().unwrap_or_else(|e| e.into_inner()).clone())
+}
+
 /// Builds a submodule, naming it in any error.
 pub fn scoped<T>(name: impl fmt::Display, f: impl FnOnce() -> Result<T, BuildError>) -> Result<T, BuildError> {
     f().map_err(|e| e.within(name))

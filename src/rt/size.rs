@@ -5,7 +5,54 @@
 //! Arguments are the constructors' own (unchecked: `init` still validates them); arithmetic
 //! saturates, so a size never wraps around to something small.
 
+use std::cell::Cell;
 use std::ops::{Add, AddAssign};
+use std::time::{Duration, Instant};
+
+/// A size pass with caps: once it has counted more than `hard` bytes, or more than `soft`
+/// and run for `grace`, its loops stop (the total is then a lower bound). Millions of blocks
+/// of a model far beyond memory are not worth counting to the last one.
+#[derive(Clone, Copy)]
+struct Cap {
+    soft: u64,
+    hard: u64,
+    counted: u64,
+    until: Instant,
+}
+
+thread_local! {
+    static CAP: Cell<Option<Cap>> = const { Cell::new(None) };
+}
+
+/// Runs a size pass under caps; returns its result and whether a cap cut it short.
+pub fn capped<T>(soft: u64, hard: u64, grace: Duration, pass: impl FnOnce() -> T) -> (T, bool) {
+    let outer = CAP.get();
+    CAP.set(Some(Cap {
+        soft,
+        hard,
+        counted: 0,
+        until: Instant::now() + grace,
+    }));
+    let out = pass();
+    let cut = over();
+    CAP.set(outer);
+    (out, cut)
+}
+
+/// Whether the current capped pass should stop counting (generated loops ask each turn).
+pub fn over() -> bool {
+    CAP.get()
+        .is_some_and(|c| c.counted > c.hard || (c.counted > c.soft && Instant::now() >= c.until))
+}
+
+/// Every primitive's size passes through here on its way out.
+fn counted(s: Size) -> Size {
+    if let Some(mut c) = CAP.get() {
+        c.counted = c.counted.saturating_add(s.bytes());
+        CAP.set(Some(c));
+    }
+    s
+}
 
 /// Learnable parameters, the bytes of persistent buffers (running statistics, tables) and the
 /// number of generated modules (blocks) building creates.
@@ -88,22 +135,22 @@ pub fn conv2d(
 ) -> Size {
     let per_group = n(cin) / n(groups).max(1);
     let weight = product(&[cout, kernel, kernel]).saturating_mul(per_group);
-    Size::params(weight.saturating_add(if bias { n(cout) } else { 0 }))
+    counted(Size::params(weight.saturating_add(if bias { n(cout) } else { 0 })))
 }
 
 pub fn norm2d(kind: String, channels: i64, _eps: f64, _momentum: f64) -> Size {
     let c = n(channels);
-    match kind.to_lowercase().as_str() {
+    counted(match kind.to_lowercase().as_str() {
         "batch_norm" => Size::params(c.saturating_mul(2)) + Size::f32_buffer(c.saturating_mul(2)),
         "group_norm" => Size::params(c.saturating_mul(2)),
         // Instance norm without affine parameters (PyTorch's default).
         _ => Size::ZERO,
-    }
+    })
 }
 
 pub fn batch_norm1d(channels: i64, _eps: f64, _momentum: f64) -> Size {
     let c = n(channels).saturating_mul(2);
-    Size::params(c) + Size::f32_buffer(c)
+    counted(Size::params(c) + Size::f32_buffer(c))
 }
 
 pub fn activation(_kind: String) -> Size {
@@ -111,11 +158,15 @@ pub fn activation(_kind: String) -> Size {
 }
 
 pub fn linear(cin: i64, cout: i64, bias: bool) -> Size {
-    Size::params(product(&[cin, cout]).saturating_add(if bias { n(cout) } else { 0 }))
+    counted(Size::params(product(&[cin, cout]).saturating_add(if bias {
+        n(cout)
+    } else {
+        0
+    })))
 }
 
 pub fn layer_norm(channels: i64, _eps: f64) -> Size {
-    Size::params(n(channels).saturating_mul(2))
+    counted(Size::params(n(channels).saturating_mul(2)))
 }
 
 pub fn dropout(_p: f64) -> Size {
@@ -134,7 +185,7 @@ pub fn pool2d(
 }
 
 pub fn embedding(num: i64, dim: i64) -> Size {
-    Size::params(product(&[num, dim]))
+    counted(Size::params(product(&[num, dim])))
 }
 
 pub fn identity() -> Size {
@@ -142,19 +193,19 @@ pub fn identity() -> Size {
 }
 
 pub fn positional_encoding(channels: i64, max_len: i64) -> Size {
-    Size::f32_buffer(product(&[channels, max_len]))
+    counted(Size::f32_buffer(product(&[channels, max_len])))
 }
 
 pub fn param(shape: Vec<i64>) -> Size {
-    Size::params(product(&shape))
+    counted(Size::params(product(&shape)))
 }
 
 /// Integer buffers hold i64.
 pub fn index_buffer(shape: Vec<i64>) -> Size {
-    Size {
+    counted(Size {
         buffer_bytes: product(&shape).saturating_mul(8),
         ..Size::ZERO
-    }
+    })
 }
 
 #[cfg(test)]
@@ -173,6 +224,31 @@ mod tests {
         let s = norm2d("Batch_Norm".into(), 256, 1e-5, 0.1);
         assert_eq!((s.params, s.buffer_bytes, s.bytes()), (512, 2048, 4096));
         assert_eq!(norm2d("instance_norm".into(), 256, 1e-5, 0.1), Size::ZERO);
+    }
+
+    #[test]
+    fn a_capped_pass_stops_its_loops_once_over_the_cap() {
+        let pass = || {
+            let mut total = Size::ZERO;
+            for _ in 0..1000 {
+                if over() {
+                    break;
+                }
+                total += linear(10, 10, false);
+            }
+            total
+        };
+        // 400 bytes per layer: over a 4000-byte cap after 11 layers, at once without grace.
+        let (total, cut) = capped(4000, u64::MAX, Duration::ZERO, pass);
+        assert_eq!((total.params, cut), (1100, true));
+        // With time to spare the pass is exact, up to the hard cap.
+        let (total, cut) = capped(4000, u64::MAX, Duration::from_secs(60), pass);
+        assert_eq!((total.params, cut), (100_000, false));
+        let (total, cut) = capped(4000, 40_000, Duration::from_secs(60), pass);
+        assert_eq!((total.params, cut), (10_100, true));
+        // Outside a capped pass nothing stops.
+        assert!(!over());
+        assert_eq!(pass().params, 100_000);
     }
 
     #[test]

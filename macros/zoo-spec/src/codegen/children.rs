@@ -289,7 +289,7 @@ impl Gen<'_> {
                         co.init
                     ),
                     format!(
-                        "{{ let mut __s = crate::rt::Size::ZERO; let mut __n = 0usize; for {it} in {ri} {{ {bind} {at_let} let __k = __n; __n += 1; __s += crate::rt::scoped(__k, || Ok({})){locate}?; }} __s }}",
+                        "{{ let mut __s = crate::rt::Size::ZERO; let mut __n = 0usize; for {it} in {ri} {{ if crate::rt::size::over() {{ break; }} {bind} {at_let} let __k = __n; __n += 1; __s += crate::rt::scoped(__k, || Ok({})){locate}?; }} __s }}",
                         co.size
                     ),
                 )
@@ -405,7 +405,11 @@ impl Gen<'_> {
                             }
                             let bind = bind.unwrap();
                             write!(init, "for {it} in {ri} {{ {bind} {at_let} {pushes} }} ").unwrap();
-                            write!(size, "for {it} in {ri} {{ {bind} {at_let} {adds} }} ").unwrap();
+                            write!(
+                                size,
+                                "for {it} in {ri} {{ if crate::rt::size::over() {{ break; }} {bind} {at_let} {adds} }} "
+                            )
+                            .unwrap();
                         }
                     }
                 }
