@@ -82,9 +82,10 @@ pub fn embedding(num: i64, dim: i64, device: &Device) -> Result<burn::nn::Embedd
 }
 
 pub fn dropout(p: f64, _device: &Device) -> Result<Dropout, BuildError> {
-    if !(0.0..=1.0).contains(&p) {
+    // burn's dropout takes [0, 1) and panics otherwise; p = 1 would zero every activation.
+    if !(0.0..1.0).contains(&p) {
         return Err(BuildError::new(format!(
-            "dropout probability must be in [0, 1], found {p}"
+            "dropout probability must be at least 0 and below 1, found {p}"
         )));
     }
     Ok(DropoutConfig::new(p).init())
