@@ -7,6 +7,11 @@ use crate::tensor_io::RawTensor;
 use std::path::Path;
 use zoo_spec::yaml::Node;
 
+/// The most pixels a step of the resize may produce (2^23: a 50-megapixel photo resized to
+/// 640 high makes 5 million): far above any model's input, small enough to resize in well
+/// under a second.
+const MAX_RESIZED_PIXELS: u64 = 1 << 23;
+
 /// How `resize` sizes the image.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Resize {
@@ -325,6 +330,18 @@ impl Pipeline {
             .to_rgb8();
         let (ow, oh) = img.dimensions();
         let (h, w) = self.resize.target(oh, ow);
+        // An extreme aspect ratio (48 x 65 344) makes the resize itself huge: by the shorter
+        // side, a strip of hundreds of megapixels; to a fixed size, the image crate's first
+        // (vertical) pass still spans the whole width at the new height. Seconds of work for
+        // pixels that are then cropped or averaged away.
+        let vertical_pass = u64::from(h) * u64::from(ow);
+        if u64::from(h) * u64::from(w) > MAX_RESIZED_PIXELS || vertical_pass > MAX_RESIZED_PIXELS {
+            return Err(format!(
+                "image {} ({ow}x{oh}) is too elongated to resize to {w}x{h} (at most {} megapixels in any step of the resize)",
+                path.display(),
+                MAX_RESIZED_PIXELS >> 20
+            ));
+        }
         let mut img = image::imageops::resize(&img, w, h, self.filter);
         let mut geometry = Geometry {
             original: [oh as usize, ow as usize],
