@@ -40,11 +40,11 @@ fn main() {
     let mut tests = String::from(header);
     for c in &compiled.components {
         let check = match c.kind.as_str() {
-            "backbone" => "backbone(name).map(|_| ())",
-            "head" => "head(name)",
-            "neck" => "neck(name)",
-            "block" => "block(name)",
-            "full" => "full(name)",
+            "backbone" => "backbone(name, &device()).map(|_| ())",
+            "head" => "head(name, &device())",
+            "neck" => "neck(name, &device())",
+            "block" => "block(name, &device())",
+            "full" => "full(name, &device())",
             _ => continue,
         };
         tests.push_str(&format!(

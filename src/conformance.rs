@@ -32,9 +32,8 @@ fn presets(kind: &str, name: &str) -> Result<(&'static registry::ComponentDesc, 
 }
 
 /// Builds every preset of a backbone and checks its outputs against its declared feature dims.
-pub fn backbone(name: &str) -> Result<usize, String> {
+pub fn backbone(name: &str, device: &Device) -> Result<usize, String> {
     let (desc, presets) = presets("backbone", name)?;
-    let device = Device::flex();
     let mut checked = 0;
     for (p, cfg) in &presets {
         let crate::config::Architecture::Parts { backbone, .. } = &cfg.architecture else {
@@ -46,14 +45,14 @@ pub fn backbone(name: &str) -> Result<usize, String> {
                 ..Default::default()
             };
             let outputs = AnyBackbone::outputs(name, &backbone.params, &ctx).map_err(|e| format!("{}: {e}", p.name))?;
-            let m = AnyBackbone::init(name, &backbone.params, &ctx, &device).map_err(|e| format!("{}: {e}", p.name))?;
+            let m = AnyBackbone::init(name, &backbone.params, &ctx, device).map_err(|e| format!("{}: {e}", p.name))?;
             let what = format!("{name} preset {} (task {task})", p.name);
             if desc.input == "tokens" {
-                text_backbone(&what, &m, &outputs, &device)?;
+                text_backbone(&what, &m, &outputs, device)?;
                 checked += 1;
                 continue;
             }
-            let x = Tensor::<4>::random([2, 3, SIDE, SIDE], Distribution::Normal(0.0, 1.0), &device);
+            let x = Tensor::<4>::random([2, 3, SIDE, SIDE], Distribution::Normal(0.0, 1.0), device);
             let out = m.forward(x);
             let fd = outputs
                 .feature_dim
@@ -157,9 +156,8 @@ fn pyramid(dims: &[i64], strides: &[i64], device: &Device) -> Vec<Tensor<4>> {
 
 /// Builds a head on its example pyramid (or a feature of width 24) for 7 classes and checks
 /// the prediction's shape.
-pub fn head(name: &str) -> Result<(), String> {
+pub fn head(name: &str, device: &Device) -> Result<(), String> {
     let desc = registry::find("head", name).ok_or(format!("no head `{name}`"))?;
-    let device = Device::flex();
     let (dims, strides) = example_pyramid(desc);
     let ctx = Context {
         task: desc.tasks.first().cloned().unwrap_or_default(),
@@ -168,13 +166,13 @@ pub fn head(name: &str) -> Result<(), String> {
         intermediate_features_dim: dims.clone(),
         strides: strides.clone(),
     };
-    let m = AnyHead::init(name, &example_params(desc), &ctx, &device).map_err(|e| e.to_string())?;
+    let m = AnyHead::init(name, &example_params(desc), &ctx, device).map_err(|e| e.to_string())?;
     let feats = crate::rt::BackboneOutput {
-        last_map: Some(Tensor::random([2, 24, 2, 2], Distribution::Normal(0.0, 1.0), &device)),
-        last_feature: Some(Tensor::random([2, 24], Distribution::Normal(0.0, 1.0), &device)),
-        last_tokens: Some(Tensor::random([2, 5, 24], Distribution::Normal(0.0, 1.0), &device)),
-        token_mask: Some(Tensor::from_floats([[1.0, 1.0, 1.0, 0.0, 0.0], [1.0; 5]], &device)),
-        intermediate_features: pyramid(&dims, &strides, &device),
+        last_map: Some(Tensor::random([2, 24, 2, 2], Distribution::Normal(0.0, 1.0), device)),
+        last_feature: Some(Tensor::random([2, 24], Distribution::Normal(0.0, 1.0), device)),
+        last_tokens: Some(Tensor::random([2, 5, 24], Distribution::Normal(0.0, 1.0), device)),
+        token_mask: Some(Tensor::from_floats([[1.0, 1.0, 1.0, 0.0, 0.0], [1.0; 5]], device)),
+        intermediate_features: pyramid(&dims, &strides, device),
     };
     let first_side = SIDE / strides[0] as usize;
     let pred = m.forward(feats);
@@ -215,9 +213,8 @@ pub fn head(name: &str) -> Result<(), String> {
 
 /// Builds a neck on its example pyramid and checks that its outputs have the channels and
 /// strides it declares.
-pub fn neck(name: &str) -> Result<(), String> {
+pub fn neck(name: &str, device: &Device) -> Result<(), String> {
     let desc = registry::find("neck", name).ok_or(format!("no neck `{name}`"))?;
-    let device = Device::flex();
     let (dims, strides) = example_pyramid(desc);
     let ctx = Context {
         task: "detection".into(),
@@ -227,8 +224,8 @@ pub fn neck(name: &str) -> Result<(), String> {
     };
     let params = example_params(desc);
     let outputs = AnyNeck::outputs(name, &params, &ctx).map_err(|e| e.to_string())?;
-    let m = AnyNeck::init(name, &params, &ctx, &device).map_err(|e| e.to_string())?;
-    let out = m.forward(pyramid(&dims, &strides, &device));
+    let m = AnyNeck::init(name, &params, &ctx, device).map_err(|e| e.to_string())?;
+    let out = m.forward(pyramid(&dims, &strides, device));
     pyramid_matches(&format!("neck `{name}`"), &out, &outputs)
 }
 
@@ -265,9 +262,9 @@ fn pyramid_matches(what: &str, feats: &[Tensor<4>], outputs: &crate::rt::Outputs
 }
 
 /// Runs a block's spec `example` and checks the output rank against its signature.
-pub fn block(name: &str) -> Result<(), String> {
+pub fn block(name: &str, device: &Device) -> Result<(), String> {
     let desc = registry::find("block", name).ok_or(format!("no block `{name}`"))?;
-    let (input, output) = run_block_example(name, &Device::flex()).map_err(|e| e.to_string())?;
+    let (input, output) = run_block_example(name, device).map_err(|e| e.to_string())?;
     let out_rank: usize = desc
         .signature
         .split_once("->")
@@ -284,19 +281,18 @@ pub fn block(name: &str) -> Result<(), String> {
 
 /// Builds every preset of a full model for 7 classes and checks that it predicts a map of
 /// class scores.
-pub fn full(name: &str) -> Result<(), String> {
+pub fn full(name: &str, device: &Device) -> Result<(), String> {
     let (_, presets) = presets("full", name)?;
-    let device = Device::flex();
     for (p, cfg) in &presets {
-        let m = crate::model::build(cfg, 7, &device).map_err(|e| format!("{}: {e}", p.name))?;
+        let m = crate::model::build(cfg, 7, device).map_err(|e| format!("{}: {e}", p.name))?;
         if cfg.task == "embedding" {
-            embedding_full(name, &p.name, cfg, &m, &device)?;
+            embedding_full(name, &p.name, cfg, &m, device)?;
             continue;
         }
         let pred = m.forward(Tensor::<4>::random(
             [1, 3, SIDE, SIDE],
             Distribution::Normal(0.0, 1.0),
-            &device,
+            device,
         ));
         let d = pred.dims();
         if d.len() != 4 || d[0] != 1 || d[1] != 7 {

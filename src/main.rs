@@ -22,5 +22,16 @@ fn main() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
-    std::process::exit(zoo::cli::internal_error::run(zoo::cli::main));
+    let code = zoo::cli::internal_error::run(zoo::cli::main);
+    if zoo::cli::gpu_driver_loaded() {
+        // Mesa's Vulkan driver tears LLVM down in exit handlers while the GPU runtime's
+        // compiler threads may still be running, which crashes the process after it has done
+        // its work (README "GPU"). Nothing of ours needs those handlers: flush and leave.
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        // SAFETY: ends the process; every file zoo writes is closed or flushed by now.
+        unsafe { libc::_exit(code) }
+    }
+    std::process::exit(code);
 }

@@ -140,15 +140,87 @@ fn schema_out_writes_both_schemas() {
     assert!(dir.path().join("spec.schema.json").exists());
 }
 
-#[test]
-fn unknown_device_is_a_usage_error() {
-    let cfg = root("tests/fixtures/netspresso/resnet18-classification.yaml");
-    let o = zoo(&["build", cfg.to_str().unwrap(), "--device", "cuda"]);
-    if cfg!(feature = "cuda") {
-        return;
+/// Whether this build compiles in a backend's cargo feature.
+fn compiled(feature: &str) -> bool {
+    match feature {
+        "wgpu" => cfg!(feature = "wgpu"),
+        "cuda" => cfg!(feature = "cuda"),
+        "tch" => cfg!(feature = "tch"),
+        "ndarray" => cfg!(feature = "ndarray"),
+        _ => unreachable!(),
     }
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("rebuild with `--features cuda`"));
+}
+
+#[test]
+fn every_computing_command_says_which_feature_a_missing_backend_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = common::training_run::tiny_run_configs(dir.path(), "");
+    let o = zoo(&["new", "efficientnet_b0", "--task", "embedding"]);
+    let embedding = dir.path().join("b0.yaml");
+    std::fs::write(&embedding, o.stdout).unwrap();
+    let cfg = root("tests/fixtures/parity/resnet_basic.yaml").display().to_string();
+    let weights = root("tests/fixtures/parity/resnet_basic.safetensors")
+        .display()
+        .to_string();
+    let image = root("tests/fixtures/images/sample.png").display().to_string();
+    let file = |f: &str| dir.path().join(f).display().to_string();
+    let commands: Vec<Vec<String>> = vec![
+        vec!["build".into(), cfg.clone()],
+        vec![
+            "run".into(),
+            cfg.clone(),
+            "--checkpoint".into(),
+            weights,
+            "--input".into(),
+            image.clone(),
+        ],
+        vec!["bench".into(), cfg],
+        vec![
+            "embed".into(),
+            embedding.display().to_string(),
+            "--input".into(),
+            image,
+            "--output".into(),
+            file("e.npy"),
+        ],
+        vec![
+            "evaluate".into(),
+            "--data".into(),
+            file("data.yaml"),
+            "--augmentation".into(),
+            file("augmentation.yaml"),
+            "--model".into(),
+            file("model.yaml"),
+        ],
+        train,
+    ];
+    let mut checked = 0;
+    for (device, feature) in [
+        ("wgpu", "wgpu"),
+        ("cuda", "cuda"),
+        ("tch-cuda", "tch"),
+        ("ndarray", "ndarray"),
+    ] {
+        if compiled(feature) {
+            continue;
+        }
+        for command in &commands {
+            let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
+            args.extend(["--device", device]);
+            let o = zoo(&args);
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+            assert!(
+                err.contains(&format!(
+                    "the {device} backend is not compiled into this binary; rebuild with `--features {feature}`"
+                )),
+                "{args:?}: {err}"
+            );
+            assert!(!err.contains("panicked"), "{err}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "{checked}");
 }
 
 #[test]

@@ -13,14 +13,7 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The backend under test: flex, or the `--device` named by `ZOO_TEST_DEVICE` (e.g. `tch` in a
-/// build with that feature: `scripts/parity-device.sh`).
-fn device() -> burn::tensor::Device {
-    use clap::ValueEnum;
-    let name = std::env::var("ZOO_TEST_DEVICE").unwrap_or_else(|_| "flex".into());
-    let kind = zoo::cli::DeviceKind::from_str(&name, true).unwrap_or_else(|e| panic!("ZOO_TEST_DEVICE={name}: {e}"));
-    zoo::cli::device(kind).unwrap_or_else(|e| panic!("ZOO_TEST_DEVICE={name}: {e}"))
-}
+use common::device;
 
 fn build(case: &str) -> zoo::TaskModel {
     let text = std::fs::read_to_string(fixture(&format!("{case}.yaml"))).unwrap();
@@ -108,7 +101,12 @@ fn parity(case: &str) {
         // Rounding differs (w·s summed, against the sum then scaled): within 1e-5, but for the
         // deep PIDNet fixtures with random, extreme BatchNorm statistics, whose float noise
         // (their distance to PyTorch, up to 2e-5) is above that.
-        let bound = if case.starts_with("pidnet") { 3e-5 } else { 1e-5 };
+        // GPU kernels accumulate in another order again (rtdetr on lavapipe: 1.01e-5).
+        let bound = if case.starts_with("pidnet") || common::device_name() != "flex" {
+            3e-5
+        } else {
+            1e-5
+        };
         assert!(
             d <= bound,
             "{case}: {name} folded differs from unfolded by {d:e} (bound {bound:e})"

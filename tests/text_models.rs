@@ -123,7 +123,7 @@ fn ints(file: &Path, name: &str) -> (Vec<usize>, Vec<i64>) {
 fn small_model(kind: &str, pooling: &str, dir: &Path) -> (zoo::TaskModel, PathBuf) {
     let v = zoo::check_text(&small_config(kind, pooling));
     let cfg = v.config.unwrap_or_else(|| panic!("{:?}", v.diagnostics));
-    let mut model = zoo::build(&cfg, 1, &burn::tensor::Device::flex()).unwrap();
+    let mut model = zoo::build(&cfg, 1, &common::device()).unwrap();
     let weights = common::synthetic_weights(&model, &dir.join("none"), dir);
     let opts = zoo::weights::LoadOptions::default();
     zoo::weights::load(&mut model, &weights, &opts).unwrap();
@@ -131,7 +131,7 @@ fn small_model(kind: &str, pooling: &str, dir: &Path) -> (zoo::TaskModel, PathBu
 }
 
 fn forward(model: &zoo::TaskModel, case: &str) -> zoo::tensor_io::RawTensor {
-    let device = burn::tensor::Device::flex();
+    let device = common::device();
     let (shape, ids) = ints(&io(case), "ids");
     let (_, mask) = ints(&io(case), "mask");
     let ids =
@@ -527,12 +527,12 @@ fn clip_has_transformers_counts_and_keys_and_both_towers_match() {
     // Reduced size: both towers within 1e-4 of CLIPModel's get_image_features / get_text_features.
     let dir = tempfile::tempdir().unwrap();
     let cfg = zoo::check_text(SMALL_CLIP).config.unwrap();
-    let mut model = zoo::build(&cfg, 1, &burn::tensor::Device::flex()).unwrap();
+    let mut model = zoo::build(&cfg, 1, &common::device()).unwrap();
     let weights = common::synthetic_weights(&model, &dir.path().join("none"), dir.path());
     zoo::weights::load(&mut model, &weights, &Default::default()).unwrap();
     let x = zoo::tensor_io::read_safetensors(&io("clip"), "input").unwrap();
     let image = model
-        .forward(x.to_tensor::<4>(&burn::tensor::Device::flex()).unwrap())
+        .forward(x.to_tensor::<4>(&common::device()).unwrap())
         .tensors("pred")
         .remove(0)
         .1;

@@ -99,7 +99,7 @@ fn parity(case: &str, width: f64, depth: f64, eps: f64, momentum: f64) {
     );
     let v = zoo::check_text(&text);
     let cfg = v.config.unwrap_or_else(|| panic!("{:?}", v.diagnostics));
-    let device = burn::tensor::Device::flex();
+    let device = common::device();
     let mut model = zoo::build(&cfg, 10, &device).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let weights = common::synthetic_weights(&model, &dir.path().join("none"), dir.path());

@@ -131,7 +131,7 @@ pub fn run(a: &BenchArgs) -> i32 {
         Ok(d) => d,
         Err(m) => {
             eprintln!("error: {m}");
-            return USAGE;
+            return INVALID;
         }
     };
     let classes = a.num_classes.unwrap_or_else(|| default_classes(&cfg.task));

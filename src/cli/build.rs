@@ -77,7 +77,7 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
         Ok(d) => d,
         Err(m) => {
             eprintln!("error: {m}");
-            return USAGE;
+            return INVALID;
         }
     };
     let model = match crate::model::build(&cfg, num_classes, &device) {

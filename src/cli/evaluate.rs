@@ -56,7 +56,7 @@ fn eval(a: &EvaluateArgs) -> Result<(), Failure> {
         .pointer("/logging/metrics/classwise_analysis")
         .and_then(|c| c.as_bool())
         .unwrap_or(false);
-    let device = super::device(a.device).map_err(usage)?;
+    let device = super::device(a.device).map_err(|m| (m, INVALID))?;
     let mut model = crate::model::build(&cfg, classes.len(), &device)
         .map_err(|e| (format!("cannot build {}: {e}", cfg.name), INVALID))?;
     let args = ModelArgs {

@@ -610,7 +610,7 @@ pub fn device(kind: DeviceKind) -> Result<burn::tensor::Device, String> {
         #[allow(deprecated)]
         DeviceKind::Ndarray => Ok(burn::tensor::Device::ndarray()),
         #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu => Ok(burn::tensor::Device::wgpu(Default::default())),
+        DeviceKind::Wgpu => wgpu_device(),
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda => Ok(burn::tensor::Device::cuda(0)),
         // burn marks its LibTorch backend deprecated in favour of CubeCL's; it is still the
@@ -642,6 +642,36 @@ impl DeviceKind {
             DeviceKind::Tch | DeviceKind::TchCuda => "tch",
         }
     }
+}
+
+static GPU_DRIVER_LOADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a GPU runtime (and so its driver) was brought up in this process.
+pub fn gpu_driver_loaded() -> bool {
+    GPU_DRIVER_LOADED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// wgpu's default adapter, brought up now so that a machine without a GPU driver is an error
+/// here rather than a panic inside the first tensor operation.
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Result<burn::tensor::Device, String> {
+    GPU_DRIVER_LOADED.store(true, std::sync::atomic::Ordering::Relaxed);
+    static DEVICE: std::sync::OnceLock<Result<burn::tensor::Device, String>> = std::sync::OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            match crate::rt::guarded(|| burn::tensor::Device::wgpu_options().init()) {
+                Ok(Ok(device)) => Ok(device),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(panic) => Err(panic),
+            }
+            .map_err(|e| {
+                format!(
+                    "--device wgpu: no GPU adapter ({e}); install the Vulkan driver of your GPU, or Debian's \
+                     `mesa-vulkan-drivers` for lavapipe, a Vulkan device that runs on the CPU"
+                )
+            })
+        })
+        .clone()
 }
 
 /// LibTorch's CUDA device `index`, or why there is none: LibTorch without CUDA (PyTorch's CPU

@@ -51,7 +51,7 @@ pub fn model_with_weights(a: &ModelArgs) -> Result<(ModelConfig, crate::TaskMode
     let cfg = load(a.config)?;
     let device = super::device(a.device).map_err(|m| {
         eprintln!("error: {m}");
-        USAGE
+        INVALID
     })?;
     let checkpoint = match resolve_checkpoint(a, &cfg).and_then(|c| match c {
         Some(dir) if dir.is_dir() => hub_folder(&dir, &cfg).map(Some),

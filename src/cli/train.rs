@@ -195,12 +195,12 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
         eprintln!("note: `mixing` (the last train transform) is not applied, as NetsPresso 1.4.1 does not apply it");
     }
     let ids = device_ids(a.gpus, &merged).map_err(usage)?;
-    let device = super::device_at(a.device, ids[0]).map_err(usage)?.autodiff();
+    let device = super::device_at(a.device, ids[0]).map_err(|m| (m, INVALID))?.autodiff();
     let replicas: Vec<burn::tensor::Device> = ids[1..]
         .iter()
         .map(|i| super::device_at(a.device, *i).map(|d| d.autodiff()))
         .collect::<Result<_, _>>()
-        .map_err(usage)?;
+        .map_err(|m| (m, INVALID))?;
     if !replicas.is_empty() {
         let cpu = matches!(a.device, DeviceKind::Flex | DeviceKind::Ndarray);
         eprintln!(

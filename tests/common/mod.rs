@@ -1,6 +1,8 @@
 //! Helpers shared by the tests that run the `zoo` binary.
 #![allow(dead_code)]
 
+pub mod training_run;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -11,6 +13,24 @@ pub fn zoo(args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .expect("run zoo")
+}
+
+/// The backend under test: flex, or the `--device` named by `ZOO_TEST_DEVICE` (`wgpu` in the GPU
+/// job of `.ci/run`, `tch` through `scripts/parity-device.sh`).
+pub fn device() -> burn::tensor::Device {
+    device_of(&device_name())
+}
+
+/// The burn device of a `--device` name.
+pub fn device_of(name: &str) -> burn::tensor::Device {
+    use clap::ValueEnum;
+    let kind = zoo::cli::DeviceKind::from_str(name, true).unwrap_or_else(|e| panic!("device {name}: {e}"));
+    zoo::cli::device(kind).unwrap_or_else(|e| panic!("device {name}: {e}"))
+}
+
+/// The `--device` name of [`device`].
+pub fn device_name() -> String {
+    std::env::var("ZOO_TEST_DEVICE").unwrap_or_else(|_| "flex".into())
 }
 
 /// A path inside the repository.

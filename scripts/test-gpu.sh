@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The GPU job: a build with `--features wgpu` runs every parity fixture, the conformance test of
+# every spec, the optimizer steps and tests/gpu.rs (run, embed, bench, train and one training
+# step against flex) on `--device wgpu`. Without a GPU it runs on lavapipe, Mesa's Vulkan driver
+# that runs on the CPU, installed here when missing (Debian's packages, as root). README "GPU".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+  else
+    echo "error: no Vulkan driver; install one (Debian: apt-get install mesa-vulkan-drivers)" >&2
+    exit 1
+  fi
+fi
+
+# The parity tests of the other files (text models, torchvision's EfficientNet norms, the
+# optimizers' steps against PyTorch's) by name; everything in parity, conformance and gpu.
+filter='binary(parity) | binary(conformance) | binary(gpu)'
+filter+=' | test(bert_and_distilbert_match_transformers_for_every_pooling)'
+filter+=' | test(clip_has_transformers_counts_and_keys_and_both_towers_match)'
+filter+=' | test(/^parity_with_torchvision_/) | test(optimizers_take_pytorchs_steps)'
+export ZOO_TEST_DEVICE=wgpu
+cargo nextest run --features wgpu --no-fail-fast \
+  --test parity --test conformance --test gpu --test text_models --test torchvision_models --test training \
+  -E "$filter" "$@"
