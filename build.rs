@@ -40,15 +40,15 @@ fn main() {
     let mut tests = String::from(header);
     for c in &compiled.components {
         let check = match c.kind.as_str() {
-            "backbone" => "backbone(name, &device()).map(|_| ())",
-            "head" => "head(name, &device())",
-            "neck" => "neck(name, &device())",
-            "block" => "block(name, &device())",
-            "full" => "full(name, &device())",
+            "backbone" => "backbone(name, &device, scope()).map(|_| ())",
+            "head" => "head(name, &device)",
+            "neck" => "neck(name, &device)",
+            "block" => "block(name, &device)",
+            "full" => "full(name, &device, scope())",
             _ => continue,
         };
         tests.push_str(&format!(
-            "#[test]\nfn {}_{}() {{\n    let name = {:?};\n    if let Err(e) = zoo::conformance::{check} {{\n        panic!(\"{{}}: {{e}}\", {:?});\n    }}\n}}\n",
+            "#[test]\nfn {}_{}() {{\n    let name = {:?};\n    let device = device();\n    if let Err(e) = zoo::conformance::{check} {{\n        panic!(\"{{}}: {{e}}\", {:?});\n    }}\n    device.sync().unwrap();\n}}\n",
             c.kind, c.name, c.name, c.file
         ));
     }

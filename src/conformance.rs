@@ -13,8 +13,17 @@ pub const SIDE: usize = 64;
 /// A component's presets, each with its validated config.
 type Presets = Vec<(&'static registry::PresetDesc, crate::ModelConfig)>;
 
-/// A component's presets, each validated into a config (at least one).
-fn presets(kind: &str, name: &str) -> Result<(&'static registry::ComponentDesc, Presets), String> {
+/// Which presets of a backbone or full model are built and run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresetScope {
+    Every,
+    /// The one with the fewest parameters (every preset is still validated): the check of the
+    /// spec on a backend where each new kernel shape costs a compilation (the GPU job).
+    Smallest,
+}
+
+/// A component's presets in `scope`, each validated into a config (at least one).
+fn presets(kind: &str, name: &str, scope: PresetScope) -> Result<(&'static registry::ComponentDesc, Presets), String> {
     let desc = registry::find(kind, name).ok_or(format!("no {kind} `{name}`"))?;
     if desc.presets.is_empty() {
         return Err(format!("{kind} `{name}` has no preset to build"));
@@ -28,12 +37,17 @@ fn presets(kind: &str, name: &str) -> Result<(&'static registry::ComponentDesc, 
             .ok_or_else(|| format!("preset `{}` does not validate: {:?}", p.name, v.diagnostics))?;
         out.push((p, cfg));
     }
+    if scope == PresetScope::Smallest {
+        let params = |cfg: &crate::ModelConfig| crate::model::size(cfg, 7).map_or(u64::MAX, |s| s.params);
+        out.sort_by_key(|(_, cfg)| params(cfg));
+        out.truncate(1);
+    }
     Ok((desc, out))
 }
 
-/// Builds every preset of a backbone and checks its outputs against its declared feature dims.
-pub fn backbone(name: &str, device: &Device) -> Result<usize, String> {
-    let (desc, presets) = presets("backbone", name)?;
+/// Builds the presets of a backbone in `scope` and checks its outputs against its declared feature dims.
+pub fn backbone(name: &str, device: &Device, scope: PresetScope) -> Result<usize, String> {
+    let (desc, presets) = presets("backbone", name, scope)?;
     let mut checked = 0;
     for (p, cfg) in &presets {
         let crate::config::Architecture::Parts { backbone, .. } = &cfg.architecture else {
@@ -279,10 +293,10 @@ pub fn block(name: &str, device: &Device) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds every preset of a full model for 7 classes and checks that it predicts a map of
+/// Builds the presets of a full model in `scope` for 7 classes and checks that it predicts a map of
 /// class scores.
-pub fn full(name: &str, device: &Device) -> Result<(), String> {
-    let (_, presets) = presets("full", name)?;
+pub fn full(name: &str, device: &Device, scope: PresetScope) -> Result<(), String> {
+    let (_, presets) = presets("full", name, scope)?;
     for (p, cfg) in &presets {
         let m = crate::model::build(cfg, 7, device).map_err(|e| format!("{}: {e}", p.name))?;
         if cfg.task == "embedding" {
