@@ -90,8 +90,7 @@ fn zoo_bench_measures_on_wgpu() {
 
 /// A two-stage ResNet for 4 classes, built on `device`.
 fn tiny_resnet(device: &burn::tensor::Device) -> (zoo::ModelConfig, zoo::TaskModel) {
-    let yaml = "model:\n  task: classification\n  name: tiny_resnet\n  checkpoint: {use_pretrained: false, load_head: false, path: ~, optimizer_path: ~}\n  freeze_backbone: false\n  architecture:\n    full: ~\n    backbone:\n      name: resnet\n      params: {block_type: basicblock, norm_type: batch_norm, return_stage_idx: ~, split_stem_conv: false, first_stage_shortcut_conv: false}\n      stage_params:\n        - {channels: 8, num_blocks: 1}\n        - {channels: 16, num_blocks: 1, replace_stride_with_dilation: false, replace_stride_with_pooling: false}\n    head:\n      name: fc\n      params: {num_layers: 1, intermediate_channels: ~, act_type: ~, dropout_prob: 0.0}\n  postprocessor: ~\n  losses:\n    - {criterion: cross_entropy, label_smoothing: 0.1, weight: ~}\n";
-    let v = zoo::check_text(yaml);
+    let v = zoo::check_text(common::training_run::TINY_RESNET);
     let cfg = v.config.unwrap_or_else(|| panic!("{:?}", v.diagnostics));
     let model = zoo::build(&cfg, 4, device).unwrap();
     (cfg, model)

@@ -33,6 +33,9 @@ pub fn colour_dataset_of(root: &std::path::Path, train: usize, valid: usize) {
     }
 }
 
+/// The model of the tiny run: a two-stage ResNet for 32x32 images.
+pub const TINY_RESNET: &str = "model:\n  task: classification\n  name: tiny_resnet\n  checkpoint: {use_pretrained: false, load_head: false, path: ~, optimizer_path: ~}\n  freeze_backbone: false\n  architecture:\n    full: ~\n    backbone:\n      name: resnet\n      params: {block_type: basicblock, norm_type: batch_norm, return_stage_idx: ~, split_stem_conv: false, first_stage_shortcut_conv: false}\n      stage_params:\n        - {channels: 8, num_blocks: 1}\n        - {channels: 16, num_blocks: 1, replace_stride_with_dilation: false, replace_stride_with_pooling: false}\n    head:\n      name: fc\n      params: {num_layers: 1, intermediate_channels: ~, act_type: ~, dropout_prob: 0.0}\n  postprocessor: ~\n  losses:\n    - {criterion: cross_entropy, label_smoothing: 0.1, weight: ~}\n";
+
 /// The six configs of a tiny run (a two-stage ResNet at 32x32) under `dir`.
 pub fn tiny_run_configs(dir: &std::path::Path, data_extra: &str) -> Vec<String> {
     let root = dir.join("data");
@@ -51,7 +54,7 @@ pub fn tiny_run_configs(dir: &std::path::Path, data_extra: &str) -> Vec<String> 
         ),
         (
             "model.yaml",
-            "model:\n  task: classification\n  name: tiny_resnet\n  checkpoint: {use_pretrained: false, load_head: false, path: ~, optimizer_path: ~}\n  freeze_backbone: false\n  architecture:\n    full: ~\n    backbone:\n      name: resnet\n      params: {block_type: basicblock, norm_type: batch_norm, return_stage_idx: ~, split_stem_conv: false, first_stage_shortcut_conv: false}\n      stage_params:\n        - {channels: 8, num_blocks: 1}\n        - {channels: 16, num_blocks: 1, replace_stride_with_dilation: false, replace_stride_with_pooling: false}\n    head:\n      name: fc\n      params: {num_layers: 1, intermediate_channels: ~, act_type: ~, dropout_prob: 0.0}\n  postprocessor: ~\n  losses:\n    - {criterion: cross_entropy, label_smoothing: 0.1, weight: ~}\n".to_string(),
+            TINY_RESNET.to_string(),
         ),
         (
             "training.yaml",
