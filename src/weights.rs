@@ -309,6 +309,10 @@ fn report(
 /// Writes the model's weights. `.safetensors` uses PyTorch/NetsPresso names and layouts;
 /// `.bpk` is burn's own format.
 pub fn save(model: &TaskModel, path: &Path) -> Result<(), WeightsError> {
+    // A training forward pass leaves BatchNorm's new running statistics pending per thread
+    // (burn's `RunningState`), where a plain read does not see them; `valid` folds them in, so
+    // a model saved mid-training (a resume state) has the statistics of its last step.
+    let model = &burn::module::Module::valid(model);
     let io = |e: String| WeightsError::Io(path.to_path_buf(), e);
     match Format::of(path) {
         Some(Format::Safetensors) => {

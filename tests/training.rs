@@ -683,6 +683,38 @@ fn floats(path: &std::path::Path) -> std::collections::BTreeMap<String, Vec<f32>
 }
 
 #[test]
+fn a_model_saved_after_a_training_step_has_its_batchnorm_statistics() {
+    use burn::tensor::Tensor;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = zoo::check_text(common::training_run::TINY_RESNET).config.unwrap();
+    let device = burn::tensor::Device::flex().autodiff();
+    let model = zoo::build(&cfg, 4, &device).unwrap();
+    let x: Vec<f32> = (0..4 * 3 * 32 * 32)
+        .map(|i| ((i * 37 % 101) as f32 - 30.0) / 25.0)
+        .collect();
+    let pred = model.forward_train(Tensor::<1>::from_floats(x.as_slice(), &device).reshape([4, 3, 32, 32]));
+    let labels = zoo::train::loss::Targets::Labels(vec![0, 1, 2, 3]);
+    zoo::train::loss::total_loss(&cfg, pred, &labels).unwrap().backward();
+    // Saved straight away, as a resume state is at the end of an epoch without validation.
+    let path = dir.path().join("after.safetensors");
+    zoo::weights::save(&model, &path).unwrap();
+    let saved = floats(&path);
+    let (mut means, mut vars) = (0, 0);
+    for (name, v) in &saved {
+        // From mean 0 and variance 1, momentum 0.1: 0.1 of the batch's mean, and 0.9 plus 0.1
+        // of its (positive) variance.
+        if name.ends_with(".running_mean") {
+            means += 1;
+            assert!(v.iter().any(|m| *m != 0.0), "{name} did not move: {v:?}");
+        } else if name.ends_with(".running_var") {
+            vars += 1;
+            assert!(v.iter().all(|s| *s > 0.9 && *s != 1.0), "{name}: {v:?}");
+        }
+    }
+    assert!(means >= 5 && means == vars, "{means} means, {vars} variances");
+}
+
+#[test]
 fn ema_averages_every_weight_as_netspresso_does() {
     use zoo::train::ema::{Ema, EmaConfig};
     let dir = tempfile::tempdir().unwrap();
