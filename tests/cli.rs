@@ -195,11 +195,13 @@ fn every_computing_command_says_which_feature_a_missing_backend_needs() {
         train,
     ];
     let mut checked = 0;
-    for (device, feature) in [
-        ("wgpu", "wgpu"),
-        ("cuda", "cuda"),
-        ("tch-cuda", "tch"),
-        ("ndarray", "ndarray"),
+    for (device, backend, feature) in [
+        ("wgpu", "wgpu", "wgpu"),
+        ("wgpu:integrated", "wgpu", "wgpu"),
+        ("cuda", "cuda", "cuda"),
+        ("cuda:1", "cuda", "cuda"),
+        ("tch-cuda:0", "tch-cuda", "tch"),
+        ("ndarray", "ndarray", "ndarray"),
     ] {
         if compiled(feature) {
             continue;
@@ -212,7 +214,7 @@ fn every_computing_command_says_which_feature_a_missing_backend_needs() {
             assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
             assert!(
                 err.contains(&format!(
-                    "the {device} backend is not compiled into this binary; rebuild with `--features {feature}`"
+                    "the {backend} backend is not compiled into this binary; rebuild with `--features {feature}`"
                 )),
                 "{args:?}: {err}"
             );
@@ -220,7 +222,59 @@ fn every_computing_command_says_which_feature_a_missing_backend_needs() {
             checked += 1;
         }
     }
-    assert!(checked >= 12, "{checked}");
+    assert!(checked >= 18, "{checked}");
+}
+
+#[test]
+fn a_device_that_cannot_exist_is_a_usage_error_naming_the_choices() {
+    let cfg = root("tests/fixtures/parity/resnet_basic.yaml").display().to_string();
+    for (device, says) in [
+        (
+            "gpu",
+            "unknown backend `gpu` (did you mean `wgpu`?); one of flex, ndarray, wgpu, cuda, tch, tch-cuda",
+        ),
+        (
+            "flex:1",
+            "`flex:1`: flex runs on the CPU, which it uses as one device; write `flex`",
+        ),
+        (
+            "cuda:first",
+            "`cuda:first`: `first` is no device number (like `cuda:1`)",
+        ),
+        ("cuda:-1", "`cuda:-1`: `-1` is no device number (like `cuda:1`)"),
+        (
+            "wgpu:cpu:2",
+            "`wgpu:cpu:2`: wgpu addresses one CPU adapter; write `wgpu:cpu`",
+        ),
+        (
+            "wgpu:fast",
+            "`wgpu:fast`: after `wgpu:` comes a GPU number or integrated, virtual or cpu",
+        ),
+    ] {
+        for command in ["build", "bench"] {
+            let o = zoo(&[command, &cfg, "--device", device]);
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{device}: {err}");
+            assert!(
+                err.contains(&format!("invalid value '{device}' for '--device <DEVICE>': {says}")),
+                "{device}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn train_takes_the_device_number_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = common::training_run::tiny_run_configs(dir.path(), "");
+    args.extend(["--device".into(), "cuda:1".into(), "--gpus".into(), "0".into()]);
+    let o = zoo(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--device cuda:1 names the device already; leave out --gpus, or give --gpus with `--device cuda`"),
+        "{err}"
+    );
 }
 
 #[test]

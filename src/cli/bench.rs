@@ -3,7 +3,7 @@
 //! module (the trace machinery of `zoo build`'s summary, with times).
 
 use super::build::load;
-use super::{DeviceKind, Format, INVALID, OK, USAGE};
+use super::{DeviceChoice, Format, INVALID, OK, USAGE};
 use crate::rt::Pred;
 use burn::tensor::{Distribution, Tensor};
 use std::path::Path;
@@ -13,7 +13,7 @@ pub struct BenchArgs<'a> {
     pub batches: &'a [usize],
     pub input_size: Option<&'a [usize]>,
     pub threads: Option<usize>,
-    pub device: DeviceKind,
+    pub device: DeviceChoice,
     pub format: Format,
     pub iterations: usize,
     pub warmup: usize,

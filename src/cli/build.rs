@@ -1,6 +1,6 @@
 //! `zoo build`: validate, build, run one forward pass, print a layer summary.
 
-use super::{DeviceKind, INVALID, OK, USAGE};
+use super::{DeviceChoice, INVALID, OK, USAGE};
 use crate::config;
 use crate::diagnostics::Report;
 use burn::tensor::{Distribution, Tensor};
@@ -51,7 +51,7 @@ pub fn keys(file: &Path, num_classes: usize) -> i32 {
     }
 }
 
-pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device: DeviceKind, depth: usize) -> i32 {
+pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device: DeviceChoice, depth: usize) -> i32 {
     let shown = file.display().to_string();
     let cfg = match load(file) {
         Ok(c) => c,

@@ -75,7 +75,7 @@ pub fn embeddings(
     cfg: &crate::config::ModelConfig,
     model: &crate::TaskModel,
     input: &RawTensor,
-    device: super::DeviceKind,
+    device: super::DeviceChoice,
 ) -> Result<RawTensor, i32> {
     let pred = super::run::forward(cfg, model, input, device)?;
     Ok(pred.tensors("pred").remove(0).1)

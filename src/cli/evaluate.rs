@@ -4,7 +4,7 @@
 //! too when `classwise_analysis` asks.
 
 use super::run::{ModelArgs, detected_rules, resolve_checkpoint};
-use super::{DeviceKind, Failure, INVALID, USAGE};
+use super::{DeviceChoice, Failure, INVALID, USAGE};
 use crate::train::augment::Augment;
 use crate::train::config::merge;
 use crate::train::data::evaluation_split;
@@ -20,7 +20,7 @@ pub struct EvaluateArgs<'a> {
     pub checkpoint: Option<&'a Path>,
     /// `valid` or `test`.
     pub split: &'a str,
-    pub device: DeviceKind,
+    pub device: DeviceChoice,
 }
 
 pub fn run(a: &EvaluateArgs) -> i32 {

@@ -65,7 +65,7 @@ pub enum Kind {
     Block,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq, Hash)]
 pub enum DeviceKind {
     /// Pure-Rust CPU backend (default).
     Flex,
@@ -105,7 +105,7 @@ pub struct WeightsArgs {
 }
 
 impl WeightsArgs {
-    fn model_args<'a>(&'a self, config: &'a std::path::Path, device: DeviceKind) -> run::ModelArgs<'a> {
+    fn model_args<'a>(&'a self, config: &'a std::path::Path, device: DeviceChoice) -> run::ModelArgs<'a> {
         run::ModelArgs {
             config,
             checkpoint: self.checkpoint.as_deref(),
@@ -157,8 +157,8 @@ pub enum Command {
         num_classes: usize,
         #[arg(long, num_args = 2, value_names = ["H", "W"])]
         input_size: Option<Vec<usize>>,
-        #[arg(long, value_enum, default_value = "flex")]
-        device: DeviceKind,
+        #[arg(long, default_value = "flex", help = DEVICE_HELP)]
+        device: DeviceChoice,
         /// How deep the layer summary goes.
         #[arg(long, default_value_t = 3)]
         depth: usize,
@@ -193,8 +193,8 @@ pub enum Command {
         mask: Option<PathBuf>,
         #[arg(long, default_value_t = 5)]
         top_k: usize,
-        #[arg(long, value_enum, default_value = "flex")]
-        device: DeviceKind,
+        #[arg(long, default_value = "flex", help = DEVICE_HELP)]
+        device: DeviceChoice,
     },
     /// Embed images, texts or token ids with an `embedding` config: float32 [B, output_dim]
     /// into a .npy file.
@@ -227,8 +227,8 @@ pub enum Command {
         /// L2-normalise every embedding.
         #[arg(long)]
         normalize: bool,
-        #[arg(long, value_enum, default_value = "flex")]
-        device: DeviceKind,
+        #[arg(long, default_value = "flex", help = DEVICE_HELP)]
+        device: DeviceChoice,
     },
     /// Embed every image (image models, CLIP) or every line of the .txt files (text models)
     /// under DIR into a search index (a folder: embeddings, items, the config, the weights and
@@ -245,8 +245,8 @@ pub enum Command {
         /// in a checkpoint folder. A copy is kept in the index.
         #[arg(long)]
         tokenizer: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "flex")]
-        device: DeviceKind,
+        #[arg(long, default_value = "flex", help = DEVICE_HELP)]
+        device: DeviceChoice,
     },
     /// The items of an index nearest to a query, by cosine similarity.
     Search {
@@ -263,8 +263,8 @@ pub enum Command {
         /// The tokenizer of a text query (default: the copy kept in the index).
         #[arg(long)]
         tokenizer: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "flex")]
-        device: DeviceKind,
+        #[arg(long, default_value = "flex", help = DEVICE_HELP)]
+        device: DeviceChoice,
     },
     /// Train a model with NetsPresso's configuration files (classification for now), or
     /// continue a run with --resume.
@@ -291,8 +291,8 @@ pub enum Command {
         /// The environment config (`environment:`: seed, num_workers, batch_size).
         #[arg(long)]
         environment: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "flex")]
-        device: DeviceKind,
+        #[arg(long, default_value = "flex", help = DEVICE_HELP)]
+        device: DeviceChoice,
         /// Device ids to train on in parallel, e.g. `0,1` (overrides `environment.gpus`); each
         /// takes a batch of `batch_size` per step, as NetsPresso's multi-GPU runs do.
         #[arg(long)]
@@ -310,8 +310,8 @@ pub enum Command {
         /// CPU threads of the kernels (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
-        #[arg(long, value_enum, default_value = "flex")]
-        device: DeviceKind,
+        #[arg(long, default_value = "flex", help = DEVICE_HELP)]
+        device: DeviceChoice,
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
         /// Timed passes per batch size.
@@ -353,8 +353,8 @@ pub enum Command {
         /// `valid` or `test`.
         #[arg(long, default_value = "valid")]
         split: String,
-        #[arg(long, value_enum, default_value = "flex")]
-        device: DeviceKind,
+        #[arg(long, default_value = "flex", help = DEVICE_HELP)]
+        device: DeviceChoice,
     },
     /// Token ids of texts (tokenizer.json, WordPiece vocab.txt, or CLIP vocab.json + merges.txt).
     Tokenize {
@@ -583,55 +583,171 @@ pub fn run(cmd: Command) -> i32 {
             config,
             weights,
             output,
-        } => run::save(&weights.model_args(&config, DeviceKind::Flex), &output),
+        } => run::save(&weights.model_args(&config, DeviceChoice::FLEX), &output),
     }
 }
 
-/// The burn device number `index` of a `--device` kind (the CPU backends have one device, which
-/// every index names).
-pub fn device_at(kind: DeviceKind, index: usize) -> Result<burn::tensor::Device, String> {
-    match kind {
-        #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => Ok(burn::tensor::Device::cuda(index)),
-        #[cfg(feature = "tch")]
-        DeviceKind::TchCuda => tch_cuda(index),
-        DeviceKind::Wgpu if index > 0 => Err(format!(
-            "device {index}: choosing a wgpu adapter by index is not supported; train on one wgpu device"
-        )),
-        other => device(other),
+const DEVICE_HELP: &str = "Where the model runs: flex (CPU, default), ndarray, wgpu, cuda, tch (PyTorch's \
+     CPU kernels), tch-cuda; `cuda:1`, `tch-cuda:1`, `wgpu:1` pick a GPU by number, `wgpu:integrated`, \
+     `wgpu:virtual`, `wgpu:cpu` (with `:N` for the N-th) a wgpu adapter by type";
+
+/// `--device`: a backend and, for the GPU backends, which of the machine's devices
+/// (`cuda:1`, `wgpu:integrated:0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceChoice {
+    pub kind: DeviceKind,
+    pub adapter: Adapter,
+}
+
+/// Which device of a backend: the default one, the N-th GPU (cuda, tch-cuda, a discrete GPU on
+/// wgpu), or a wgpu adapter of another type (wgpu numbers each type from 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Adapter {
+    Default,
+    Index(usize),
+    Integrated(usize),
+    Virtual(usize),
+    Cpu,
+}
+
+impl DeviceChoice {
+    pub const FLEX: DeviceChoice = DeviceChoice {
+        kind: DeviceKind::Flex,
+        adapter: Adapter::Default,
+    };
+
+    /// Whether the backend computes on the CPU, with activations on the heap.
+    pub fn on_cpu(self) -> bool {
+        matches!(self.kind, DeviceKind::Flex | DeviceKind::Ndarray | DeviceKind::Tch)
+    }
+
+    /// The GPU number, when one was given (`cuda:1`).
+    pub fn index(self) -> Option<usize> {
+        match self.adapter {
+            Adapter::Index(i) => Some(i),
+            _ => None,
+        }
     }
 }
 
-/// The burn device for a `--device` choice, or a message when it is not compiled in.
-pub fn device(kind: DeviceKind) -> Result<burn::tensor::Device, String> {
-    match kind {
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (name, rest) = match text.split_once(':') {
+            Some((name, rest)) => (name, Some(rest)),
+            None => (text, None),
+        };
+        let kind = DeviceKind::from_str(name, false).map_err(|_| {
+            let names: Vec<String> = DeviceKind::value_variants().iter().map(|k| k.name()).collect();
+            let close = names
+                .iter()
+                .find(|n| strsim::levenshtein(n, name) <= 2)
+                .map_or(String::new(), |n| format!(" (did you mean `{n}`?)"));
+            format!("unknown backend `{name}`{close}; one of {}", names.join(", "))
+        })?;
+        let number = |t: &str| {
+            t.parse::<usize>()
+                .map_err(|_| format!("`{text}`: `{t}` is no device number (like `{name}:1`)"))
+        };
+        let adapter = match (kind, rest) {
+            (_, None) => Adapter::Default,
+            (DeviceKind::Flex | DeviceKind::Ndarray | DeviceKind::Tch, Some(_)) => {
+                return Err(format!(
+                    "`{text}`: {name} runs on the CPU, which it uses as one device; write `{name}`"
+                ));
+            }
+            (DeviceKind::Cuda | DeviceKind::TchCuda, Some(n)) => Adapter::Index(number(n)?),
+            (DeviceKind::Wgpu, Some(rest)) => {
+                let (ty, n) = match rest.split_once(':') {
+                    Some((ty, n)) => (ty, Some(number(n)?)),
+                    None => (rest, None),
+                };
+                match (ty, n) {
+                    ("integrated", n) => Adapter::Integrated(n.unwrap_or(0)),
+                    ("virtual", n) => Adapter::Virtual(n.unwrap_or(0)),
+                    ("cpu", None | Some(0)) => Adapter::Cpu,
+                    ("cpu", Some(_)) => {
+                        return Err(format!("`{text}`: wgpu addresses one CPU adapter; write `wgpu:cpu`"));
+                    }
+                    (n, None) => Adapter::Index(number(n).map_err(|_| {
+                        format!("`{text}`: after `wgpu:` comes a GPU number or integrated, virtual or cpu")
+                    })?),
+                    _ => {
+                        return Err(format!(
+                            "`{text}`: after `wgpu:` comes a GPU number or integrated, virtual or cpu"
+                        ));
+                    }
+                }
+            }
+        };
+        Ok(DeviceChoice { kind, adapter })
+    }
+}
+
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.kind.name();
+        match self.adapter {
+            Adapter::Default => write!(f, "{name}"),
+            Adapter::Index(i) => write!(f, "{name}:{i}"),
+            Adapter::Integrated(i) => write!(f, "{name}:integrated:{i}"),
+            Adapter::Virtual(i) => write!(f, "{name}:virtual:{i}"),
+            Adapter::Cpu => write!(f, "{name}:cpu"),
+        }
+    }
+}
+
+/// Device `index` of `--gpus` (training on several devices) on a `--device` backend: the
+/// `index`-th GPU (on wgpu, discrete GPU); the CPU backends have one device, which every index
+/// names.
+pub fn device_at(choice: DeviceChoice, index: usize) -> Result<burn::tensor::Device, String> {
+    match choice.kind {
+        DeviceKind::Cuda | DeviceKind::TchCuda | DeviceKind::Wgpu => device(DeviceChoice {
+            adapter: Adapter::Index(index),
+            ..choice
+        }),
+        _ => device(choice),
+    }
+}
+
+/// The burn device for a `--device` choice, or a message when it is not compiled in or the
+/// machine does not have it.
+pub fn device(choice: DeviceChoice) -> Result<burn::tensor::Device, String> {
+    #[cfg(any(feature = "cuda", feature = "tch"))]
+    let index = choice.index().unwrap_or(0);
+    match choice.kind {
         DeviceKind::Flex => Ok(burn::tensor::Device::flex()),
         #[cfg(feature = "ndarray")]
         #[allow(deprecated)]
         DeviceKind::Ndarray => Ok(burn::tensor::Device::ndarray()),
         #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu => wgpu_device(),
+        DeviceKind::Wgpu => wgpu_device(choice),
         #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => Ok(burn::tensor::Device::cuda(0)),
+        DeviceKind::Cuda => Ok(burn::tensor::Device::cuda(index)),
         // burn marks its LibTorch backend deprecated in favour of CubeCL's; it is still the
         // fastest CPU path (PyTorch's kernels) and the practical CUDA one (README "Speed").
         #[cfg(feature = "tch")]
         #[allow(deprecated)]
         DeviceKind::Tch => Ok(burn::tensor::Device::libtorch()),
         #[cfg(feature = "tch")]
-        DeviceKind::TchCuda => tch_cuda(0),
+        DeviceKind::TchCuda => tch_cuda(index),
         #[allow(unreachable_patterns)]
         other => Err(format!(
             "the {} backend is not compiled into this binary; rebuild with `--features {}`",
-            other
-                .to_possible_value()
-                .map_or(String::new(), |v| v.get_name().to_string()),
+            other.name(),
             other.feature()
         )),
     }
 }
 
 impl DeviceKind {
+    /// The backend's `--device` name.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map_or(String::new(), |v| v.get_name().to_string())
+    }
+
     /// The cargo feature that compiles the backend in.
     fn feature(self) -> &'static str {
         match self {
@@ -651,24 +767,46 @@ pub fn gpu_driver_loaded() -> bool {
     GPU_DRIVER_LOADED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// wgpu's default adapter, brought up now so that a machine without a GPU driver is an error
-/// here rather than a panic inside the first tensor operation.
+/// The wgpu adapter `--device` names, brought up now so that a machine without a GPU driver
+/// (or without that adapter) is an error here rather than a panic inside the first tensor
+/// operation. Each adapter comes up once per process; later calls reuse it.
 #[cfg(feature = "wgpu")]
-fn wgpu_device() -> Result<burn::tensor::Device, String> {
+fn wgpu_device(choice: DeviceChoice) -> Result<burn::tensor::Device, String> {
+    use burn::tensor::DeviceKind as Wgpu;
+    type Devices = std::collections::HashMap<Adapter, Result<burn::tensor::Device, String>>;
     GPU_DRIVER_LOADED.store(true, std::sync::atomic::Ordering::Relaxed);
-    static DEVICE: std::sync::OnceLock<Result<burn::tensor::Device, String>> = std::sync::OnceLock::new();
-    DEVICE
-        .get_or_init(|| {
-            match crate::rt::guarded(|| burn::tensor::Device::wgpu_options().init()) {
+    static DEVICES: std::sync::Mutex<Option<Devices>> = std::sync::Mutex::new(None);
+    let mut devices = DEVICES.lock().unwrap_or_else(|e| e.into_inner());
+    devices
+        .get_or_insert_with(Default::default)
+        .entry(choice.adapter)
+        .or_insert_with(|| {
+            let kind = match choice.adapter {
+                Adapter::Default => Wgpu::DefaultDevice,
+                Adapter::Index(i) => Wgpu::DiscreteGpu(i),
+                Adapter::Integrated(i) => Wgpu::IntegratedGpu(i),
+                Adapter::Virtual(i) => Wgpu::VirtualGpu(i),
+                Adapter::Cpu => Wgpu::Cpu,
+            };
+            let options = burn::tensor::Device::wgpu_options();
+            let options = match choice.adapter {
+                Adapter::Default => options,
+                _ => options.device_kind(kind),
+            };
+            match crate::rt::guarded(|| options.init()) {
                 Ok(Ok(device)) => Ok(device),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(panic) => Err(panic),
             }
-            .map_err(|e| {
-                format!(
+            .map_err(|e| match choice.adapter {
+                Adapter::Default => format!(
                     "--device wgpu: no GPU adapter ({e}); install the Vulkan driver of your GPU, or Debian's \
                      `mesa-vulkan-drivers` for lavapipe, a Vulkan device that runs on the CPU"
-                )
+                ),
+                _ => format!(
+                    "--device {choice}: no such adapter ({e}); `--device wgpu` takes the default one, and \
+                     `wgpu:N` counts discrete GPUs only (`wgpu:integrated`, `wgpu:virtual`, `wgpu:cpu` the others)"
+                ),
             })
         })
         .clone()

@@ -1,7 +1,7 @@
 //! `zoo run` (inference on an image or a tensor file) and `zoo save` (write weights).
 
 use super::build::load;
-use super::{DeviceKind, INVALID, OK, USAGE};
+use super::{DeviceChoice, INVALID, OK, USAGE};
 use crate::config::ModelConfig;
 use crate::postprocess::Postprocessor;
 use crate::preprocess::{Geometry, Pipeline};
@@ -18,7 +18,7 @@ pub struct ModelArgs<'a> {
     pub weights_from: Option<&'a str>,
     /// Base URL of pretrained weights (default: `ZOO_WEIGHTS_URL`, then NetsPresso's storage).
     pub weights_url: Option<&'a str>,
-    pub device: DeviceKind,
+    pub device: DeviceChoice,
     /// Fold BatchNorms into the convolutions before them once the weights are in (inference).
     pub fold: bool,
 }
@@ -328,7 +328,7 @@ pub fn forward(
     cfg: &ModelConfig,
     model: &crate::TaskModel,
     input: &RawTensor,
-    device: DeviceKind,
+    device: DeviceChoice,
 ) -> Result<crate::rt::Pred, i32> {
     let kind = device;
     let device = super::device(device).expect("checked when building");
@@ -350,13 +350,13 @@ pub fn forward(
 pub(super) fn forward_fits(
     cfg: &ModelConfig,
     model: &crate::TaskModel,
-    kind: DeviceKind,
+    kind: DeviceChoice,
     device: &burn::tensor::Device,
     b: usize,
     h: usize,
     w: usize,
 ) -> Result<(), i32> {
-    if !matches!(kind, DeviceKind::Flex | DeviceKind::Ndarray) {
+    if !kind.on_cpu() {
         return Ok(());
     }
     let fixed = crate::model::fixed_image_size(cfg);

@@ -12,7 +12,7 @@
 use super::embed::{embeddings, normalize_rows, require_embedding_task};
 use super::run::{ModelArgs, model_with_weights};
 use super::text_input;
-use super::{DeviceKind, INVALID, OK, USAGE};
+use super::{DeviceChoice, INVALID, OK, USAGE};
 use crate::preprocess::Pipeline;
 use crate::tensor_io::{self, RawTensor};
 use serde::{Deserialize, Serialize};
@@ -62,7 +62,7 @@ pub struct SearchArgs<'a> {
     pub text: Option<&'a str>,
     pub top: usize,
     pub tokenizer: Option<&'a Path>,
-    pub device: DeviceKind,
+    pub device: DeviceChoice,
 }
 
 fn is_image(p: &Path) -> bool {

@@ -1,7 +1,7 @@
 //! Token inputs of text models for `zoo embed`, `zoo index` and `zoo search`: texts tokenised
 //! with the model's tokenizer, or id and mask arrays from `.npy` files; run in batches.
 
-use super::DeviceKind;
+use super::DeviceChoice;
 use crate::model::TextLimits;
 use crate::tensor_io::{self, RawTensor};
 use crate::tokenize::{Encoded, TextTokenizer};
@@ -116,7 +116,7 @@ pub fn embeddings(
     model: &crate::TaskModel,
     limits: TextLimits,
     rows: &TokenRows,
-    device: DeviceKind,
+    device: DeviceChoice,
 ) -> Result<RawTensor, String> {
     limits.check(&rows.ids, rows.len)?;
     let device = super::device(device)?;

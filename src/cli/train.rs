@@ -2,7 +2,7 @@
 //! `crate::train::fit` for what it holds); `--resume RUN_DIR` continues a run.
 
 use super::run::{ModelArgs, resolve_checkpoint};
-use super::{DeviceKind, Failure, INVALID, USAGE};
+use super::{DeviceChoice, Failure, INVALID, USAGE};
 use crate::train::augment::Augment;
 use crate::train::config::{TrainSettings, merge};
 use crate::train::data::{Splits, splits};
@@ -18,7 +18,7 @@ pub struct TrainArgs<'a> {
     pub environment: Option<&'a Path>,
     /// A run folder to continue (its `hparams.yaml` holds the configs).
     pub resume: Option<&'a Path>,
-    pub device: DeviceKind,
+    pub device: DeviceChoice,
     /// `--gpus`: device ids, comma-separated.
     pub gpus: Option<&'a str>,
 }
@@ -194,15 +194,32 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
     if augment.dropped_mixing {
         eprintln!("note: `mixing` (the last train transform) is not applied, as NetsPresso 1.4.1 does not apply it");
     }
-    let ids = device_ids(a.gpus, &merged).map_err(usage)?;
-    let device = super::device_at(a.device, ids[0]).map_err(|m| (m, INVALID))?.autodiff();
+    let ids = match (a.device.adapter, a.gpus) {
+        (super::Adapter::Default, _) => device_ids(a.gpus, &merged).map_err(usage)?,
+        (_, Some(_)) => {
+            return Err(usage(format!(
+                "--device {} names the device already; leave out --gpus, or give --gpus with `--device {}`",
+                a.device,
+                a.device.kind.name()
+            )));
+        }
+        // `--device cuda:1`: that one device, whatever environment.gpus says.
+        (_, None) => vec![0],
+    };
+    // One device 0 is the backend's default device (for wgpu, its preferred adapter); numbers
+    // name GPUs otherwise.
+    let at = |i: usize| match ids.as_slice() {
+        [0] => super::device(a.device),
+        _ => super::device_at(a.device, i),
+    };
+    let device = at(ids[0]).map_err(|m| (m, INVALID))?.autodiff();
     let replicas: Vec<burn::tensor::Device> = ids[1..]
         .iter()
-        .map(|i| super::device_at(a.device, *i).map(|d| d.autodiff()))
+        .map(|i| at(*i).map(|d| d.autodiff()))
         .collect::<Result<_, _>>()
         .map_err(|m| (m, INVALID))?;
     if !replicas.is_empty() {
-        let cpu = matches!(a.device, DeviceKind::Flex | DeviceKind::Ndarray);
+        let cpu = a.device.on_cpu();
         eprintln!(
             "data-parallel on {} devices ({}): a batch of {} per device and step{}",
             ids.len(),

@@ -23,9 +23,8 @@ pub fn device() -> burn::tensor::Device {
 
 /// The burn device of a `--device` name.
 pub fn device_of(name: &str) -> burn::tensor::Device {
-    use clap::ValueEnum;
-    let kind = zoo::cli::DeviceKind::from_str(name, true).unwrap_or_else(|e| panic!("device {name}: {e}"));
-    zoo::cli::device(kind).unwrap_or_else(|e| panic!("device {name}: {e}"))
+    let choice: zoo::cli::DeviceChoice = name.parse().unwrap_or_else(|e| panic!("device {name}: {e}"));
+    zoo::cli::device(choice).unwrap_or_else(|e| panic!("device {name}: {e}"))
 }
 
 /// The `--device` name of [`device`].
