@@ -16,13 +16,23 @@ if ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1; then
   fi
 fi
 
+bash scripts/check-feature-pins.sh
+
 # The parity tests of the other files (text models, torchvision's EfficientNet norms, the
 # optimizers' steps against PyTorch's) by name; everything in parity, conformance and gpu.
 filter='binary(parity) | binary(conformance) | binary(gpu)'
 filter+=' | test(bert_and_distilbert_match_transformers_for_every_pooling)'
 filter+=' | test(clip_has_transformers_counts_and_keys_and_both_towers_match)'
 filter+=' | test(/^parity_with_torchvision_/) | test(optimizers_take_pytorchs_steps)'
+# burn's crates compile again in this build anyway (the wgpu feature changes their features);
+# at opt-level 1 they take far less time, and these tests run little on flex. The default
+# build keeps them at opt-level 3 (Cargo.toml).
+opts=()
+for crate in burn-flex burn-dispatch burn-tensor burn-nn burn-optim burn-store burn-core \
+  burn-autodiff burn-backend burn-ir burn-linalg; do
+  opts+=(--config "profile.dev.package.$crate.opt-level=1")
+done
 export ZOO_TEST_DEVICE=wgpu
-cargo nextest run --features wgpu --no-fail-fast \
+cargo nextest run "${opts[@]}" --features wgpu --no-fail-fast \
   --test parity --test conformance --test gpu --test text_models --test torchvision_models --test training \
   -E "$filter" "$@"
