@@ -588,8 +588,8 @@ pub fn run(cmd: Command) -> i32 {
 }
 
 const DEVICE_HELP: &str = "Where the model runs: flex (CPU, default), ndarray, wgpu, cuda, tch (PyTorch's \
-     CPU kernels), tch-cuda; `cuda:1`, `tch-cuda:1`, `wgpu:1` pick a GPU by number, `wgpu:integrated`, \
-     `wgpu:virtual`, `wgpu:cpu` (with `:N` for the N-th) a wgpu adapter by type";
+     CPU kernels), tch-cuda; `cuda:1`, `tch-cuda:1`, `wgpu:1` pick a GPU by number, `wgpu:integrated[:N]`, \
+     `wgpu:virtual[:N]`, `wgpu:cpu` a wgpu adapter by type";
 
 /// `--device`: a backend and, for the GPU backends, which of the machine's devices
 /// (`cuda:1`, `wgpu:integrated:0`).
