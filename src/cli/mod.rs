@@ -65,7 +65,7 @@ pub enum Kind {
     Block,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum DeviceKind {
     /// Pure-Rust CPU backend (default).
     Flex,
@@ -616,9 +616,10 @@ impl DeviceChoice {
         adapter: Adapter::Default,
     };
 
-    /// Whether the backend computes on the CPU, with activations on the heap.
+    /// Whether the backend is one of burn's own CPU backends (activations on the heap, one
+    /// device).
     pub fn on_cpu(self) -> bool {
-        matches!(self.kind, DeviceKind::Flex | DeviceKind::Ndarray | DeviceKind::Tch)
+        matches!(self.kind, DeviceKind::Flex | DeviceKind::Ndarray)
     }
 
     /// The GPU number, when one was given (`cuda:1`).
@@ -663,16 +664,14 @@ impl std::str::FromStr for DeviceChoice {
                     Some((ty, n)) => (ty, Some(number(n)?)),
                     None => (rest, None),
                 };
-                match (ty, n) {
-                    ("integrated", n) => Adapter::Integrated(n.unwrap_or(0)),
-                    ("virtual", n) => Adapter::Virtual(n.unwrap_or(0)),
-                    ("cpu", None | Some(0)) => Adapter::Cpu,
-                    ("cpu", Some(_)) => {
+                match (ty, n, ty.parse::<usize>()) {
+                    ("integrated", n, _) => Adapter::Integrated(n.unwrap_or(0)),
+                    ("virtual", n, _) => Adapter::Virtual(n.unwrap_or(0)),
+                    ("cpu", None | Some(0), _) => Adapter::Cpu,
+                    ("cpu", Some(_), _) => {
                         return Err(format!("`{text}`: wgpu addresses one CPU adapter; write `wgpu:cpu`"));
                     }
-                    (n, None) => Adapter::Index(number(n).map_err(|_| {
-                        format!("`{text}`: after `wgpu:` comes a GPU number or integrated, virtual or cpu")
-                    })?),
+                    (_, None, Ok(i)) => Adapter::Index(i),
                     _ => {
                         return Err(format!(
                             "`{text}`: after `wgpu:` comes a GPU number or integrated, virtual or cpu"
@@ -781,17 +780,14 @@ fn wgpu_device(choice: DeviceChoice) -> Result<burn::tensor::Device, String> {
         .get_or_insert_with(Default::default)
         .entry(choice.adapter)
         .or_insert_with(|| {
-            let kind = match choice.adapter {
-                Adapter::Default => Wgpu::DefaultDevice,
-                Adapter::Index(i) => Wgpu::DiscreteGpu(i),
-                Adapter::Integrated(i) => Wgpu::IntegratedGpu(i),
-                Adapter::Virtual(i) => Wgpu::VirtualGpu(i),
-                Adapter::Cpu => Wgpu::Cpu,
-            };
             let options = burn::tensor::Device::wgpu_options();
+            // Left unset, the selection stays wgpu's own (`CUBECL_WGPU_DEFAULT_DEVICE` included).
             let options = match choice.adapter {
                 Adapter::Default => options,
-                _ => options.device_kind(kind),
+                Adapter::Index(i) => options.device_kind(Wgpu::DiscreteGpu(i)),
+                Adapter::Integrated(i) => options.device_kind(Wgpu::IntegratedGpu(i)),
+                Adapter::Virtual(i) => options.device_kind(Wgpu::VirtualGpu(i)),
+                Adapter::Cpu => options.device_kind(Wgpu::Cpu),
             };
             match crate::rt::guarded(|| options.init()) {
                 Ok(Ok(device)) => Ok(device),
