@@ -51,22 +51,51 @@ fn doc(body: &str) -> Doc {
 }
 
 fn probe(server: &str, args: &[&str], d: &Doc) -> Vec<String> {
-    let mut cmd = Command::new("python3");
-    cmd.arg(root().join("tests/editor/lsp_probe.py"))
+    probe_all(server, &[(args, d)]).pop().unwrap()
+}
+
+/// Many probes on one server (`lsp_probe.py batch`): starting a server and loading the schema
+/// is most of a probe's time, and the documents to diagnose are validated together.
+fn probe_all(server: &str, jobs: &[(&[&str], &Doc)]) -> Vec<Vec<String>> {
+    let list: Vec<serde_json::Value> = jobs
+        .iter()
+        .map(|(args, d)| {
+            let (verb, at) = args.split_first().unwrap();
+            let mut job = serde_json::json!({"cmd": verb, "file": d.path});
+            if let [line, col] = at {
+                job["line"] = line.parse::<u32>().unwrap().into();
+                job["col"] = col.parse::<u32>().unwrap().into();
+            }
+            job
+        })
+        .collect();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), serde_json::to_string(&list).unwrap()).unwrap();
+    let o = Command::new("python3")
+        .arg(root().join("tests/editor/lsp_probe.py"))
         .arg("--server-cmd")
-        .arg(server);
-    let (verb, rest) = args.split_first().unwrap();
-    cmd.arg(verb).arg(&d.path).args(rest);
-    let o = cmd.output().expect("python3 runs lsp_probe.py");
+        .arg(server)
+        .arg("batch")
+        .arg(file.path())
+        .output()
+        .expect("python3 runs lsp_probe.py");
     assert!(
         o.status.success(),
         "lsp_probe failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(str::to_string)
-        .filter(|l| !l.is_empty())
+    let outputs: Vec<Vec<String>> = serde_json::from_slice(&o.stdout).expect("lsp_probe batch prints JSON");
+    assert_eq!(outputs.len(), jobs.len());
+    // As the single-probe CLI prints them: a hover text's lines, no blank lines.
+    outputs
+        .into_iter()
+        .map(|out| {
+            out.iter()
+                .flat_map(|o| o.lines())
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
         .collect()
 }
 
@@ -104,29 +133,45 @@ fn supporting(kind: &str, task: &str) -> Vec<String> {
 #[test]
 fn completes_component_names() {
     let Some(s) = server() else { return };
-    let d = doc(&RESNET.replace("      name: resnet\n", "      name: \n"));
-    assert_eq!(
-        probe(&s, &["complete", "7", "13"], &d),
-        supporting("backbone", "classification")
-    );
-    let d = doc(&RESNET.replace("      name: fc\n", "      name: \n"));
-    assert_eq!(probe(&s, &["complete", "13", "13"], &d), ["fc", "fc_conv"]);
-    // Only what the task supports: vit and the classifiers are not segmentation components.
     let seg = RESNET.replace("task: classification", "task: segmentation");
-    let d = doc(&seg.replace("      name: resnet\n", "      name: \n"));
-    assert_eq!(
-        probe(&s, &["complete", "7", "13"], &d),
-        supporting("backbone", "segmentation")
-    );
-    let d = doc(&seg.replace("      name: fc\n", "      name: \n"));
-    assert_eq!(probe(&s, &["complete", "13", "13"], &d), ["all_mlp_decoder"]);
+    let docs = [
+        doc(&RESNET.replace("      name: resnet\n", "      name: \n")),
+        doc(&RESNET.replace("      name: fc\n", "      name: \n")),
+        doc(&seg.replace("      name: resnet\n", "      name: \n")),
+        doc(&seg.replace("      name: fc\n", "      name: \n")),
+    ];
+    let [cls_backbones, cls_heads, seg_backbones, seg_heads]: [Vec<String>; 4] = probe_all(
+        &s,
+        &[
+            (&["complete", "7", "13"], &docs[0]),
+            (&["complete", "13", "13"], &docs[1]),
+            (&["complete", "7", "13"], &docs[2]),
+            (&["complete", "13", "13"], &docs[3]),
+        ],
+    )
+    .try_into()
+    .unwrap();
+    assert_eq!(cls_backbones, supporting("backbone", "classification"));
+    assert_eq!(cls_heads, ["fc", "fc_conv"]);
+    // Only what the task supports: vit and the classifiers are not segmentation components.
+    assert_eq!(seg_backbones, supporting("backbone", "segmentation"));
+    assert_eq!(seg_heads, ["all_mlp_decoder"]);
 }
 
 #[test]
 fn completes_only_the_chosen_components_params() {
     let Some(s) = server() else { return };
-    let d = doc(RESNET);
-    let items = probe(&s, &["complete", "9", "9"], &d);
+    let resnet = doc(RESNET);
+    let vit = doc(&RESNET.replace(
+        "name: resnet\n      params:\n        blok_type: basicblock",
+        "name: vit\n      params:\n        patch_size: 16",
+    ));
+    let [items, vit_items]: [Vec<String>; 2] = probe_all(
+        &s,
+        &[(&["complete", "9", "9"], &resnet), (&["complete", "9", "9"], &vit)],
+    )
+    .try_into()
+    .unwrap();
     for k in [
         "block_type",
         "norm_type",
@@ -137,43 +182,40 @@ fn completes_only_the_chosen_components_params() {
         assert!(items.iter().any(|i| i == k), "{k} missing from {items:?}");
     }
     assert!(!items.iter().any(|i| i == "patch_size"), "{items:?}");
-    let d = doc(&RESNET.replace(
-        "name: resnet\n      params:\n        blok_type: basicblock",
-        "name: vit\n      params:\n        patch_size: 16",
-    ));
-    let items = probe(&s, &["complete", "9", "9"], &d);
-    assert!(items.iter().any(|i| i == "attention_channels"), "{items:?}");
-    assert!(!items.iter().any(|i| i == "block_type"), "{items:?}");
+    assert!(vit_items.iter().any(|i| i == "attention_channels"), "{vit_items:?}");
+    assert!(!vit_items.iter().any(|i| i == "block_type"), "{vit_items:?}");
 }
 
 #[test]
 fn diagnostics_point_at_the_exact_key() {
     let Some(s) = server() else { return };
-    let d = doc(RESNET);
-    let diags = probe(&s, &["diagnose"], &d);
+    let docs = [
+        doc(RESNET),
+        doc(&RESNET.replace("      name: resnet\n", "      name: resnt\n")),
+        // A value NetsPresso lower-cases is accepted in any case; a typo is not.
+        doc(&RESNET.replace("blok_type: basicblock", "block_type: BasicBlock")),
+        doc(&RESNET.replace("blok_type: basicblock", "block_type: BasicBlok")),
+    ];
+    let jobs: Vec<(&[&str], &Doc)> = docs.iter().map(|d| (&["diagnose"][..], d)).collect();
+    let [misspelt_key, misspelt_name, any_case, typo]: [Vec<String>; 4] = probe_all(&s, &jobs).try_into().unwrap();
     assert!(
-        diags.contains(&"9:9 error Property blok_type is not allowed.".to_string()),
-        "{diags:?}"
+        misspelt_key.contains(&"9:9 error Property blok_type is not allowed.".to_string()),
+        "{misspelt_key:?}"
     );
-    let d = doc(&RESNET.replace("      name: resnet\n", "      name: resnt\n"));
-    let diags = probe(&s, &["diagnose"], &d);
     let valid: Vec<String> = supporting("backbone", "classification")
         .iter()
         .map(|n| format!("{n:?}"))
         .collect();
     assert!(
-        diags.contains(&format!(
+        misspelt_name.contains(&format!(
             "7:13 error Value is not accepted. Valid values: {}.",
             valid.join(", ")
         )),
-        "{diags:?}"
+        "{misspelt_name:?}"
     );
-    // A value NetsPresso lower-cases is accepted in any case; a typo is not.
-    let d = doc(&RESNET.replace("blok_type: basicblock", "block_type: BasicBlock"));
-    assert_eq!(probe(&s, &["diagnose"], &d), Vec::<String>::new());
-    let d = doc(&RESNET.replace("blok_type: basicblock", "block_type: BasicBlok"));
+    assert_eq!(any_case, Vec::<String>::new());
     assert_eq!(
-        probe(&s, &["diagnose"], &d),
+        typo,
         ["9:21 error Value is not accepted. Valid values: \"basicblock\", \"bottleneck\"."]
     );
 }
@@ -189,27 +231,37 @@ fn hover_shows_parameter_docs() {
 #[test]
 fn netspresso_configs_have_no_diagnostics() {
     let Some(s) = server() else { return };
-    let files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/netspresso"))
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/netspresso"))
         .unwrap()
         .map(|f| f.unwrap().path())
         .collect();
+    files.sort();
+    assert!(files.len() >= 40, "{}", files.len());
+    let docs: Vec<Doc> = files
+        .iter()
+        .map(|f| doc(&std::fs::read_to_string(f).unwrap()))
+        .collect();
+    let jobs: Vec<(&[&str], &Doc)> = docs.iter().map(|d| (&["diagnose"][..], d)).collect();
     // Errors and warnings only: the server also informs about the configs' own YAML style
-    // (gelan's unused `&act_type` anchor).
-    std::thread::scope(|scope| {
-        for chunk in files.chunks(files.len().div_ceil(4)) {
-            let s = &s;
-            scope.spawn(move || {
-                for f in chunk {
-                    let d = doc(&std::fs::read_to_string(f).unwrap());
-                    let found: Vec<String> = probe(s, &["diagnose"], &d)
-                        .into_iter()
-                        .filter(|l| !l.contains(" information ") && !l.contains(" hint "))
-                        .collect();
-                    assert_eq!(found, Vec::<String>::new(), "{}", f.display());
-                }
-            });
+    // (gelan's unused `&act_type` anchor), which shows that each document was validated.
+    let mut informed = Vec::new();
+    for (f, found) in files.iter().zip(probe_all(&s, &jobs)) {
+        if found
+            .iter()
+            .any(|l| l.contains(" information Unused anchor \"&act_type\""))
+        {
+            informed.push(f.file_name().unwrap().to_string_lossy().into_owned());
         }
-    });
+        let found: Vec<String> = found
+            .into_iter()
+            .filter(|l| !l.contains(" information ") && !l.contains(" hint "))
+            .collect();
+        assert_eq!(found, Vec::<String>::new(), "{}", f.display());
+    }
+    assert_eq!(
+        informed,
+        ["c", "m", "s", "tiny"].map(|size| format!("gelan_{size}-classification.yaml"))
+    );
 }
 
 /// A config using `backbone` and `head` for `task`, each with one placeholder param line.
@@ -245,15 +297,23 @@ fn completes_every_components_params() {
             .clone()
     };
     // Each backbone and head with params, next to a partner that supports its first task.
-    let cases: Vec<(&zoo::registry::ComponentDesc, u32, Doc)> = comps
+    let cases: Vec<(&zoo::registry::ComponentDesc, &[&str], Doc)> = comps
         .iter()
         .filter(|c| !c.params.is_empty() && matches!(c.kind.as_str(), "backbone" | "head"))
         .map(|c| {
             let task = &c.tasks[0];
             if c.kind == "backbone" {
-                (c, 9, component_doc(task, &c.name, &pick("head", task)))
+                (
+                    c,
+                    &["complete", "9", "9"][..],
+                    component_doc(task, &c.name, &pick("head", task)),
+                )
             } else {
-                (c, 14, component_doc(task, &pick("backbone", task), &c.name))
+                (
+                    c,
+                    &["complete", "14", "9"][..],
+                    component_doc(task, &pick("backbone", task), &c.name),
+                )
             }
         })
         .collect();
@@ -263,38 +323,20 @@ fn completes_every_components_params() {
     );
     let pidnet = comps.iter().find(|c| c.kind == "full" && c.name == "pidnet").unwrap();
     let mut cases = cases;
-    cases.push((pidnet, 8, full));
-    // Four servers at a time: one per case starved the 2-core machine while other tests ran
-    // (servers timed out initialising).
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .chunks(cases.len().div_ceil(4))
-            .map(|chunk| {
-                let s = &s;
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(c, line, d)| {
-                            let col = if c.kind == "full" { "7" } else { "9" };
-                            (c, probe(s, &["complete", &line.to_string(), col], d))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for (c, items) in handles.into_iter().flat_map(|h| h.join().unwrap()) {
-            assert!(!c.params.is_empty(), "{}", c.name);
-            for p in &c.params {
-                assert!(
-                    items.contains(&p.name),
-                    "{} `{}`: `{}` is not completed; got {items:?}",
-                    c.kind,
-                    c.name,
-                    p.name
-                );
-            }
+    cases.push((pidnet, &["complete", "8", "7"], full));
+    let jobs: Vec<(&[&str], &Doc)> = cases.iter().map(|(_, args, d)| (*args, d)).collect();
+    for ((c, _, _), items) in cases.iter().zip(probe_all(&s, &jobs)) {
+        assert!(!c.params.is_empty(), "{}", c.name);
+        for p in &c.params {
+            assert!(
+                items.contains(&p.name),
+                "{} `{}`: `{}` is not completed; got {items:?}",
+                c.kind,
+                c.name,
+                p.name
+            );
         }
-    });
+    }
 }
 
 /// A detection config with a neck; after the modeline, the neck's `name` is on line 12, its
@@ -328,11 +370,6 @@ fn neck_doc(neck: &str, head: &str) -> Doc {
 #[test]
 fn completes_neck_names_necks_params_and_postprocessor_params() {
     let Some(s) = server() else { return };
-    let d = neck_doc("", "anchor_free_decoupled_head");
-    assert_eq!(
-        probe(&s, &["complete", "12", "13"], &d),
-        supporting("neck", "detection")
-    );
     let necks: Vec<&zoo::registry::ComponentDesc> = zoo::registry::components()
         .iter()
         .filter(|c| c.kind == "neck")
@@ -342,45 +379,28 @@ fn completes_neck_names_necks_params_and_postprocessor_params() {
         .iter()
         .filter(|c| c.kind == "head" && c.postprocessor.as_ref().is_some_and(|p| !p.params.is_empty()))
         .collect();
-    std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for n in &necks {
-            let s = &s;
-            handles.push(scope.spawn(move || {
-                let items = probe(
-                    s,
-                    &["complete", "14", "9"],
-                    &neck_doc(&n.name, "anchor_free_decoupled_head"),
-                );
-                (
-                    n.name.clone(),
-                    n.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
-                    items,
-                )
-            }));
+    let names = neck_doc("", "anchor_free_decoupled_head");
+    let mut wanted: Vec<(String, Vec<String>, Doc, &[&str])> = Vec::new();
+    for n in &necks {
+        let want = n.params.iter().map(|p| p.name.clone()).collect();
+        let d = neck_doc(&n.name, "anchor_free_decoupled_head");
+        wanted.push((n.name.clone(), want, d, &["complete", "14", "9"]));
+    }
+    for h in &heads {
+        let params = &h.postprocessor.as_ref().unwrap().params;
+        let want = params.iter().map(|p| p.name.clone()).collect();
+        let what = format!("postprocessor of {}", h.name);
+        wanted.push((what, want, neck_doc("fpn", &h.name), &["complete", "21", "7"]));
+    }
+    let mut jobs: Vec<(&[&str], &Doc)> = vec![(&["complete", "12", "13"], &names)];
+    jobs.extend(wanted.iter().map(|(_, _, d, args)| (*args, d)));
+    let mut found = probe_all(&s, &jobs).into_iter();
+    assert_eq!(found.next().unwrap(), supporting("neck", "detection"));
+    for ((what, want, _, _), items) in wanted.iter().zip(found) {
+        for p in want {
+            assert!(items.contains(p), "{what}: `{p}` is not completed; got {items:?}");
         }
-        for h in &heads {
-            let s = &s;
-            handles.push(scope.spawn(move || {
-                let items = probe(s, &["complete", "21", "7"], &neck_doc("fpn", &h.name));
-                let want = h
-                    .postprocessor
-                    .as_ref()
-                    .unwrap()
-                    .params
-                    .iter()
-                    .map(|p| p.name.clone())
-                    .collect();
-                (format!("postprocessor of {}", h.name), want, items)
-            }));
-        }
-        for handle in handles {
-            let (what, want, items) = handle.join().unwrap();
-            for p in want {
-                assert!(items.contains(&p), "{what}: `{p}` is not completed; got {items:?}");
-            }
-        }
-    });
+    }
 }
 
 /// A config with the modeline of `schemas/<schema>` on its first line.
@@ -412,53 +432,58 @@ const TRAINING: &str = "training:
 #[test]
 fn completes_the_chosen_optimizers_and_transforms_settings_only() {
     let Some(s) = server() else { return };
-    let d = doc_with("training.schema.json", TRAINING);
-    let items = probe(&s, &["complete", "7", "5"], &d);
-    for k in ["momentum", "nesterov", "weight_decay", "no_bias_decay", "overwrite"] {
-        assert!(items.iter().any(|i| i == k), "{k} missing from {items:?}");
-    }
-    assert!(!items.iter().any(|i| i == "betas" || i == "rho"), "{items:?}");
-    let d = doc_with("training.schema.json", &TRAINING.replace("name: sgd", "name: adamw"));
-    let items = probe(&s, &["complete", "7", "5"], &d);
-    assert!(items.iter().any(|i| i == "betas"), "{items:?}");
-    assert!(!items.iter().any(|i| i == "momentum"), "{items:?}");
+    let sgd = doc_with("training.schema.json", TRAINING);
+    let adamw = doc_with("training.schema.json", &TRAINING.replace("name: sgd", "name: adamw"));
     // Transform names, then the chosen transform's arguments.
     let aug = "augmentation:\n  train:\n    - name: \n  inference: ~\n";
-    let d = doc_with("augmentation.schema.json", aug);
-    let names = probe(&s, &["complete", "4", "13"], &d);
-    assert_eq!(names, zoo::config::sections::schemas::transform_names());
+    let names = doc_with("augmentation.schema.json", aug);
     let aug = "augmentation:\n  train:\n    - name: randomresizedcrop\n      zz: 1\n  inference: ~\n";
-    let d = doc_with("augmentation.schema.json", aug);
-    let mut items = probe(&s, &["complete", "5", "7"], &d);
-    items.sort();
-    assert_eq!(items, ["interpolation", "ratio", "scale", "size"]);
+    let crop = doc_with("augmentation.schema.json", aug);
+    let [sgd_items, adamw_items, names, mut crop_items]: [Vec<String>; 4] = probe_all(
+        &s,
+        &[
+            (&["complete", "7", "5"], &sgd),
+            (&["complete", "7", "5"], &adamw),
+            (&["complete", "4", "13"], &names),
+            (&["complete", "5", "7"], &crop),
+        ],
+    )
+    .try_into()
+    .unwrap();
+    for k in ["momentum", "nesterov", "weight_decay", "no_bias_decay", "overwrite"] {
+        assert!(sgd_items.iter().any(|i| i == k), "{k} missing from {sgd_items:?}");
+    }
+    assert!(!sgd_items.iter().any(|i| i == "betas" || i == "rho"), "{sgd_items:?}");
+    assert!(adamw_items.iter().any(|i| i == "betas"), "{adamw_items:?}");
+    assert!(!adamw_items.iter().any(|i| i == "momentum"), "{adamw_items:?}");
+    assert_eq!(names, zoo::config::sections::schemas::transform_names());
+    crop_items.sort();
+    assert_eq!(crop_items, ["interpolation", "ratio", "scale", "size"]);
 }
 
 #[test]
 fn section_diagnostics_point_at_the_exact_key() {
     let Some(s) = server() else { return };
-    let d = doc_with(
-        "training.schema.json",
-        &TRAINING.replace("    zz: 1\n", "    betas: [0.9, 0.99]\n"),
-    );
-    assert_eq!(
-        probe(&s, &["diagnose"], &d),
-        ["7:5 error Property betas is not allowed."]
-    );
-    let d = doc_with(
-        "training.schema.json",
-        &TRAINING.replace("    zz: 1\n", "").replace("epochs: 10", "epochs: 0"),
-    );
-    assert_eq!(
-        probe(&s, &["diagnose"], &d),
-        ["3:11 error Value is below the minimum of 1."]
-    );
-    // NetsPresso lower-cases optimizer names: any case is accepted, a typo is not.
-    let d = doc_with(
-        "training.schema.json",
-        &TRAINING.replace("    zz: 1\n", "").replace("name: sgd", "name: SGD"),
-    );
-    assert_eq!(probe(&s, &["diagnose"], &d), Vec::<String>::new());
+    let docs = [
+        doc_with(
+            "training.schema.json",
+            &TRAINING.replace("    zz: 1\n", "    betas: [0.9, 0.99]\n"),
+        ),
+        doc_with(
+            "training.schema.json",
+            &TRAINING.replace("    zz: 1\n", "").replace("epochs: 10", "epochs: 0"),
+        ),
+        // NetsPresso lower-cases optimizer names: any case is accepted, a typo is not.
+        doc_with(
+            "training.schema.json",
+            &TRAINING.replace("    zz: 1\n", "").replace("name: sgd", "name: SGD"),
+        ),
+    ];
+    let jobs: Vec<(&[&str], &Doc)> = docs.iter().map(|d| (&["diagnose"][..], d)).collect();
+    let [betas, epochs, upper]: [Vec<String>; 3] = probe_all(&s, &jobs).try_into().unwrap();
+    assert_eq!(betas, ["7:5 error Property betas is not allowed."]);
+    assert_eq!(epochs, ["3:11 error Value is below the minimum of 1."]);
+    assert_eq!(upper, Vec::<String>::new());
 }
 
 #[test]
@@ -466,29 +491,27 @@ fn netspresso_run_configs_have_no_diagnostics_but_their_real_mistakes() {
     let Some(s) = server() else { return };
     let base = root().join("tests/fixtures/netspresso-configs");
     let files = common::files_under(&base);
-    let found = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for chunk in files.chunks(files.len().div_ceil(4)) {
-            let (s, found, base) = (&s, &found, &base);
-            scope.spawn(move || {
-                for f in chunk {
-                    let text = std::fs::read_to_string(f).unwrap();
-                    let kind = ["data", "augmentation", "model", "training", "logging", "environment"]
-                        .into_iter()
-                        .find(|k| text.lines().any(|l| l.starts_with(&format!("{k}:"))))
-                        .unwrap();
-                    let d = doc_with(&format!("{kind}.schema.json"), &text);
-                    for l in probe(s, &["diagnose"], &d) {
-                        if l.contains(" error ") || l.contains(" warning ") {
-                            let rel = f.strip_prefix(base).unwrap().display().to_string();
-                            found.lock().unwrap().push(format!("{rel} {l}"));
-                        }
-                    }
-                }
-            });
+    let docs: Vec<Doc> = files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            let kind = ["data", "augmentation", "model", "training", "logging", "environment"]
+                .into_iter()
+                .find(|k| text.lines().any(|l| l.starts_with(&format!("{k}:"))))
+                .unwrap();
+            doc_with(&format!("{kind}.schema.json"), &text)
+        })
+        .collect();
+    let jobs: Vec<(&[&str], &Doc)> = docs.iter().map(|d| (&["diagnose"][..], d)).collect();
+    let mut found = Vec::new();
+    for (f, lines) in files.iter().zip(probe_all(&s, &jobs)) {
+        for l in lines {
+            if l.contains(" error ") || l.contains(" warning ") {
+                let rel = f.strip_prefix(&base).unwrap().display().to_string();
+                found.push(format!("{rel} {l}"));
+            }
         }
-    });
-    let mut found = found.into_inner().unwrap();
+    }
     found.sort();
     // `id_mapping: ~` stops NetsPresso too ("Unsupported id_mapping value None"); the editor
     // reports it where `zoo validate` does (line 16 of the file is line 17 after the modeline).
