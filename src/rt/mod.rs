@@ -246,6 +246,11 @@ pub fn at<T: Clone>(xs: &[T], i: i64) -> Result<T, BuildError> {
     Ok(xs[index(xs.len(), i)?].clone())
 }
 
+/// `xs[i]` borrowed, for an item that is only read (`xs[i][j]`, `len(xs[i])`).
+pub fn at_ref<T>(xs: &[T], i: i64) -> Result<&T, BuildError> {
+    Ok(&xs[index(xs.len(), i)?])
+}
+
 /// `xs[[i, j, ...]]`: the items at several indices.
 pub fn pick<T: Clone>(xs: &[T], idx: &[i64]) -> Result<Vec<T>, BuildError> {
     idx.iter().map(|i| at(xs, *i)).collect()

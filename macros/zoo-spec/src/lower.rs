@@ -533,12 +533,35 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
     }
 }
 
-/// Lowers an expression that is only borrowed: a plain name is not cloned.
+/// Lowers an expression that is only borrowed: a plain name, a list item (`xs[i]`) and a
+/// record field (`st.kernel_sizes`) are not cloned. A loop over a stage's blocks reads
+/// `group_of[i][j]` once per block; cloning `group_of[i]` there made a 200 000-block config
+/// take a minute to validate (quadratic), found by the hour-long config fuzzing.
 fn lower_place(e: &Expr, s: &mut Scope) -> Result<(String, Ty), LowerError> {
-    if let ExprKind::Name(n) = &e.kind
-        && let Some(Binding::Value { rust, ty }) = s.lookup(n)
-    {
-        return Ok((rust.clone(), ty.clone()));
+    match &e.kind {
+        ExprKind::Name(n) => {
+            if let Some(Binding::Value { rust, ty }) = s.lookup(n) {
+                return Ok((rust.clone(), ty.clone()));
+            }
+        }
+        ExprKind::Index(base, subs) => {
+            if let [Subscript::Index(i)] = &subs[..] {
+                let (rb, tb) = lower_place(base, s)?;
+                let (ri, ti) = lower(i, s)?;
+                if let (Ty::List(item), Ty::Int) = (&tb, &ti) {
+                    return Ok((format!("(*crate::rt::at_ref(&{rb}, {ri}){})", s.q()), (**item).clone()));
+                }
+            }
+        }
+        ExprKind::Field(base, field) if member_name(e, s).is_none() => {
+            let (r, t) = lower_place(base, s)?;
+            if let Ty::Record(name) = &t
+                && let Some((f, ft)) = s.records.get(name).and_then(|fs| fs.iter().find(|(f, _)| f == field))
+            {
+                return Ok((format!("{r}.{}", crate::codegen::ident(f)), ft.clone()));
+            }
+        }
+        _ => {}
     }
     let (r, t) = lower(e, s)?;
     Ok((format!("({r})"), t))
