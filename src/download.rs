@@ -33,13 +33,6 @@ pub fn cache_dir() -> PathBuf {
     home.join(".cache").join("zoo")
 }
 
-/// The pretrained file registered for a model name (`model.name`), if any.
-pub fn registered(name: &str) -> Option<Pretrained> {
-    crate::registry::components()
-        .iter()
-        .find_map(|c| c.pretrained.iter().find(|(n, _)| n == name).map(|(_, p)| p.clone()))
-}
-
 #[derive(Debug)]
 pub enum DownloadError {
     Http(String, String),

@@ -3,7 +3,7 @@
 //! `centercrop`, `totensor`, `normalize`), with ImageNet defaults; and the geometry that maps
 //! predictions back onto the original image.
 
-use crate::tensor_io::RawTensor;
+use crate::rt::RawTensor;
 use std::path::Path;
 use zoo_spec::yaml::Node;
 

@@ -2,7 +2,7 @@
 //! presets, as data (the Rust types live in [`crate::generated`]).
 
 use std::sync::OnceLock;
-pub use zoo_spec::registry::{ComponentDesc, ParamDesc, PresetDesc, StageDesc};
+pub use zoo_spec::registry::{ComponentDesc, ParamDesc, PresetDesc, PretrainedDesc, StageDesc};
 
 /// All components (backbones, necks, heads, full models), in spec order.
 pub fn components() -> &'static [ComponentDesc] {
@@ -50,4 +50,11 @@ pub fn preset_names() -> Vec<&'static str> {
         .iter()
         .flat_map(|c| c.presets.iter().map(|p| p.name.as_str()))
         .collect()
+}
+
+/// The pretrained file registered for a model name (`model.name`), if any.
+pub fn pretrained(name: &str) -> Option<PretrainedDesc> {
+    components()
+        .iter()
+        .find_map(|c| c.pretrained.iter().find(|(n, _)| n == name).map(|(_, p)| p.clone()))
 }

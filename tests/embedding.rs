@@ -82,7 +82,7 @@ fn pooling_and_normalisation_follow_their_formulas() {
         let zoo::TaskModel::Parts(p) = m else { panic!() };
         let map = p.backbone.forward(x.clone()).last_map.unwrap();
         let [b, c, h, w] = map.dims();
-        let v = zoo::tensor_io::RawTensor::from_tensor(map).unwrap().values;
+        let v = zoo::rt::RawTensor::from_tensor(map).unwrap().values;
         let got = run(m, x.clone());
         assert_eq!(got.len(), b * c);
         for i in 0..b {
@@ -178,7 +178,7 @@ fn zoo_embed_writes_one_embedding_per_image_or_tensor_item() {
     let config = dir.path().join("b0.yaml");
     std::fs::write(&config, o.stdout).unwrap();
     // Two images and a [2, 3, 224, 224] tensor: four embeddings.
-    let x = zoo::tensor_io::RawTensor {
+    let x = zoo::rt::RawTensor {
         shape: vec![2, 3, 224, 224],
         values: (0..2 * 3 * 224 * 224)
             .map(|i| ((i % 97) as f32 - 48.0) / 50.0)

@@ -380,7 +380,7 @@ fn fuzz_npy() {
     let dir = tempfile::tempdir().unwrap();
     let floats = dir.path().join("floats.npy");
     let ints = dir.path().join("ints.npy");
-    let t = zoo::tensor_io::RawTensor {
+    let t = zoo::rt::RawTensor {
         shape: vec![2, 3],
         values: vec![0.5, -1.0, 2.0, 3.5, 1e-3, 7.0],
     };

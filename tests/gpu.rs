@@ -14,7 +14,7 @@ fn f(p: &str) -> String {
 }
 
 /// `zoo <args> --device <device> --output <dir>/<device>.npy`: the tensor it wrote.
-fn output_on(device: &str, args: &[&str], dir: &Path) -> zoo::tensor_io::RawTensor {
+fn output_on(device: &str, args: &[&str], dir: &Path) -> zoo::rt::RawTensor {
     let out = dir.join(format!("{device}.npy"));
     let mut all = args.to_vec();
     all.extend(["--device", device, "--output", out.to_str().unwrap()]);

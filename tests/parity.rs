@@ -131,7 +131,7 @@ const FOLDS: &[(&str, (usize, usize))] = &[
 ];
 
 /// The model's prediction tensors on the fixture's input, named as `zoo run --output` names them.
-fn forward_fixture(model: &zoo::TaskModel, case: &str) -> Vec<(String, zoo::tensor_io::RawTensor)> {
+fn forward_fixture(model: &zoo::TaskModel, case: &str) -> Vec<(String, zoo::rt::RawTensor)> {
     let io = fixture(&format!("{case}.io.safetensors"));
     let x = zoo::tensor_io::read_safetensors(&io, "input")
         .unwrap()

@@ -130,7 +130,7 @@ fn small_model(kind: &str, pooling: &str, dir: &Path) -> (zoo::TaskModel, PathBu
     (model, weights)
 }
 
-fn forward(model: &zoo::TaskModel, case: &str) -> zoo::tensor_io::RawTensor {
+fn forward(model: &zoo::TaskModel, case: &str) -> zoo::rt::RawTensor {
     let device = common::device();
     let (shape, ids) = ints(&io(case), "ids");
     let (_, mask) = ints(&io(case), "mask");
@@ -173,7 +173,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
-fn embed(args: &[&str]) -> (std::process::Output, Option<zoo::tensor_io::RawTensor>) {
+fn embed(args: &[&str]) -> (std::process::Output, Option<zoo::rt::RawTensor>) {
     let out = zoo(&[&["embed"], args].concat());
     let path = args
         .iter()
@@ -186,12 +186,7 @@ fn embed(args: &[&str]) -> (std::process::Output, Option<zoo::tensor_io::RawTens
 }
 
 /// `zoo embed CONFIG --checkpoint W --input ids.npy --mask mask.npy` on a fixture's ids.
-fn embed_ids(
-    cfg: &Path,
-    weights: &Path,
-    case: &str,
-    dir: &Path,
-) -> (std::process::Output, Option<zoo::tensor_io::RawTensor>) {
+fn embed_ids(cfg: &Path, weights: &Path, case: &str, dir: &Path) -> (std::process::Output, Option<zoo::rt::RawTensor>) {
     let (ids, mask) = ids_and_mask(case, dir);
     let out = dir.join("e.npy");
     let s = |p: &Path| p.to_str().unwrap().to_string();
@@ -619,7 +614,7 @@ fn zoo_embed_runs_either_clip_tower_from_a_hub_checkpoint() {
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(e.unwrap().shape, vec![1, 32]);
-    let wrong = zoo::tensor_io::RawTensor {
+    let wrong = zoo::rt::RawTensor {
         shape: vec![1, 3, 32, 32],
         values: vec![0.0; 3 * 32 * 32],
     };

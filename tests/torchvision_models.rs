@@ -115,7 +115,7 @@ fn parity(case: &str, width: f64, depth: f64, eps: f64, momentum: f64) {
         .unwrap();
     let want = zoo::tensor_io::read_safetensors(&io, "embedding").unwrap();
     let zoo::TaskModel::Parts(m) = &model else { panic!() };
-    let got = zoo::tensor_io::RawTensor::from_tensor(m.backbone.forward(x).last_feature.unwrap()).unwrap();
+    let got = zoo::rt::RawTensor::from_tensor(m.backbone.forward(x).last_feature.unwrap()).unwrap();
     assert_eq!(got.shape, want.shape);
     let err = common::max_relative_difference(&got.values, &want.values);
     assert!(err <= 1e-4, "{case}: max relative difference {err:e}");

@@ -7,7 +7,8 @@ use super::run::{ModelArgs, model_with_weights};
 use super::text_input;
 use super::{OK, USAGE};
 use crate::preprocess::Pipeline;
-use crate::tensor_io::{self, RawTensor};
+use crate::rt::RawTensor;
+use crate::tensor_io;
 use std::path::{Path, PathBuf};
 
 pub struct EmbedArgs<'a> {

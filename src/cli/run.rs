@@ -5,7 +5,8 @@ use super::{DeviceChoice, INVALID, OK, USAGE};
 use crate::config::ModelConfig;
 use crate::postprocess::Postprocessor;
 use crate::preprocess::{Geometry, Pipeline};
-use crate::tensor_io::{self, RawTensor};
+use crate::rt::RawTensor;
+use crate::tensor_io;
 use crate::weights::{self, LoadOptions};
 use std::path::{Path, PathBuf};
 
@@ -166,7 +167,7 @@ pub(super) fn resolve_checkpoint(a: &ModelArgs, cfg: &ModelConfig) -> Result<Opt
     {
         return Ok(Some(p.to_path_buf()));
     }
-    let Some(entry) = crate::download::registered(&cfg.name) else {
+    let Some(entry) = crate::registry::pretrained(&cfg.name) else {
         return Err(match &cfg.checkpoint.path {
             Some(p) => format!(
                 "checkpoint {p} does not exist and no pretrained weights are registered for `{}`",

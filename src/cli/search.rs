@@ -14,7 +14,8 @@ use super::run::{ModelArgs, model_with_weights};
 use super::text_input;
 use super::{DeviceChoice, INVALID, OK, USAGE};
 use crate::preprocess::Pipeline;
-use crate::tensor_io::{self, RawTensor};
+use crate::rt::RawTensor;
+use crate::tensor_io;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

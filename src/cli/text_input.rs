@@ -3,7 +3,8 @@
 
 use super::DeviceChoice;
 use crate::model::TextLimits;
-use crate::tensor_io::{self, RawTensor};
+use crate::rt::RawTensor;
+use crate::tensor_io;
 use crate::tokenize::{Encoded, TextTokenizer};
 use burn::tensor::{Int, Tensor};
 use std::path::{Path, PathBuf};

@@ -263,7 +263,7 @@ fn checkpoint_available(cx: &mut Cx, model: &Node, ck: &Checkpoint, name: &str) 
         }
         return;
     }
-    if !ck.use_pretrained || name.is_empty() || crate::download::registered(name).is_some() {
+    if !ck.use_pretrained || name.is_empty() || crate::registry::pretrained(name).is_some() {
         return;
     }
     let node = |key: &str| -> Option<&Node> {

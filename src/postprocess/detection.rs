@@ -5,7 +5,7 @@
 //! one reads its prediction (`postprocessor.decode`).
 
 use crate::rt::Pred;
-use crate::tensor_io::RawTensor;
+use crate::rt::RawTensor;
 
 /// One detection: corners `[x1, y1, x2, y2]`, the score NetsPresso reports (objectness times
 /// class score) and the class index.

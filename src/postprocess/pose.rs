@@ -1,7 +1,7 @@
 //! Pose postprocessing as NetsPresso Trainer 1.4.1 does it (mmpose's SimCC decoding): per
 //! keypoint, the arg-max bin of the x and of the y classification, divided by the split ratio.
 
-use crate::tensor_io::RawTensor;
+use crate::rt::RawTensor;
 
 /// One keypoint in input pixels; `score` is the smaller of the two maxima (NetsPresso puts a
 /// keypoint whose score is not positive at -1 / `simcc_split_ratio`).

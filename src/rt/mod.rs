@@ -9,9 +9,11 @@ pub mod fast;
 mod fold;
 pub mod memory;
 pub mod progress;
+mod raw_tensor;
 pub mod size;
 pub use detection::*;
 pub use fold::{Fold, fold_conv_norm, fold_pair, fold_sequence};
+pub use raw_tensor::RawTensor;
 pub use size::Size;
 
 /// An error while resolving or building a component. `at` is a config path relative to the
@@ -187,14 +189,13 @@ impl Pred {
 
     /// Every tensor of the prediction with its name: `pred` for a single tensor, `pred.0`,
     /// `pred.1`, ... for a list, `pred.<key>` for a record, nested as deep as needed.
-    pub fn tensors(&self, name: &str) -> Vec<(String, crate::tensor_io::RawTensor)> {
+    pub fn tensors(&self, name: &str) -> Vec<(String, RawTensor)> {
         let mut out = Vec::new();
         self.collect(name, &mut out);
         out
     }
 
-    fn collect(&self, name: &str, out: &mut Vec<(String, crate::tensor_io::RawTensor)>) {
-        use crate::tensor_io::RawTensor;
+    fn collect(&self, name: &str, out: &mut Vec<(String, RawTensor)>) {
         let raw = match self {
             Pred::Rank1(t) => RawTensor::from_tensor(t.clone()),
             Pred::Rank2(t) => RawTensor::from_tensor(t.clone()),

@@ -7,7 +7,7 @@
 
 use super::rng::Rng;
 use crate::preprocess::{Resize, center_crop_origin};
-use crate::tensor_io::RawTensor;
+use crate::rt::RawTensor;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma, Rgb, RgbImage};
 use serde_json::Value;

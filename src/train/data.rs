@@ -4,7 +4,7 @@
 
 use super::augment::{Augment, MASK_FILL};
 use super::rng::Rng;
-use crate::tensor_io::RawTensor;
+use crate::rt::RawTensor;
 use image::GrayImage;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

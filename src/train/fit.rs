@@ -18,7 +18,7 @@ use super::metrics::{Meter, Prediction};
 use super::rng::Rng;
 use crate::config::ModelConfig;
 use crate::rt::Pred;
-use crate::tensor_io::RawTensor;
+use crate::rt::RawTensor;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Device;

@@ -9,7 +9,7 @@
 //! classes whose union is not empty.
 
 use super::loss::Targets;
-use crate::tensor_io::RawTensor;
+use crate::rt::RawTensor;
 
 /// The metrics a task has, NetsPresso's names first, the short column name second.
 pub fn available(task: &str) -> &'static [(&'static str, &'static str)] {
