@@ -11,10 +11,8 @@ pub mod diagnostics;
 pub mod generated;
 pub mod model;
 pub mod postprocess;
-pub mod primitives;
 pub mod registry;
 pub mod rt;
-pub mod trace;
 
 pub use config::{ModelConfig, check_text};
 pub use model::{TaskModel, build};

@@ -260,7 +260,7 @@ fn profile(model: &crate::TaskModel, x: &Tensor<4>, passes: usize, depth: usize)
     let mut total = 0.0;
     for _ in 0..passes {
         let t0 = std::time::Instant::now();
-        let (pred, entries) = crate::trace::record(depth, || model.forward(x.clone()));
+        let (pred, entries) = crate::rt::trace::record(depth, || model.forward(x.clone()));
         settle(&pred);
         total += t0.elapsed().as_secs_f64() * 1000.0;
         for e in entries {

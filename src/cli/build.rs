@@ -103,7 +103,7 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
         return code;
     }
     let x = Tensor::<4>::random([1, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
-    let (pred, entries) = match crate::model::guarded(|| crate::trace::record(depth, || model.forward(x))) {
+    let (pred, entries) = match crate::model::guarded(|| crate::rt::trace::record(depth, || model.forward(x))) {
         Ok(r) => r,
         Err(m) => {
             let hint = if (h, w) == default {
@@ -139,7 +139,7 @@ fn run_text(
     let ids = Tensor::<1, burn::tensor::Int>::from_ints(ids.as_slice(), device).reshape([1, n]);
     let mask = Tensor::<2>::ones([1, n], device);
     let (pred, entries) =
-        match crate::model::guarded(|| crate::trace::record(depth, || model.forward_tokens(ids, mask))) {
+        match crate::model::guarded(|| crate::rt::trace::record(depth, || model.forward_tokens(ids, mask))) {
             Ok(r) => r,
             Err(m) => {
                 eprintln!("error: {} cannot run on {n} tokens ({m})", cfg.name);
@@ -152,7 +152,7 @@ fn run_text(
 }
 
 /// The layer table, the parameter count and the output shapes.
-fn summary(model: &crate::TaskModel, entries: &[crate::trace::Entry], pred: &crate::rt::Pred) {
+fn summary(model: &crate::TaskModel, entries: &[crate::rt::trace::Entry], pred: &crate::rt::Pred) {
     println!("{:<48} output shape", "layer");
     for e in entries {
         let name = e.path.rsplit('.').next().unwrap_or(&e.path);

@@ -6,7 +6,7 @@
 //! its children first and then those pairs. Folding is for inference only: a folded model has
 //! no BatchNorm statistics left to train, and its state dict lacks the norms' keys.
 
-use crate::primitives::{Identity, Norm2d};
+use crate::rt::primitives::{Identity, Norm2d};
 use burn::module::Param;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
@@ -91,10 +91,10 @@ leaves!(
     burn::nn::LayerNorm,
     burn::nn::Dropout,
     burn::nn::Embedding,
-    crate::primitives::Activation,
-    crate::primitives::Pool2d,
-    crate::primitives::Identity,
-    crate::primitives::SinusoidalPositionalEncoding,
+    crate::rt::primitives::Activation,
+    crate::rt::primitives::Pool2d,
+    crate::rt::primitives::Identity,
+    crate::rt::primitives::SinusoidalPositionalEncoding,
 );
 
 /// Folds an inference BatchNorm into the convolution before it:

@@ -417,7 +417,7 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
         let arm = if c.input == "tokens" {
             format!("(_) => panic!(\"backbone `{}` reads token ids, not images\")", c.name)
         } else {
-            "(m) => crate::trace::call(\"backbone\", || m.forward(x))".to_string()
+            "(m) => crate::rt::trace::call(\"backbone\", || m.forward(x))".to_string()
         };
         writeln!(s, "Self::{}{arm},", camel(&c.name)).unwrap();
     }
@@ -429,7 +429,7 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
     .unwrap();
     for c in &backbones {
         let arm = if c.input == "tokens" {
-            "(m) => { let mut out = crate::trace::call(\"backbone\", || m.forward(ids, mask.clone())); out.token_mask = Some(mask); out }".to_string()
+            "(m) => { let mut out = crate::rt::trace::call(\"backbone\", || m.forward(ids, mask.clone())); out.token_mask = Some(mask); out }".to_string()
         } else {
             format!("(_) => panic!(\"backbone `{}` reads images, not token ids\")", c.name)
         };
@@ -451,7 +451,7 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
         for c in &necks {
             writeln!(
                 s,
-                "Self::{}(m) => crate::trace::call(\"neck\", || m.forward(features)),",
+                "Self::{}(m) => crate::rt::trace::call(\"neck\", || m.forward(features)),",
                 camel(&c.name)
             )
             .unwrap();
@@ -505,7 +505,7 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
         };
         writeln!(
             s,
-            "Self::{}(m) => crate::trace::call(\"head\", || {call}),",
+            "Self::{}(m) => crate::rt::trace::call(\"head\", || {call}),",
             camel(&c.name)
         )
         .unwrap();
@@ -567,7 +567,7 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
             };
             writeln!(
                 s,
-                "Self::{}(m) => crate::rt::Pred::{variant}(crate::trace::call(\"full\", || m.forward(x))),",
+                "Self::{}(m) => crate::rt::Pred::{variant}(crate::rt::trace::call(\"full\", || m.forward(x))),",
                 camel(&c.name)
             )
             .unwrap();
@@ -582,7 +582,7 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
         .unwrap();
         for c in &fulls {
             let arm = if c.has_forward_train {
-                "(m) => crate::rt::Pred::List(crate::trace::call(\"full\", || m.forward_train(x)).into_iter().map(crate::rt::Pred::from).collect())".to_string()
+                "(m) => crate::rt::Pred::List(crate::rt::trace::call(\"full\", || m.forward_train(x)).into_iter().map(crate::rt::Pred::from).collect())".to_string()
             } else {
                 "(_) => self.forward(x)".to_string()
             };
@@ -596,7 +596,7 @@ fn dispatch(components: &[ComponentDesc], errors: &mut Vec<SpecError>) -> String
         .unwrap();
         for c in &fulls {
             let arm = if c.input.contains("tokens") {
-                "(m) => crate::rt::Pred::Rank2(crate::trace::call(\"full\", || m.forward_tokens(ids, mask)))"
+                "(m) => crate::rt::Pred::Rank2(crate::rt::trace::call(\"full\", || m.forward_tokens(ids, mask)))"
                     .to_string()
             } else {
                 format!("(_) => panic!(\"`{}` reads images, not token ids\")", c.name)

@@ -399,7 +399,7 @@ fn lower_binary(e: &Expr, op: BinOp, a: &Expr, b: &Expr, s: &mut Scope) -> Resul
         let applied = render_call(&call, &m, &call_args(sig, &x));
         return Ok((
             format!(
-                "{{ let {x} = {rx}; match &{recv} {{ Some({m}) => crate::trace::call({n:?}, || {applied}), None => {rb} }} }}"
+                "{{ let {x} = {rx}; match &{recv} {{ Some({m}) => crate::rt::trace::call({n:?}, || {applied}), None => {rb} }} }}"
             ),
             out,
         ));
@@ -835,7 +835,7 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
         );
         return Ok((
             format!(
-                "{{ let __x = {rx}; let __k = {k}; crate::trace::call({m:?}, || crate::trace::call_at(__k, || {applied})) }}"
+                "{{ let __x = {rx}; let __k = {k}; crate::rt::trace::call({m:?}, || crate::rt::trace::call_at(__k, || {applied})) }}"
             ),
             out,
         ));
@@ -865,7 +865,7 @@ fn lower_call(e: &Expr, callee: &Expr, args: &[Arg], s: &mut Scope) -> Result<(S
         }
         let applied = render_call(&call, &recv, &call_args(sig, "__x"));
         return Ok((
-            format!("{{ let __x = {rx}; crate::trace::call({fname:?}, || {applied}) }}"),
+            format!("{{ let __x = {rx}; crate::rt::trace::call({fname:?}, || {applied}) }}"),
             out,
         ));
     }

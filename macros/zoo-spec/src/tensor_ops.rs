@@ -193,7 +193,7 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             }
             Ok((
                 format!(
-                    "{{ let mut __h = {rx}; crate::trace::call({m:?}, || {{ let mut __o = Vec::new(); for (__k, __m) in {recv}.iter().enumerate() {{ __h = crate::trace::call_at(__k, || {step}); __o.push(__h.clone()); }} __o }}) }}"
+                    "{{ let mut __h = {rx}; crate::rt::trace::call({m:?}, || {{ let mut __o = Vec::new(); for (__k, __m) in {recv}.iter().enumerate() {{ __h = crate::rt::trace::call_at(__k, || {step}); __o.push(__h.clone()); }} __o }}) }}"
                 ),
                 Ty::TensorList(r),
             ))
@@ -218,7 +218,7 @@ pub fn lower_tensor_call(e: &Expr, name: &str, args: &[Arg], s: &mut Scope) -> R
             };
             Ok((
                 format!(
-                    "{{ let __xs = {xs}; crate::trace::call({m:?}, || {recv}.iter().zip(__xs).enumerate().map(|(__k, (__m, __h))| crate::trace::call_at(__k, || {step})).collect::<Vec<_>>()) }}"
+                    "{{ let __xs = {xs}; crate::rt::trace::call({m:?}, || {recv}.iter().zip(__xs).enumerate().map(|(__k, (__m, __h))| crate::rt::trace::call_at(__k, || {step})).collect::<Vec<_>>()) }}"
                 ),
                 Ty::TensorList(out),
             ))

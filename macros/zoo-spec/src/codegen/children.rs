@@ -555,9 +555,9 @@ impl Gen<'_> {
         };
         let step = render_call(elem_call, "__m", "x");
         let apply = if elem_optional {
-            format!("x = match __e {{ Some(__m) => crate::trace::call_at(__k, || {step}), None => x }};")
+            format!("x = match __e {{ Some(__m) => crate::rt::trace::call_at(__k, || {step}), None => x }};")
         } else {
-            format!("x = {{ let __m = __e; crate::trace::call_at(__k, || {step}) }};")
+            format!("x = {{ let __m = __e; crate::rt::trace::call_at(__k, || {step}) }};")
         };
         let header = match sig {
             Sig::Poly => format!("fn {fname}<const D: usize>(m: &[{elem_ty_full}], input: Tensor<D>) -> Tensor<D>"),
@@ -622,7 +622,7 @@ impl Gen<'_> {
         let codes = self.call_args(spec, PARAM_OP, op_span, &decls, args, scope)?;
         Some(ChildOut {
             init: format!(
-                "crate::primitives::param::<{rank}>({}, {}, {}, {}, device)?",
+                "crate::rt::primitives::param::<{rank}>({}, {}, {}, {}, device)?",
                 codes[0], codes[1], codes[2], codes[3]
             ),
             size: format!("crate::rt::size::param({})", codes[0]),
@@ -673,7 +673,7 @@ impl Gen<'_> {
         let codes = self.call_args(spec, INDEX_BUFFER_OP, op_span, &decls, args, scope)?;
         Some(ChildOut {
             init: format!(
-                "crate::primitives::index_buffer::<{rank}>({}, {}, device)?",
+                "crate::rt::primitives::index_buffer::<{rank}>({}, {}, device)?",
                 codes[0], codes[1]
             ),
             size: format!("crate::rt::size::index_buffer({})", codes[0]),

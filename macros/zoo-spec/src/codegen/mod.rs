@@ -970,7 +970,7 @@ pub(crate) fn fold_enum_impl(name: &str, variants: &[String]) -> String {
         "impl crate::rt::Fold for {name} {{\n\
          fn fold(&mut self) -> usize {{ match self {{ {} }} }}\n\
          fn as_conv(&mut self) -> Option<&mut burn::nn::conv::Conv2d> {{ match self {{ {} }} }}\n\
-         fn as_norm(&mut self) -> Option<&mut crate::primitives::Norm2d> {{ match self {{ {} }} }}\n}}\n",
+         fn as_norm(&mut self) -> Option<&mut crate::rt::primitives::Norm2d> {{ match self {{ {} }} }}\n}}\n",
         arms("fold"),
         arms("as_conv"),
         arms("as_norm")
