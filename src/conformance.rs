@@ -2,8 +2,8 @@
 //! `build.rs`): it builds, runs forward, and its outputs have the channels and strides its
 //! spec declares.
 
-use crate::generated::{AnyBackbone, AnyHead, AnyNeck, run_block_example};
-use crate::registry;
+use crate::architectures::generated::{AnyBackbone, AnyHead, AnyNeck, run_block_example};
+use crate::architectures::registry;
 use crate::rt::Context;
 use burn::tensor::{Device, Distribution, Tensor};
 

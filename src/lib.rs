@@ -1,17 +1,16 @@
 //! zoo: a model zoo in which every architecture is a YAML spec file.
 //!
 //! The pipeline in the order data flows: specs (`zoo/`) → spec compiler (`zoo-spec`, run by
-//! `build.rs`) → [`generated`] modules → [`registry`] → [`config`] validation → [`model`]
+//! `build.rs`) → [`architectures`] (generated modules and their registry) → [`config`] validation → [`model`]
 //! building → run.
 
+pub mod architectures;
 pub mod cli;
 pub mod config;
 pub mod conformance;
 pub mod diagnostics;
-pub mod generated;
 pub mod model;
 pub mod postprocess;
-pub mod registry;
 pub mod rt;
 
 pub use config::{ModelConfig, check_text};

@@ -1,7 +1,7 @@
 //! A task model (backbone → optional neck → head) built from a validated config.
 
+use crate::architectures::generated::{AnyBackbone, AnyFull, AnyHead, AnyNeck};
 use crate::config::{Architecture, ModelConfig};
-use crate::generated::{AnyBackbone, AnyFull, AnyHead, AnyNeck};
 use crate::rt::{BuildError, Context, Pred};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};

@@ -139,7 +139,7 @@ impl Pipeline {
             crate::config::Architecture::Parts { backbone, .. } => &backbone.name,
             crate::config::Architecture::Full(f) => &f.name,
         };
-        let desc = crate::registry::components()
+        let desc = crate::architectures::registry::components()
             .iter()
             .find(|c| c.name == *name && c.kind != "head")?;
         let p = desc.preprocess.as_ref()?;

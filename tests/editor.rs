@@ -121,7 +121,7 @@ const RESNET: &str = "model:
 
 /// The registered components of a kind that support a task, sorted (as the server lists them).
 fn supporting(kind: &str, task: &str) -> Vec<String> {
-    let mut names: Vec<String> = zoo::registry::components()
+    let mut names: Vec<String> = zoo::architectures::registry::components()
         .iter()
         .filter(|c| c.kind == kind && c.tasks.iter().any(|t| t == task))
         .map(|c| c.name.clone())
@@ -287,7 +287,7 @@ fn component_doc(task: &str, backbone: &str, head: &str) -> Doc {
 #[test]
 fn completes_every_components_params() {
     let Some(s) = server() else { return };
-    let comps = zoo::registry::components();
+    let comps = zoo::architectures::registry::components();
     let pick = |kind: &str, task: &str| {
         comps
             .iter()
@@ -297,7 +297,7 @@ fn completes_every_components_params() {
             .clone()
     };
     // Each backbone and head with params, next to a partner that supports its first task.
-    let cases: Vec<(&zoo::registry::ComponentDesc, &[&str], Doc)> = comps
+    let cases: Vec<(&zoo::architectures::registry::ComponentDesc, &[&str], Doc)> = comps
         .iter()
         .filter(|c| !c.params.is_empty() && matches!(c.kind.as_str(), "backbone" | "head"))
         .map(|c| {
@@ -370,12 +370,12 @@ fn neck_doc(neck: &str, head: &str) -> Doc {
 #[test]
 fn completes_neck_names_necks_params_and_postprocessor_params() {
     let Some(s) = server() else { return };
-    let necks: Vec<&zoo::registry::ComponentDesc> = zoo::registry::components()
+    let necks: Vec<&zoo::architectures::registry::ComponentDesc> = zoo::architectures::registry::components()
         .iter()
         .filter(|c| c.kind == "neck")
         .collect();
     assert!(necks.len() >= 5, "{}", necks.len());
-    let heads: Vec<&zoo::registry::ComponentDesc> = zoo::registry::components()
+    let heads: Vec<&zoo::architectures::registry::ComponentDesc> = zoo::architectures::registry::components()
         .iter()
         .filter(|c| c.kind == "head" && c.postprocessor.as_ref().is_some_and(|p| !p.params.is_empty()))
         .collect();

@@ -7,7 +7,7 @@ mod common;
 use common::{root, text, zoo};
 
 fn preset(name: &str, task: &str) -> zoo::ModelConfig {
-    let (_, p) = zoo::registry::preset_for_task(name, Some(task)).unwrap();
+    let (_, p) = zoo::architectures::registry::preset_for_task(name, Some(task)).unwrap();
     let doc = serde_json::json!({ "model": p.body });
     zoo::check_text(&doc.to_string()).config.expect("the preset validates")
 }

@@ -237,7 +237,7 @@ fn presets_equal_netspresso_configs() {
             "mobilenetv4-hybrid-large-classification.yaml",
         ),
     ] {
-        let (_, p) = zoo::registry::preset(preset).unwrap_or_else(|| panic!("no preset {preset}"));
+        let (_, p) = zoo::architectures::registry::preset(preset).unwrap_or_else(|| panic!("no preset {preset}"));
         let text = std::fs::read_to_string(fixture("netspresso", config)).unwrap();
         let original = zoo::config::parse(&text).unwrap().to_json();
         assert_eq!(serde_json::json!({ "model": p.body }), original, "{preset}");
@@ -254,7 +254,8 @@ fn fc_conv_head_of_mobilenetv4_configs() {
         feature_dim: 960,
         ..Default::default()
     };
-    let head = zoo::generated::AnyHead::init("fc_conv", &params, &ctx, &burn::tensor::Device::flex()).unwrap();
+    let head =
+        zoo::architectures::generated::AnyHead::init("fc_conv", &params, &ctx, &burn::tensor::Device::flex()).unwrap();
     let (ref_params, ref_keys) = reference("fc_conv-head.yaml");
     assert_eq!(ref_params, 2_512_360);
     assert_eq!(zoo::model::count_params(&head), ref_params);

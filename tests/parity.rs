@@ -290,7 +290,7 @@ fn resnet_four_levels_all_mlp_decoder_segmentation() {
 }
 
 fn torchvision_rules() -> Vec<(String, String)> {
-    let resnet = zoo::registry::find("backbone", "resnet").unwrap();
+    let resnet = zoo::architectures::registry::find("backbone", "resnet").unwrap();
     resnet.remap.iter().find(|(s, _)| s == "torchvision").unwrap().1.clone()
 }
 

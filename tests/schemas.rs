@@ -17,7 +17,7 @@ fn ensure_fresh(name: &str, value: &serde_json::Value) {
 fn model_schema_is_fresh() {
     ensure_fresh(
         "model.schema.json",
-        &zoo_spec::schema::model_schema(zoo::registry::components()),
+        &zoo_spec::schema::model_schema(zoo::architectures::registry::components()),
     );
 }
 
@@ -54,11 +54,11 @@ fn names_for(s: &serde_json::Value, task: Option<&str>) -> [Vec<String>; 2] {
 
 #[test]
 fn model_schema_chooses_components_with_if_then() {
-    let s = zoo_spec::schema::model_schema(zoo::registry::components());
+    let s = zoo_spec::schema::model_schema(zoo::architectures::registry::components());
     assert_eq!(s["$schema"], "http://json-schema.org/draft-07/schema#");
     // Names depend on the task, so the editor only offers what the task supports.
     let supporting = |kind: &str, task: Option<&str>| -> Vec<String> {
-        zoo::registry::components()
+        zoo::architectures::registry::components()
             .iter()
             .filter(|c| c.kind == kind && task.is_none_or(|t| c.tasks.iter().any(|x| x == t)))
             .map(|c| c.name.clone())

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use zoo::config::Architecture;
 
 fn preset(name: &str) -> zoo::ModelConfig {
-    let (_, p) = zoo::registry::preset(name).unwrap_or_else(|| panic!("no preset {name}"));
+    let (_, p) = zoo::architectures::registry::preset(name).unwrap_or_else(|| panic!("no preset {name}"));
     let doc = serde_json::json!({ "model": p.body });
     zoo::check_text(&doc.to_string()).config.expect("the preset validates")
 }
@@ -66,7 +66,9 @@ fn full_size_models_have_transformers_counts_keys_and_shapes() {
         let Architecture::Parts { backbone, .. } = &cfg.architecture else {
             panic!()
         };
-        let out = zoo::generated::AnyBackbone::outputs(&backbone.name, &backbone.params, &Default::default()).unwrap();
+        let out =
+            zoo::architectures::generated::AnyBackbone::outputs(&backbone.name, &backbone.params, &Default::default())
+                .unwrap();
         assert_eq!(out.feature_dim, Some(dim), "{name}: output_dim computed from the spec");
     }
     // bert-base-cased: 28,996 ids and 512 positions.

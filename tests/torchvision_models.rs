@@ -8,12 +8,12 @@ mod common;
 use zoo::config::Architecture;
 
 fn preset_config(name: &str) -> zoo::ModelConfig {
-    let (_, p) = zoo::registry::preset(name).unwrap_or_else(|| panic!("no preset {name}"));
+    let (_, p) = zoo::architectures::registry::preset(name).unwrap_or_else(|| panic!("no preset {name}"));
     let doc = serde_json::json!({ "model": p.body });
     zoo::check_text(&doc.to_string()).config.expect("the preset validates")
 }
 
-fn backbone(cfg: &zoo::ModelConfig) -> zoo::generated::AnyBackbone {
+fn backbone(cfg: &zoo::ModelConfig) -> zoo::architectures::generated::AnyBackbone {
     let Architecture::Parts { backbone, .. } = &cfg.architecture else {
         panic!()
     };
@@ -21,7 +21,13 @@ fn backbone(cfg: &zoo::ModelConfig) -> zoo::generated::AnyBackbone {
         task: cfg.task.clone(),
         ..Default::default()
     };
-    zoo::generated::AnyBackbone::init(&backbone.name, &backbone.params, &ctx, &burn::tensor::Device::flex()).unwrap()
+    zoo::architectures::generated::AnyBackbone::init(
+        &backbone.name,
+        &backbone.params,
+        &ctx,
+        &burn::tensor::Device::flex(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -43,7 +49,8 @@ fn b0_to_b7_have_torchvisions_embedding_parameter_counts() {
         let Architecture::Parts { backbone: b, .. } = &cfg.architecture else {
             panic!()
         };
-        let out = zoo::generated::AnyBackbone::outputs(&b.name, &b.params, &zoo::rt::Context::default()).unwrap();
+        let out = zoo::architectures::generated::AnyBackbone::outputs(&b.name, &b.params, &zoo::rt::Context::default())
+            .unwrap();
         assert_eq!(out.feature_dim, Some(dim), "{name}: output_dim computed from the spec");
     }
 }
@@ -155,7 +162,7 @@ fn torchvision_resnet101_152_and_efficientnet_load_through_the_spec_remap_rules(
         let cfg = preset_config(preset);
         let mut model = zoo::build(&cfg, 1000, &device).unwrap();
         assert_eq!(zoo::model::count_params(&model), params, "{preset}");
-        let rules = zoo::registry::find("backbone", spec)
+        let rules = zoo::architectures::registry::find("backbone", spec)
             .unwrap()
             .remap
             .iter()

@@ -125,7 +125,7 @@ fn full_size_torchvision_state_dicts_load_through_the_spec_remap_rules() {
         ),
     ] {
         let file = state_dict_from_facts(facts, dir.path());
-        let rules = zoo::registry::find("backbone", backbone)
+        let rules = zoo::architectures::registry::find("backbone", backbone)
             .unwrap()
             .remap
             .iter()

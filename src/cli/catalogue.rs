@@ -1,8 +1,8 @@
 //! `zoo list`, `zoo describe`, `zoo new`, `zoo schema`: reading the registry.
 
 use super::{Kind, OK, USAGE};
-use crate::generated::AnyBackbone;
-use crate::registry::{self, ComponentDesc};
+use crate::architectures::generated::AnyBackbone;
+use crate::architectures::registry::{self, ComponentDesc};
 use crate::rt::Context;
 use std::path::Path;
 
@@ -248,7 +248,7 @@ pub fn describe(name: &str) -> i32 {
         _ => {}
     }
     println!("  spec: {}", c.file);
-    let params = |title: &str, ps: &[crate::registry::ParamDesc]| {
+    let params = |title: &str, ps: &[crate::architectures::registry::ParamDesc]| {
         println!("\n{title}:");
         if ps.is_empty() {
             println!("  (none)");

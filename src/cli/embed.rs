@@ -97,7 +97,7 @@ pub fn require_embedding_task(config: &Path) -> Result<(), i32> {
     if cfg.task == "embedding" {
         return Ok(());
     }
-    let hint = if crate::registry::preset_for_task(&cfg.name, Some("embedding")).is_some() {
+    let hint = if crate::architectures::registry::preset_for_task(&cfg.name, Some("embedding")).is_some() {
         format!(" (`zoo new {} --task embedding` prints one)", cfg.name)
     } else {
         " (`zoo list --task embedding` shows the backbones and heads)".to_string()

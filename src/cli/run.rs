@@ -167,7 +167,7 @@ pub(super) fn resolve_checkpoint(a: &ModelArgs, cfg: &ModelConfig) -> Result<Opt
     {
         return Ok(Some(p.to_path_buf()));
     }
-    let Some(entry) = crate::registry::pretrained(&cfg.name) else {
+    let Some(entry) = crate::architectures::registry::pretrained(&cfg.name) else {
         return Err(match &cfg.checkpoint.path {
             Some(p) => format!(
                 "checkpoint {p} does not exist and no pretrained weights are registered for `{}`",
@@ -230,7 +230,10 @@ pub(super) fn detected_rules(cfg: &ModelConfig, model: &crate::TaskModel, path: 
         crate::config::Architecture::Parts { backbone, .. } => backbone.name.clone(),
         crate::config::Architecture::Full(f) => f.name.clone(),
     };
-    let Some(desc) = crate::registry::components().iter().find(|c| c.name == name) else {
+    let Some(desc) = crate::architectures::registry::components()
+        .iter()
+        .find(|c| c.name == name)
+    else {
         return Vec::new();
     };
     if desc.remap.is_empty() {
@@ -259,7 +262,7 @@ fn remap_rules(cfg: &ModelConfig, source: &str) -> Result<Vec<(String, String)>,
         crate::config::Architecture::Parts { backbone, .. } => backbone.name.clone(),
         crate::config::Architecture::Full(f) => f.name.clone(),
     };
-    let desc = crate::registry::components()
+    let desc = crate::architectures::registry::components()
         .iter()
         .find(|c| c.name == name)
         .ok_or(format!("no component `{name}`"))?;

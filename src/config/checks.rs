@@ -4,8 +4,8 @@
 use super::Component;
 use super::size_check::{self, Part};
 use super::validate::Cx;
+use crate::architectures::generated::{AnyBackbone, AnyHead, AnyNeck};
 use crate::diagnostics::Diagnostic;
-use crate::generated::{AnyBackbone, AnyHead, AnyNeck};
 use crate::rt::{BuildError, Context};
 use zoo_spec::yaml::Node;
 
@@ -202,7 +202,7 @@ pub fn resolve_full(cx: &mut Cx, node: &Node, task: &str, full: &Component) -> O
     {
         return Some(());
     }
-    if let Err(e) = crate::generated::AnyFull::check(&full.name, &full.params, &ctx) {
+    if let Err(e) = crate::architectures::generated::AnyFull::check(&full.name, &full.params, &ctx) {
         report(cx, node, path, relocate(e));
         return None;
     }
@@ -215,7 +215,7 @@ pub fn resolve_full(cx: &mut Cx, node: &Node, task: &str, full: &Component) -> O
     };
     let size = size_check::fits(cx, std::slice::from_ref(&part), super::limits::limit())?;
     let built = crate::rt::progress::building(size.blocks, || {
-        crate::generated::AnyFull::init(&full.name, &full.params, &ctx, &burn::tensor::Device::flex())
+        crate::architectures::generated::AnyFull::init(&full.name, &full.params, &ctx, &burn::tensor::Device::flex())
     });
     if let Err(e) = built {
         report(cx, node, path, relocate(e));
@@ -231,8 +231,8 @@ const TOKEN_HEAD: &str = "(tensor3, tensor3) -> tensor2";
 /// reads feature maps. The mismatch is reported at the head's name.
 fn inputs_fit(cx: &mut Cx, hnode: &Node, hpath: &str, backbone: &Component, head: &Component) -> bool {
     let (Some(b), Some(h)) = (
-        crate::registry::find("backbone", &backbone.name),
-        crate::registry::find("head", &head.name),
+        crate::architectures::registry::find("backbone", &backbone.name),
+        crate::architectures::registry::find("head", &head.name),
     ) else {
         return true;
     };
@@ -240,7 +240,7 @@ fn inputs_fit(cx: &mut Cx, hnode: &Node, hpath: &str, backbone: &Component, head
     if text == (h.signature == TOKEN_HEAD) {
         return true;
     }
-    let fitting: Vec<&str> = crate::registry::components()
+    let fitting: Vec<&str> = crate::architectures::registry::components()
         .iter()
         .filter(|c| {
             c.kind == "head" && (c.signature == TOKEN_HEAD) == text && c.tasks.iter().any(|t| h.tasks.contains(t))

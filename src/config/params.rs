@@ -1,7 +1,7 @@
 //! Validation of a component's `params` / `stage_params` against its declarations.
 
 use super::validate::Cx;
-use crate::registry::{ComponentDesc, ParamDesc};
+use crate::architectures::registry::{ComponentDesc, ParamDesc};
 use serde_json::{Map, Value as J};
 use zoo_spec::registry::TagDesc;
 use zoo_spec::registry::parse_ty;

@@ -5,8 +5,8 @@
 use super::Architecture;
 use super::params::typed;
 use super::validate::Cx;
+use crate::architectures::registry;
 use crate::diagnostics::Diagnostic;
-use crate::registry;
 use serde_json::{Map, Value as J};
 use zoo_spec::registry::parse_ty;
 use zoo_spec::yaml::Node;

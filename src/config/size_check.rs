@@ -5,8 +5,8 @@
 use super::Component;
 use super::limits::{Limit, human_bytes, human_count};
 use super::validate::Cx;
+use crate::architectures::generated::{AnyBackbone, AnyFull, AnyHead, AnyNeck};
 use crate::diagnostics::Diagnostic;
-use crate::generated::{AnyBackbone, AnyFull, AnyHead, AnyNeck};
 use crate::rt::{BuildError, Context, Size};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -200,7 +200,7 @@ fn last_key(path: &[Seg]) -> Option<&str> {
 /// ResNet), anywhere in the component's section of the preset.
 fn preset_maxima(kind: &str, name: &str) -> std::collections::HashMap<String, f64> {
     let mut out = std::collections::HashMap::new();
-    for c in crate::registry::components() {
+    for c in crate::architectures::registry::components() {
         for preset in &c.presets {
             let Some(section) = preset.body.get("architecture").and_then(|a| a.get(kind)) else {
                 continue;

@@ -3,8 +3,8 @@
 
 use super::params::{component_params, typed};
 use super::{Architecture, Checkpoint, Component, Loss, ModelConfig, Validated};
+use crate::architectures::registry;
 use crate::diagnostics::Diagnostic;
-use crate::registry;
 use serde_json::Value as J;
 use zoo_spec::losses::{CRITERIA, criterion};
 use zoo_spec::spec::TASKS;
@@ -263,7 +263,7 @@ fn checkpoint_available(cx: &mut Cx, model: &Node, ck: &Checkpoint, name: &str) 
         }
         return;
     }
-    if !ck.use_pretrained || name.is_empty() || crate::registry::pretrained(name).is_some() {
+    if !ck.use_pretrained || name.is_empty() || crate::architectures::registry::pretrained(name).is_some() {
         return;
     }
     let node = |key: &str| -> Option<&Node> {

@@ -25,8 +25,8 @@ pub enum Postprocessor {
 /// The postprocessor of a validated config (`None` when its head declares none).
 pub fn for_config(cfg: &ModelConfig) -> Result<Option<Postprocessor>, String> {
     let desc = match &cfg.architecture {
-        Architecture::Parts { head, .. } => crate::registry::find("head", &head.name),
-        Architecture::Full(f) => crate::registry::find("full", &f.name),
+        Architecture::Parts { head, .. } => crate::architectures::registry::find("head", &head.name),
+        Architecture::Full(f) => crate::architectures::registry::find("full", &f.name),
     };
     let Some(post) = desc.and_then(|d| d.postprocessor.as_ref()) else {
         return Ok(None);

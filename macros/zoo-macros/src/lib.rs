@@ -54,7 +54,7 @@ pub fn include_specs(input: TokenStream) -> TokenStream {
         runtime: "::zoo".into(),
         blocks_path: "super::blocks".into(),
         external_blocks: zoo_blocks(),
-        external_blocks_path: "::zoo::generated::blocks".into(),
+        external_blocks_path: "::zoo::architectures::generated::blocks".into(),
         dispatch: false,
     };
     let compiled = match zoo_spec::compile_with(&sources, &opts) {

@@ -100,7 +100,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             runtime: "crate".into(),
-            blocks_path: "crate::generated::blocks".into(),
+            blocks_path: "crate::architectures::generated::blocks".into(),
             external_blocks: Vec::new(),
             external_blocks_path: String::new(),
             dispatch: true,
@@ -188,7 +188,7 @@ pub fn compile_with(sources: &[Src], opts: &Options) -> Result<Compiled, Vec<Spe
             writeln!(module, "// ---- from {} ----\n{}", s.src.path, g.out).unwrap();
             components.push(registry::describe(
                 s,
-                &format!("crate::generated::{}::{prefix}", kind.folder()),
+                &format!("crate::architectures::generated::{}::{prefix}", kind.folder()),
             ));
         }
         writeln!(

@@ -60,7 +60,7 @@ outputs:
 fn the_readme_example_compiles() {
     let rust = compile("zoo/backbones/mynet.yaml", MYNET).unwrap();
     assert!(rust.contains("pub struct Mynet {"));
-    assert!(rust.contains("pub stages: Vec<Vec<crate::generated::blocks::ConvLayer>>"));
+    assert!(rust.contains("pub stages: Vec<Vec<crate::architectures::generated::blocks::ConvLayer>>"));
     assert!(rust.contains("pub struct MynetParams {"));
 }
 

@@ -1,5 +1,5 @@
 //! The registry of components compiled from the specs: names, kinds, tasks, parameters and
-//! presets, as data (the Rust types live in [`crate::generated`]).
+//! presets, as data (the Rust types live in [`crate::architectures::generated`]).
 
 use std::sync::OnceLock;
 pub use zoo_spec::registry::{ComponentDesc, ParamDesc, PresetDesc, PretrainedDesc, StageDesc};
@@ -8,7 +8,8 @@ pub use zoo_spec::registry::{ComponentDesc, ParamDesc, PresetDesc, PretrainedDes
 pub fn components() -> &'static [ComponentDesc] {
     static REGISTRY: OnceLock<Vec<ComponentDesc>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        serde_json::from_str(crate::generated::REGISTRY_JSON).expect("the build script wrote a valid registry")
+        serde_json::from_str(crate::architectures::generated::REGISTRY_JSON)
+            .expect("the build script wrote a valid registry")
     })
 }
 
