@@ -2,7 +2,7 @@
 //! severity: message` lines, and validation must report exactly those diagnostics.
 
 use std::path::Path;
-use zoo::diagnostics::Severity;
+use zoo::config::diagnostics::Severity;
 
 fn expectations(text: &str) -> Vec<String> {
     text.lines()

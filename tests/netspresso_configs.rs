@@ -20,7 +20,7 @@ fn build(config: &str) -> zoo::model::TaskModel {
     assert!(
         v.diagnostics
             .iter()
-            .all(|d| d.severity == zoo::diagnostics::Severity::Warning
+            .all(|d| d.severity == zoo::config::diagnostics::Severity::Warning
                 && d.message.ends_with("is accepted for compatibility and ignored")),
         "{config}: {:?}",
         v.diagnostics

@@ -2,7 +2,7 @@
 
 use super::{DeviceChoice, INVALID, OK, USAGE};
 use crate::config;
-use crate::diagnostics::Report;
+use crate::config::diagnostics::Report;
 use burn::tensor::{Distribution, Tensor};
 use std::path::Path;
 

@@ -4,8 +4,8 @@
 //! the same checks before they start.
 
 use super::{Format, INVALID, OK, USAGE};
+use crate::config::diagnostics::{Diagnostic, Report, Severity};
 use crate::config::{self, ModelConfig};
-use crate::diagnostics::{Diagnostic, Report, Severity};
 use std::path::{Path, PathBuf};
 use zoo_spec::yaml::Node;
 

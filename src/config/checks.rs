@@ -5,7 +5,7 @@ use super::Component;
 use super::size_check::{self, Part};
 use super::validate::Cx;
 use crate::architectures::generated::{AnyBackbone, AnyHead, AnyNeck};
-use crate::diagnostics::Diagnostic;
+use crate::config::diagnostics::Diagnostic;
 use crate::rt::{BuildError, Context};
 use zoo_spec::yaml::Node;
 
@@ -133,7 +133,7 @@ pub fn resolve(
     if cx
         .diags
         .iter()
-        .any(|d| d.severity == crate::diagnostics::Severity::Error)
+        .any(|d| d.severity == crate::config::diagnostics::Severity::Error)
     {
         return Some(());
     }
@@ -198,7 +198,7 @@ pub fn resolve_full(cx: &mut Cx, node: &Node, task: &str, full: &Component) -> O
     if cx
         .diags
         .iter()
-        .any(|d| d.severity == crate::diagnostics::Severity::Error)
+        .any(|d| d.severity == crate::config::diagnostics::Severity::Error)
     {
         return Some(());
     }

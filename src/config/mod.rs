@@ -2,6 +2,7 @@
 //! exact locations into a typed [`ModelConfig`].
 
 mod checks;
+pub mod diagnostics;
 pub mod limits;
 mod params;
 mod postprocessor;
@@ -11,7 +12,7 @@ mod validate;
 
 pub use validate::{validate, validate_any};
 
-use crate::diagnostics::Diagnostic;
+use crate::config::diagnostics::Diagnostic;
 use serde::Serialize;
 use zoo_spec::yaml::{self, Node};
 
@@ -76,7 +77,7 @@ impl Validated {
     pub fn has_errors(&self) -> bool {
         self.diagnostics
             .iter()
-            .any(|d| d.severity == crate::diagnostics::Severity::Error)
+            .any(|d| d.severity == crate::config::diagnostics::Severity::Error)
     }
 }
 

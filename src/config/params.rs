@@ -59,7 +59,7 @@ pub fn typed(cx: &mut Cx, node: &Node, ty: &Ty, path: &str, decl: Option<&ParamD
                     .map(|c| format!("did you mean `{c}`?"))
                     .unwrap_or_else(|| format!("expected one of {}", quote_list(&d.choices)));
                 cx.push(
-                    crate::diagnostics::Diagnostic::error(
+                    crate::config::diagnostics::Diagnostic::error(
                         node.span,
                         path,
                         format!("`{s}` is not a valid value for `{}`", d.name),
@@ -162,7 +162,7 @@ pub fn fields(
         let key = k.key_text();
         let kpath = format!("{path}.{key}");
         if ignored.contains(&key) {
-            cx.push(crate::diagnostics::Diagnostic::warning(
+            cx.push(crate::config::diagnostics::Diagnostic::warning(
                 k.span,
                 &kpath,
                 format!("`{key}` is accepted for compatibility and ignored"),
@@ -186,7 +186,7 @@ pub fn fields(
                 }
             });
             cx.push(
-                crate::diagnostics::Diagnostic::error(k.span, path, format!("unknown key `{key}` in {owner}"))
+                crate::config::diagnostics::Diagnostic::error(k.span, path, format!("unknown key `{key}` in {owner}"))
                     .with_help(help),
             );
             ok = false;
@@ -385,7 +385,7 @@ fn tagged_stage(cx: &mut Cx, stage: &Node, tags: &[TagDesc], ignore_case: bool, 
                 .map(|c| format!("did you mean `{c}`?"))
                 .unwrap_or_else(|| format!("expected one of {}", quote_list(&names)));
             cx.push(
-                crate::diagnostics::Diagnostic::error(
+                crate::config::diagnostics::Diagnostic::error(
                     tag_node.span,
                     format!("{bpath}[0]"),
                     format!("unknown block tag {found}"),

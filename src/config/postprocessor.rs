@@ -6,7 +6,7 @@ use super::Architecture;
 use super::params::typed;
 use super::validate::Cx;
 use crate::architectures::registry;
-use crate::diagnostics::Diagnostic;
+use crate::config::diagnostics::Diagnostic;
 use serde_json::{Map, Value as J};
 use zoo_spec::registry::parse_ty;
 use zoo_spec::yaml::Node;

@@ -6,7 +6,7 @@ use super::Component;
 use super::limits::{Limit, human_bytes, human_count};
 use super::validate::Cx;
 use crate::architectures::generated::{AnyBackbone, AnyFull, AnyHead, AnyNeck};
-use crate::diagnostics::Diagnostic;
+use crate::config::diagnostics::Diagnostic;
 use crate::rt::{BuildError, Context, Size};
 use serde_json::Value;
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 use super::params::{component_params, typed};
 use super::{Architecture, Checkpoint, Component, Loss, ModelConfig, Validated};
 use crate::architectures::registry;
-use crate::diagnostics::Diagnostic;
+use crate::config::diagnostics::Diagnostic;
 use serde_json::Value as J;
 use zoo_spec::losses::{CRITERIA, criterion};
 use zoo_spec::spec::TASKS;
@@ -89,7 +89,7 @@ pub fn validate(root: &Node) -> Validated {
     let failed = cx
         .diags
         .iter()
-        .any(|d| d.severity == crate::diagnostics::Severity::Error);
+        .any(|d| d.severity == crate::config::diagnostics::Severity::Error);
     cx.diags.sort_by_key(|d| (d.span.start.line, d.span.start.col));
     Validated {
         config: if failed { None } else { config },

@@ -4,8 +4,8 @@
 //! full model). NetsPresso finds most of these mid-run, or not at all.
 
 use super::schemas::METRICS;
+use crate::config::diagnostics::Diagnostic;
 use crate::config::validate::Cx;
-use crate::diagnostics::Diagnostic;
 use zoo_spec::yaml::Node;
 
 fn at<'a>(n: &'a Node, path: &str) -> Option<&'a Node> {

@@ -5,8 +5,8 @@
 //! `minimum`/`maximum`/`exclusiveMinimum`, `anyOf`, `allOf` of `if`/`then` on a `const`
 //! discriminator (`name`), and local `$ref`s.
 
+use crate::config::diagnostics::Diagnostic;
 use crate::config::validate::Cx;
-use crate::diagnostics::Diagnostic;
 use serde_json::Value as J;
 use zoo_spec::yaml::{Node, Value};
 
@@ -378,7 +378,7 @@ fn any_of(cx: &mut Cx, node: &Node, options: &[J], root: &J, path: &str) {
         if trial
             .diags
             .iter()
-            .all(|d| d.severity != crate::diagnostics::Severity::Error)
+            .all(|d| d.severity != crate::config::diagnostics::Severity::Error)
         {
             cx.diags.extend(trial.diags);
             return;
