@@ -48,7 +48,7 @@ fn main() {
             _ => continue,
         };
         tests.push_str(&format!(
-            "#[test]\nfn {}_{}() {{\n    let name = {:?};\n    let device = device();\n    if let Err(e) = zoo::conformance::{check} {{\n        panic!(\"{{}}: {{e}}\", {:?});\n    }}\n    device.sync().unwrap();\n}}\n",
+            "#[test]\nfn {}_{}() {{\n    let name = {:?};\n    let device = device();\n    if let Err(e) = zoo::model::conformance::{check} {{\n        panic!(\"{{}}: {{e}}\", {:?});\n    }}\n    device.sync().unwrap();\n}}\n",
             c.kind, c.name, c.name, c.file
         ));
     }

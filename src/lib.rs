@@ -7,7 +7,6 @@
 pub mod architectures;
 pub mod cli;
 pub mod config;
-pub mod conformance;
 pub mod model;
 pub mod postprocess;
 pub mod rt;

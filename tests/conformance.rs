@@ -9,11 +9,11 @@ mod common;
 
 use common::device;
 
-fn scope() -> zoo::conformance::PresetScope {
+fn scope() -> zoo::model::conformance::PresetScope {
     if common::device_name() == "flex" {
-        zoo::conformance::PresetScope::Every
+        zoo::model::conformance::PresetScope::Every
     } else {
-        zoo::conformance::PresetScope::Smallest
+        zoo::model::conformance::PresetScope::Smallest
     }
 }
 

@@ -1,4 +1,7 @@
-//! A task model (backbone → optional neck → head) built from a validated config.
+//! A task model (backbone → optional neck → head) built from a validated config, and
+//! ([`conformance`]) the checks that every spec builds and keeps its declared contract.
+
+pub mod conformance;
 
 use crate::architectures::generated::{AnyBackbone, AnyFull, AnyHead, AnyNeck};
 use crate::config::{Architecture, ModelConfig};
