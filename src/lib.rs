@@ -7,16 +7,13 @@
 pub mod architectures;
 pub mod cli;
 pub mod config;
+pub mod io;
 pub mod model;
 pub mod postprocess;
 pub mod rt;
 
 pub use config::{ModelConfig, check_text};
 pub use model::{TaskModel, build};
-pub mod download;
-pub mod hub;
 pub mod preprocess;
-pub mod tensor_io;
 pub mod tokenize;
 pub mod train;
-pub mod weights;

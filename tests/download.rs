@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use zoo::download::{DownloadError, Pretrained, fetch};
+use zoo::io::download::{DownloadError, Pretrained, fetch};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -185,7 +185,7 @@ fn zoo_embed_writes_one_embedding_per_image_or_tensor_item() {
             .collect(),
     };
     let npy = dir.path().join("x.npy");
-    zoo::tensor_io::write_npy(&npy, &x).unwrap();
+    zoo::io::tensor_files::write_npy(&npy, &x).unwrap();
     let out = dir.path().join("e.npy");
     let o = zoo(&[
         "embed",
@@ -199,7 +199,7 @@ fn zoo_embed_writes_one_embedding_per_image_or_tensor_item() {
         "--normalize",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let e = zoo::tensor_io::read_npy(&out).unwrap();
+    let e = zoo::io::tensor_files::read_npy(&out).unwrap();
     assert_eq!(e.shape, vec![4, 1280]);
     for row in e.values.chunks(1280) {
         let n: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
@@ -297,7 +297,7 @@ fn zoo_index_and_search_find_an_indexed_image_first() {
         serde_json::json!(["blue.jpg", "green.png", "more/yellow.png", "red.png"])
     );
     assert_eq!(manifest["dim"], 1280);
-    let e = zoo::tensor_io::read_npy(&index.join("embeddings.npy")).unwrap();
+    let e = zoo::io::tensor_files::read_npy(&index.join("embeddings.npy")).unwrap();
     assert_eq!(e.shape, vec![4, 1280]);
     for row in e.values.chunks(1280) {
         let n: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();

@@ -346,15 +346,15 @@ fn weights_target(ext: &'static str) -> impl Fn(&[u8]) {
     let dir = tempfile::tempdir().unwrap();
     move |bytes| {
         let p = as_file(&dir, &format!("model.{ext}"), bytes);
-        let opts = zoo::weights::LoadOptions {
+        let opts = zoo::io::weights::LoadOptions {
             load_head: true,
             remap: Vec::new(),
         };
-        let _ = zoo::weights::load(&mut model.borrow_mut(), &p, &opts);
-        let _ = zoo::hub::checkpoint_keys(&p);
+        let _ = zoo::io::weights::load(&mut model.borrow_mut(), &p, &opts);
+        let _ = zoo::io::hub::checkpoint_keys(&p);
         if ext == "safetensors" {
-            let _ = zoo::tensor_io::read_safetensors(&p, "input");
-            let _ = zoo::tensor_io::read_tensor_file(&p);
+            let _ = zoo::io::tensor_files::read_safetensors(&p, "input");
+            let _ = zoo::io::tensor_files::read_tensor_file(&p);
         }
     }
 }
@@ -384,14 +384,14 @@ fn fuzz_npy() {
         shape: vec![2, 3],
         values: vec![0.5, -1.0, 2.0, 3.5, 1e-3, 7.0],
     };
-    zoo::tensor_io::write_npy(&floats, &t).unwrap();
-    zoo::tensor_io::write_npy_ints(&ints, &[3], &[101, 2023, 102]).unwrap();
+    zoo::io::tensor_files::write_npy(&floats, &t).unwrap();
+    zoo::io::tensor_files::write_npy_ints(&ints, &[3], &[101, 2023, 102]).unwrap();
     let work = tempfile::tempdir().unwrap();
     fuzz("npy", &[floats, ints], |bytes| {
         let p = as_file(&work, "input.npy", bytes);
-        let _ = zoo::tensor_io::read_npy(&p);
-        let _ = zoo::tensor_io::read_npy_ints(&p);
-        let _ = zoo::tensor_io::npy_is_integer(&p);
+        let _ = zoo::io::tensor_files::read_npy(&p);
+        let _ = zoo::io::tensor_files::read_npy_ints(&p);
+        let _ = zoo::io::tensor_files::npy_is_integer(&p);
     });
 }
 

@@ -20,7 +20,7 @@ fn output_on(device: &str, args: &[&str], dir: &Path) -> zoo::rt::RawTensor {
     all.extend(["--device", device, "--output", out.to_str().unwrap()]);
     let o = zoo(&all);
     assert_eq!(o.status.code(), Some(0), "{device}: {}", text(&o.stderr));
-    zoo::tensor_io::read_npy(&out).unwrap()
+    zoo::io::tensor_files::read_npy(&out).unwrap()
 }
 
 fn same_on_wgpu_and_flex(args: &[&str], shape: &[usize]) {
@@ -126,7 +126,7 @@ fn tiny_resnet(device: &burn::tensor::Device) -> (zoo::ModelConfig, zoo::TaskMod
 /// values), by name.
 fn parameters(model: &zoo::TaskModel, dir: &Path, tag: &str) -> Vec<(String, Vec<f32>)> {
     let file = dir.join(format!("{tag}.safetensors"));
-    zoo::weights::save(model, &file).unwrap();
+    zoo::io::weights::save(model, &file).unwrap();
     let bytes = std::fs::read(&file).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let mut names: Vec<String> = st
@@ -139,7 +139,7 @@ fn parameters(model: &zoo::TaskModel, dir: &Path, tag: &str) -> Vec<(String, Vec
     names
         .into_iter()
         .map(|n| {
-            let v = zoo::tensor_io::read_safetensors(&file, &n).unwrap().values;
+            let v = zoo::io::tensor_files::read_safetensors(&file, &n).unwrap().values;
             (n, v)
         })
         .collect()
@@ -157,7 +157,7 @@ fn a_training_step_on_wgpu_is_the_step_on_flex() {
     // conv's scale on lavapipe) and compares nothing about the kernels.
     let (cfg, model) = tiny_resnet(&Device::flex());
     let start = dir.path().join("start.safetensors");
-    zoo::weights::save(&model, &start).unwrap();
+    zoo::io::weights::save(&model, &start).unwrap();
     let settings = zoo::train::config::TrainSettings::from_config(&serde_json::json!({
         "training": {"epochs": 1, "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.001, "nesterov": true},
                      "scheduler": {"name": "step", "iters_per_phase": 1, "gamma": 1.0, "end_epoch": 1}}
@@ -169,11 +169,11 @@ fn a_training_step_on_wgpu_is_the_step_on_flex() {
     let labels = zoo::train::loss::Targets::Labels(vec![0, 1, 2, 3]);
     let step = |device: &Device| {
         let (_, mut model) = tiny_resnet(device);
-        let all = zoo::weights::LoadOptions {
+        let all = zoo::io::weights::LoadOptions {
             load_head: true,
             remap: vec![],
         };
-        let report = zoo::weights::load(&mut model, &start, &all).unwrap();
+        let report = zoo::io::weights::load(&mut model, &start, &all).unwrap();
         assert_eq!((report.missing.len(), report.unexpected.len()), (0, 0));
         let input = Tensor::<1>::from_floats(x.as_slice(), device).reshape([4, 3, 32, 32]);
         let loss = zoo::train::loss::total_loss(&cfg, model.forward_train(input), &labels).unwrap();

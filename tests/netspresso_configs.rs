@@ -81,10 +81,10 @@ fn check(config: &str, expected_params: usize) {
 fn loads_a_state_dict_with_the_reference_keys(config: &str, mut model: zoo::TaskModel) {
     let dir = tempfile::tempdir().unwrap();
     let path = common::state_dict_from_facts(&config.replace(".yaml", ".txt"), dir.path());
-    let report = zoo::weights::load(
+    let report = zoo::io::weights::load(
         &mut model,
         &path,
-        &zoo::weights::LoadOptions {
+        &zoo::io::weights::LoadOptions {
             load_head: true,
             remap: vec![],
         },

@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use zoo::weights::{LoadOptions, WeightsError};
+use zoo::io::weights::{LoadOptions, WeightsError};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -50,7 +50,7 @@ fn run(model: &zoo::TaskModel, case: &str) -> f32 {
         } else {
             name.as_str()
         };
-        let want = zoo::tensor_io::read_safetensors(&io, key).unwrap();
+        let want = zoo::io::tensor_files::read_safetensors(&io, key).unwrap();
         assert_eq!(t.shape, want.shape, "{case}: shape of {name}");
         err = err.max(common::max_relative_difference(&t.values, &want.values));
     }
@@ -61,7 +61,7 @@ fn parity(case: &str) {
     let mut model = build(case);
     let dir = tempfile::tempdir().unwrap();
     let weights = common::synthetic_weights(&model, &fixture(&format!("{case}.safetensors")), dir.path());
-    let report = zoo::weights::load(
+    let report = zoo::io::weights::load(
         &mut model,
         &weights,
         &LoadOptions {
@@ -133,7 +133,7 @@ const FOLDS: &[(&str, (usize, usize))] = &[
 /// The model's prediction tensors on the fixture's input, named as `zoo run --output` names them.
 fn forward_fixture(model: &zoo::TaskModel, case: &str) -> Vec<(String, zoo::rt::RawTensor)> {
     let io = fixture(&format!("{case}.io.safetensors"));
-    let x = zoo::tensor_io::read_safetensors(&io, "input")
+    let x = zoo::io::tensor_files::read_safetensors(&io, "input")
         .unwrap()
         .to_tensor::<4>(&device())
         .unwrap();
@@ -157,7 +157,7 @@ fn postprocessing(model: &zoo::TaskModel, case: &str) {
     let cfg = zoo::check_text(&text).config.unwrap();
     let io = fixture(&format!("{case}.io.safetensors"));
     let device = device();
-    let input = zoo::tensor_io::read_safetensors(&io, "input").unwrap();
+    let input = zoo::io::tensor_files::read_safetensors(&io, "input").unwrap();
     let size = [input.shape[2], input.shape[3]];
     let pred = model.forward(input.to_tensor::<4>(&device).unwrap());
     match zoo::postprocess::for_config(&cfg).unwrap() {
@@ -165,7 +165,7 @@ fn postprocessing(model: &zoo::TaskModel, case: &str) {
             let got = post.run(&pred, size).unwrap();
             for (i, dets) in got.iter().enumerate() {
                 let read = |k: &str| {
-                    zoo::tensor_io::read_safetensors(&io, &format!("post.{i}.{k}"))
+                    zoo::io::tensor_files::read_safetensors(&io, &format!("post.{i}.{k}"))
                         .unwrap()
                         .values
                 };
@@ -201,7 +201,7 @@ fn postprocessing(model: &zoo::TaskModel, case: &str) {
         Some(zoo::postprocess::Postprocessor::Pose { simcc_split_ratio }) => {
             let raw = pred.tensors("pred").remove(0).1;
             let got = zoo::postprocess::pose::simcc(&raw, simcc_split_ratio).unwrap();
-            let want = zoo::tensor_io::read_safetensors(&io, "keypoints").unwrap();
+            let want = zoo::io::tensor_files::read_safetensors(&io, "keypoints").unwrap();
             let flat: Vec<f32> = got.iter().flatten().flat_map(|k| [k.x, k.y]).collect();
             assert_eq!(flat, want.values, "{case}: keypoints");
         }
@@ -302,7 +302,8 @@ fn torchvision_names_load_through_the_spec_remap_rules() {
             load_head: true,
             remap: torchvision_rules(),
         };
-        let report = zoo::weights::load(&mut model, &fixture(file), &opts).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let report =
+            zoo::io::weights::load(&mut model, &fixture(file), &opts).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(
             report.missing.is_empty() && report.unexpected.is_empty(),
             "{file}: {report}"
@@ -310,7 +311,7 @@ fn torchvision_names_load_through_the_spec_remap_rules() {
         assert!(run(&model, "resnet_basic") <= 1e-4, "{file}");
         // Without the rules nothing matches: every model tensor is missing.
         let mut fresh = build("resnet_basic");
-        match zoo::weights::load(
+        match zoo::io::weights::load(
             &mut fresh,
             &fixture(file),
             &LoadOptions {
@@ -328,7 +329,7 @@ fn torchvision_names_load_through_the_spec_remap_rules() {
 fn load_head_false_keeps_the_head_and_reports_it() {
     let mut model = build("resnet_basic");
     let before = zoo::model::state_dict(&model);
-    let report = zoo::weights::load(
+    let report = zoo::io::weights::load(
         &mut model,
         &fixture("resnet_basic.safetensors"),
         &LoadOptions::default(),
@@ -347,7 +348,7 @@ fn load_head_false_keeps_the_head_and_reports_it() {
 #[test]
 fn a_checkpoint_of_another_width_is_a_shape_error_naming_the_keys() {
     let mut model = build("resnet_bottleneck");
-    match zoo::weights::load(
+    match zoo::io::weights::load(
         &mut model,
         &fixture("resnet_basic.safetensors"),
         &LoadOptions {

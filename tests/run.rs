@@ -59,8 +59,8 @@ fn run_on_a_tensor_file_writes_netspresso_pred() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let got = zoo::tensor_io::read_npy(&out).unwrap();
-    let want = zoo::tensor_io::read_safetensors(Path::new(&io), "output").unwrap();
+    let got = zoo::io::tensor_files::read_npy(&out).unwrap();
+    let want = zoo::io::tensor_files::read_safetensors(Path::new(&io), "output").unwrap();
     assert_eq!(got.shape, [2, 10]);
     let diff = got
         .values
@@ -84,7 +84,7 @@ fn run_on_a_tensor_file_writes_netspresso_pred() {
     ]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
-        zoo::tensor_io::read_safetensors(&st, "pred").unwrap().values,
+        zoo::io::tensor_files::read_safetensors(&st, "pred").unwrap().values,
         got.values
     );
 }
@@ -204,8 +204,8 @@ fn save_writes_loadable_weights() {
         pred.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let want = zoo::tensor_io::read_safetensors(Path::new(&io), "output").unwrap();
-    let got = zoo::tensor_io::read_npy(&pred).unwrap();
+    let want = zoo::io::tensor_files::read_safetensors(Path::new(&io), "output").unwrap();
+    let got = zoo::io::tensor_files::read_npy(&pred).unwrap();
     assert!(got.values.iter().zip(&want.values).all(|(a, b)| (a - b).abs() <= 1e-4));
     let o = zoo(&["save", &f(CONFIG), "--num-classes", "3", "--output", "w.pth"]);
     assert_eq!(o.status.code(), Some(2));
@@ -262,9 +262,9 @@ fn segmentation_writes_netspresso_masks_and_raw_pred() {
     // The class count comes from the decoder's classifier, not from its other head tensors.
     assert!(text(&o.stderr).contains("classes: 10 (from the checkpoint's head)"));
     // --output keeps the raw logits at the decoder's resolution (stride 4).
-    assert_eq!(zoo::tensor_io::read_npy(&pred).unwrap().shape, [2, 10, 8, 8]);
+    assert_eq!(zoo::io::tensor_files::read_npy(&pred).unwrap().shape, [2, 10, 8, 8]);
     // One mask per image, at the input size, equal to NetsPresso's postprocessor's.
-    let want = zoo::tensor_io::read_safetensors(Path::new(&io), "mask").unwrap();
+    let want = zoo::io::tensor_files::read_safetensors(Path::new(&io), "mask").unwrap();
     assert_eq!(want.shape, [2, 32, 32]);
     for i in 0..2 {
         let img = image::open(dir.path().join(format!("mask_{i}.png")))

@@ -127,8 +127,8 @@ fn small_model(kind: &str, pooling: &str, dir: &Path) -> (zoo::TaskModel, PathBu
     let cfg = v.config.unwrap_or_else(|| panic!("{:?}", v.diagnostics));
     let mut model = zoo::build(&cfg, 1, &common::device()).unwrap();
     let weights = common::synthetic_weights(&model, &dir.join("none"), dir);
-    let opts = zoo::weights::LoadOptions::default();
-    zoo::weights::load(&mut model, &weights, &opts).unwrap();
+    let opts = zoo::io::weights::LoadOptions::default();
+    zoo::io::weights::load(&mut model, &weights, &opts).unwrap();
     (model, weights)
 }
 
@@ -150,7 +150,7 @@ fn bert_and_distilbert_match_transformers_for_every_pooling() {
             let dir = tempfile::tempdir().unwrap();
             let (model, _) = small_model(kind, pooling, dir.path());
             let got = forward(&model, kind);
-            let want = zoo::tensor_io::read_safetensors(&io(kind), pooling).unwrap();
+            let want = zoo::io::tensor_files::read_safetensors(&io(kind), pooling).unwrap();
             assert_eq!(got.shape, vec![2, 64]);
             assert_eq!(got.shape, want.shape);
             let err = common::max_relative_difference(&got.values, &want.values);
@@ -164,8 +164,8 @@ fn ids_and_mask(case: &str, dir: &Path) -> (PathBuf, PathBuf) {
     let (shape, ids) = ints(&io(case), "ids");
     let (_, mask) = ints(&io(case), "mask");
     let (ip, mp) = (dir.join("ids.npy"), dir.join("mask.npy"));
-    zoo::tensor_io::write_npy_ints(&ip, &shape, &ids).unwrap();
-    zoo::tensor_io::write_npy_ints(&mp, &shape, &mask).unwrap();
+    zoo::io::tensor_files::write_npy_ints(&ip, &shape, &ids).unwrap();
+    zoo::io::tensor_files::write_npy_ints(&mp, &shape, &mask).unwrap();
     (ip, mp)
 }
 
@@ -183,7 +183,7 @@ fn embed(args: &[&str]) -> (std::process::Output, Option<zoo::rt::RawTensor>) {
         .map(|k| Path::new(args[k + 1]));
     let e = path
         .filter(|_| out.status.success())
-        .map(|p| zoo::tensor_io::read_npy(p).unwrap());
+        .map(|p| zoo::io::tensor_files::read_npy(p).unwrap());
     (out, e)
 }
 
@@ -212,7 +212,7 @@ fn zoo_embed_token_ids_with_a_mask_matches_transformers() {
     let cfg = write(dir.path(), "bert.yaml", &small_config("bert", "mean"));
     let (o, e) = embed_ids(&cfg, &weights, "bert", dir.path());
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let want = zoo::tensor_io::read_safetensors(&io("bert"), "mean").unwrap();
+    let want = zoo::io::tensor_files::read_safetensors(&io("bert"), "mean").unwrap();
     let e = e.unwrap();
     assert_eq!(e.shape, vec![2, 64]);
     assert!(common::max_relative_difference(&e.values, &want.values) <= 1e-4);
@@ -311,7 +311,7 @@ fn the_legacy_hub_bert_layout_loads_without_naming_its_source() {
     // The heads and the buffer are reported, not errors; nothing is missing.
     assert!(err.contains("missing 0, unexpected 8"), "{err}");
     assert!(err.contains("unexpected: cls.seq_relationship.weight"), "{err}");
-    let want = zoo::tensor_io::read_safetensors(&io("bert"), "mean").unwrap();
+    let want = zoo::io::tensor_files::read_safetensors(&io("bert"), "mean").unwrap();
     assert!(common::max_relative_difference(&e.unwrap().values, &want.values) <= 1e-4);
 }
 
@@ -400,8 +400,8 @@ fn a_sentence_transformers_folder_embeds_texts_as_its_token_ids() {
     flat.extend(&ids[1]);
     let mask: Vec<i64> = (0..2 * len).map(|k| i64::from(k >= len || k < ids[0].len())).collect();
     let (ip, mp) = (dir.path().join("ids.npy"), dir.path().join("mask.npy"));
-    zoo::tensor_io::write_npy_ints(&ip, &[2, len], &flat).unwrap();
-    zoo::tensor_io::write_npy_ints(&mp, &[2, len], &mask).unwrap();
+    zoo::io::tensor_files::write_npy_ints(&ip, &[2, len], &flat).unwrap();
+    zoo::io::tensor_files::write_npy_ints(&mp, &[2, len], &mask).unwrap();
     let (o, by_ids) = embed(&[
         &s(&cfg),
         "--checkpoint",
@@ -438,7 +438,7 @@ fn text_inputs_that_cannot_work_are_clear_errors() {
     assert!(text(&o.stderr).contains("pools by `cls`"), "{}", text(&o.stderr));
     // Ids beyond the vocabulary, and more tokens than positions.
     let ids = dir.path().join("ids.npy");
-    zoo::tensor_io::write_npy_ints(&ids, &[1, 3], &[2, 1000, 3]).unwrap();
+    zoo::io::tensor_files::write_npy_ints(&ids, &[1, 3], &[2, 1000, 3]).unwrap();
     let (o, _) = embed(&[&s(&cfg), "--input", &s(&ids), "--output", &s(&out)]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
@@ -446,7 +446,7 @@ fn text_inputs_that_cannot_work_are_clear_errors() {
         "{}",
         text(&o.stderr)
     );
-    zoo::tensor_io::write_npy_ints(&ids, &[1, 129], &[5; 129]).unwrap();
+    zoo::io::tensor_files::write_npy_ints(&ids, &[1, 129], &[5; 129]).unwrap();
     let (o, _) = embed(&[&s(&cfg), "--input", &s(&ids), "--output", &s(&out)]);
     assert!(
         text(&o.stderr).contains("129 tokens per input, the model takes at most 128"),
@@ -526,18 +526,18 @@ fn clip_has_transformers_counts_and_keys_and_both_towers_match() {
     let cfg = zoo::check_text(SMALL_CLIP).config.unwrap();
     let mut model = zoo::build(&cfg, 1, &common::device()).unwrap();
     let weights = common::synthetic_weights(&model, &dir.path().join("none"), dir.path());
-    zoo::weights::load(&mut model, &weights, &Default::default()).unwrap();
-    let x = zoo::tensor_io::read_safetensors(&io("clip"), "input").unwrap();
+    zoo::io::weights::load(&mut model, &weights, &Default::default()).unwrap();
+    let x = zoo::io::tensor_files::read_safetensors(&io("clip"), "input").unwrap();
     let image = model
         .forward(x.to_tensor::<4>(&common::device()).unwrap())
         .tensors("pred")
         .remove(0)
         .1;
-    let want = zoo::tensor_io::read_safetensors(&io("clip"), "image").unwrap();
+    let want = zoo::io::tensor_files::read_safetensors(&io("clip"), "image").unwrap();
     assert_eq!(image.shape, vec![1, 32]);
     assert!(common::max_relative_difference(&image.values, &want.values) <= 1e-4);
     let text = forward(&model, "clip");
-    let want = zoo::tensor_io::read_safetensors(&io("clip"), "text").unwrap();
+    let want = zoo::io::tensor_files::read_safetensors(&io("clip"), "text").unwrap();
     assert_eq!(text.shape, vec![2, 32]);
     let err = common::max_relative_difference(&text.values, &want.values);
     assert!(err <= 1e-4, "text tower: {err:e}");
@@ -585,12 +585,12 @@ fn zoo_embed_runs_either_clip_tower_from_a_hub_checkpoint() {
     let err = text(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("missing 0, unexpected 3"), "{err}");
-    let want = zoo::tensor_io::read_safetensors(&io("clip"), "text").unwrap();
+    let want = zoo::io::tensor_files::read_safetensors(&io("clip"), "text").unwrap();
     assert!(common::max_relative_difference(&e.unwrap().values, &want.values) <= 1e-4);
     // Image: a float tensor [1, 3, 64, 64] used as is.
-    let x = zoo::tensor_io::read_safetensors(&io("clip"), "input").unwrap();
+    let x = zoo::io::tensor_files::read_safetensors(&io("clip"), "input").unwrap();
     let xp = dir.path().join("x.npy");
-    zoo::tensor_io::write_npy(&xp, &x).unwrap();
+    zoo::io::tensor_files::write_npy(&xp, &x).unwrap();
     let (o, e) = embed(&[
         &s(&cfg),
         "--checkpoint",
@@ -601,7 +601,7 @@ fn zoo_embed_runs_either_clip_tower_from_a_hub_checkpoint() {
         &s(&out),
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let want = zoo::tensor_io::read_safetensors(&io("clip"), "image").unwrap();
+    let want = zoo::io::tensor_files::read_safetensors(&io("clip"), "image").unwrap();
     assert!(common::max_relative_difference(&e.unwrap().values, &want.values) <= 1e-4);
     // An image file is prepared at the model's 64x64 (short side, center crop); a tensor of
     // another size is refused before running.
@@ -620,7 +620,7 @@ fn zoo_embed_runs_either_clip_tower_from_a_hub_checkpoint() {
         shape: vec![1, 3, 32, 32],
         values: vec![0.0; 3 * 32 * 32],
     };
-    zoo::tensor_io::write_npy(&xp, &wrong).unwrap();
+    zoo::io::tensor_files::write_npy(&xp, &wrong).unwrap();
     let (o, _) = embed(&[
         &s(&cfg),
         "--checkpoint",

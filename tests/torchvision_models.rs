@@ -110,17 +110,17 @@ fn parity(case: &str, width: f64, depth: f64, eps: f64, momentum: f64) {
     let mut model = zoo::build(&cfg, 10, &device).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let weights = common::synthetic_weights(&model, &dir.path().join("none"), dir.path());
-    let opts = zoo::weights::LoadOptions {
+    let opts = zoo::io::weights::LoadOptions {
         load_head: true,
         remap: vec![],
     };
-    zoo::weights::load(&mut model, &weights, &opts).unwrap();
+    zoo::io::weights::load(&mut model, &weights, &opts).unwrap();
     let io = common::root(&format!("tests/fixtures/parity/{case}.io.safetensors"));
-    let x = zoo::tensor_io::read_safetensors(&io, "input")
+    let x = zoo::io::tensor_files::read_safetensors(&io, "input")
         .unwrap()
         .to_tensor::<4>(&device)
         .unwrap();
-    let want = zoo::tensor_io::read_safetensors(&io, "embedding").unwrap();
+    let want = zoo::io::tensor_files::read_safetensors(&io, "embedding").unwrap();
     let zoo::TaskModel::Parts(m) = &model else { panic!() };
     let got = zoo::rt::RawTensor::from_tensor(m.backbone.forward(x).last_feature.unwrap()).unwrap();
     assert_eq!(got.shape, want.shape);
@@ -171,10 +171,10 @@ fn torchvision_resnet101_152_and_efficientnet_load_through_the_spec_remap_rules(
             .1
             .clone();
         let file = facts_file(facts, dir.path());
-        let report = zoo::weights::load(
+        let report = zoo::io::weights::load(
             &mut model,
             &file,
-            &zoo::weights::LoadOptions {
+            &zoo::io::weights::LoadOptions {
                 load_head: with_head,
                 remap: rules,
             },

@@ -697,7 +697,7 @@ fn a_model_saved_after_a_training_step_has_its_batchnorm_statistics() {
     zoo::train::loss::total_loss(&cfg, pred, &labels).unwrap().backward();
     // Saved straight away, as a resume state is at the end of an epoch without validation.
     let path = dir.path().join("after.safetensors");
-    zoo::weights::save(&model, &path).unwrap();
+    zoo::io::weights::save(&model, &path).unwrap();
     let saved = floats(&path);
     let (mut means, mut vars) = (0, 0);
     for (name, v) in &saved {
@@ -729,7 +729,7 @@ fn ema_averages_every_weight_as_netspresso_does() {
     let m2 = zoo::build(&cfg, 4, &device).unwrap();
     let save = |m: &zoo::TaskModel, name: &str| {
         let p = dir.path().join(name);
-        zoo::weights::save(m, &p).unwrap();
+        zoo::io::weights::save(m, &p).unwrap();
         floats(&p)
     };
     let (w1, w2) = (save(&m1, "w1.safetensors"), save(&m2, "w2.safetensors"));
@@ -738,11 +738,11 @@ fn ema_averages_every_weight_as_netspresso_does() {
     // (as training changes them).
     let m2 = {
         let mut m = m1.clone();
-        let opts = zoo::weights::LoadOptions {
+        let opts = zoo::io::weights::LoadOptions {
             load_head: true,
             remap: Vec::new(),
         };
-        zoo::weights::load(&mut m, &dir.path().join("w2.safetensors"), &opts).unwrap();
+        zoo::io::weights::load(&mut m, &dir.path().join("w2.safetensors"), &opts).unwrap();
         m
     };
     // constant_decay 0.9: ema = 0.9 ema + 0.1 theta, parameters and BatchNorm statistics alike.

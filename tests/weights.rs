@@ -6,7 +6,7 @@ mod common;
 use common::state_dict_from_facts;
 use safetensors::tensor::{Dtype, TensorView};
 use std::path::{Path, PathBuf};
-use zoo::weights::{LoadOptions, WeightsError};
+use zoo::io::weights::{LoadOptions, WeightsError};
 
 use common::root;
 
@@ -39,7 +39,7 @@ fn full_size_netspresso_state_dicts_load_exactly() {
             load_head: true,
             remap: vec![],
         };
-        let report = zoo::weights::load(&mut model, &file, &opts).unwrap_or_else(|e| panic!("{config}: {e}"));
+        let report = zoo::io::weights::load(&mut model, &file, &opts).unwrap_or_else(|e| panic!("{config}: {e}"));
         assert!(
             report.missing.is_empty() && report.unexpected.is_empty(),
             "{config}: {report}"
@@ -50,7 +50,7 @@ fn full_size_netspresso_state_dicts_load_exactly() {
 
 fn load_err(file: &Path) -> WeightsError {
     let mut model = build("resnet18-classification.yaml");
-    zoo::weights::load(
+    zoo::io::weights::load(
         &mut model,
         file,
         &LoadOptions {
@@ -134,7 +134,7 @@ fn full_size_torchvision_state_dicts_load_through_the_spec_remap_rules() {
             .1
             .clone();
         let mut model = build(config);
-        let report = zoo::weights::load(
+        let report = zoo::io::weights::load(
             &mut model,
             &file,
             &LoadOptions {
@@ -190,7 +190,7 @@ fn save_then_load_round_trips_with_netspresso_names() {
     let dir = tempfile::tempdir().unwrap();
     let model = build("mobilenetv3-small-classification.yaml");
     let path = dir.path().join("m.safetensors");
-    zoo::weights::save(&model, &path).unwrap();
+    zoo::io::weights::save(&model, &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let mut names: Vec<String> = st.names().into_iter().map(String::from).collect();
@@ -200,7 +200,7 @@ fn save_then_load_round_trips_with_netspresso_names() {
     assert_eq!(names, want);
     assert_eq!(st.tensor("head.classifier.0.weight").unwrap().shape(), [1024, 576]);
     let mut again = build("mobilenetv3-small-classification.yaml");
-    let report = zoo::weights::load(
+    let report = zoo::io::weights::load(
         &mut again,
         &path,
         &LoadOptions {
@@ -211,8 +211,8 @@ fn save_then_load_round_trips_with_netspresso_names() {
     .unwrap();
     assert_eq!(report.applied.len(), want.len());
     let bpk = dir.path().join("m.bpk");
-    zoo::weights::save(&model, &bpk).unwrap();
-    let report = zoo::weights::load(
+    zoo::io::weights::save(&model, &bpk).unwrap();
+    let report = zoo::io::weights::load(
         &mut again,
         &bpk,
         &LoadOptions {

@@ -6,9 +6,9 @@
 use super::run::{ModelArgs, model_with_weights};
 use super::text_input;
 use super::{OK, USAGE};
+use crate::io::tensor_files;
 use crate::preprocess::Pipeline;
 use crate::rt::RawTensor;
-use crate::tensor_io;
 use std::path::{Path, PathBuf};
 
 pub struct EmbedArgs<'a> {
@@ -35,7 +35,7 @@ fn batch(inputs: &[PathBuf], pipeline: &Pipeline) -> Result<RawTensor, String> {
     let mut parts: Vec<RawTensor> = Vec::new();
     for p in inputs {
         let t = if is_tensor_file(p) {
-            tensor_io::read_tensor_file(p)?
+            tensor_files::read_tensor_file(p)?
         } else {
             pipeline.load(p)?
         };
@@ -196,7 +196,7 @@ pub fn run(a: &EmbedArgs) -> i32 {
     };
     let text_given = !a.texts.is_empty() || a.text_file.is_some();
     let int_input = a.inputs.first().is_some_and(|p| {
-        p.extension().and_then(|e| e.to_str()) == Some("npy") && tensor_io::npy_is_integer(p).unwrap_or(false)
+        p.extension().and_then(|e| e.to_str()) == Some("npy") && tensor_files::npy_is_integer(p).unwrap_or(false)
     });
     if !text_given && !int_input && !model.reads_images() {
         eprintln!(
@@ -241,7 +241,7 @@ pub fn run(a: &EmbedArgs) -> i32 {
     if a.normalize {
         normalize_rows(&mut e);
     }
-    if let Err(err) = tensor_io::write_npy(a.output, &e) {
+    if let Err(err) = tensor_files::write_npy(a.output, &e) {
         eprintln!("error: cannot write {}: {err}", a.output.display());
         return USAGE;
     }

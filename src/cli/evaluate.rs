@@ -74,11 +74,11 @@ fn eval(a: &EvaluateArgs) -> Result<(), Failure> {
         .ok_or_else(|| {
             usage("evaluating needs trained weights: give --checkpoint (e.g. a run's `*_best.safetensors`)".into())
         })?;
-    let opts = crate::weights::LoadOptions {
+    let opts = crate::io::weights::LoadOptions {
         load_head: true,
         remap: detected_rules(&cfg, &model, &path),
     };
-    let rep = crate::weights::load(&mut model, &path, &opts).map_err(|e| (e.to_string(), INVALID))?;
+    let rep = crate::io::weights::load(&mut model, &path, &opts).map_err(|e| (e.to_string(), INVALID))?;
     eprint!("weights: {}: {rep}", path.display());
     // Evaluation is inference: the same outputs, one pass less per convolution and norm.
     model.fold_for_inference();

@@ -3,11 +3,11 @@
 use super::build::load;
 use super::{DeviceChoice, INVALID, OK, USAGE};
 use crate::config::ModelConfig;
+use crate::io::tensor_files;
+use crate::io::weights::{self, LoadOptions};
 use crate::postprocess::Postprocessor;
 use crate::preprocess::{Geometry, Pipeline};
 use crate::rt::RawTensor;
-use crate::tensor_io;
-use crate::weights::{self, LoadOptions};
 use std::path::{Path, PathBuf};
 
 /// Options shared by `run` and `save` for building a model with weights.
@@ -179,12 +179,12 @@ pub(super) fn resolve_checkpoint(a: &ModelArgs, cfg: &ModelConfig) -> Result<Opt
             ),
         });
     };
-    let base = crate::download::base_url(a.weights_url);
-    let path = crate::download::fetch(
+    let base = crate::io::download::base_url(a.weights_url);
+    let path = crate::io::download::fetch(
         &cfg.name,
         &entry,
         &base,
-        &crate::download::cache_dir(),
+        &crate::io::download::cache_dir(),
         super::color(true),
     )
     .map_err(|e| e.to_string())?;
@@ -195,7 +195,7 @@ pub(super) fn resolve_checkpoint(a: &ModelArgs, cfg: &ModelConfig) -> Result<Opt
 /// The weights file of a checkpoint folder (a model folder, or a sentence-transformers folder
 /// whose pooling must be the config's).
 fn hub_folder(dir: &Path, cfg: &ModelConfig) -> Result<PathBuf, String> {
-    let folder = crate::hub::read_folder(dir)?;
+    let folder = crate::io::hub::read_folder(dir)?;
     if let crate::config::Architecture::Parts { head, .. } = &cfg.architecture {
         let ours = head.params.get("pooling").and_then(|p| p.as_str());
         if let (Some(theirs), Some(ours)) = (&folder.pooling, ours)
@@ -239,12 +239,12 @@ pub(super) fn detected_rules(cfg: &ModelConfig, model: &crate::TaskModel, path: 
     if desc.remap.is_empty() {
         return Vec::new();
     }
-    let Ok(keys) = crate::hub::checkpoint_keys(path) else {
+    let Ok(keys) = crate::io::hub::checkpoint_keys(path) else {
         // The loader reports an unreadable file.
         return Vec::new();
     };
     let ours: std::collections::HashSet<String> = crate::model::state_dict(model).into_iter().map(|(k, _)| k).collect();
-    match crate::hub::detect_source(&keys, &ours, &desc.remap) {
+    match crate::io::hub::detect_source(&keys, &ours, &desc.remap) {
         Some((source, rules)) => {
             eprintln!(
                 "weights: {} has {source} names; reading them with `{name}`'s remap rules",
@@ -305,7 +305,7 @@ fn has_extension(p: Option<&Path>, ext: &str) -> bool {
 /// The model input and, per batch item, how its pixels map back to the original.
 fn load_input(a: &RunArgs, cfg: &ModelConfig) -> Result<(RawTensor, Vec<Geometry>), String> {
     if is_tensor_file(a.input) {
-        let t = tensor_io::read_tensor_file(a.input)?;
+        let t = tensor_files::read_tensor_file(a.input)?;
         if t.shape.len() != 4 || t.shape[1] != 3 {
             return Err(format!(
                 "the input must be [batch, 3, height, width], found {:?}",
@@ -434,10 +434,10 @@ pub fn run(a: &RunArgs) -> i32 {
                 tensors.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
             ))
         } else if npy {
-            tensor_io::write_npy(out, &tensors[0].1).map_err(|e| e.to_string())
+            tensor_files::write_npy(out, &tensors[0].1).map_err(|e| e.to_string())
         } else {
             let named: Vec<(&str, &RawTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
-            tensor_io::write_safetensors(out, &named)
+            tensor_files::write_safetensors(out, &named)
         };
         if let Err(e) = written {
             eprintln!("error: cannot write {}: {e}", out.display());

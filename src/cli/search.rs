@@ -13,9 +13,9 @@ use super::embed::{embeddings, normalize_rows, require_embedding_task};
 use super::run::{ModelArgs, model_with_weights};
 use super::text_input;
 use super::{DeviceChoice, INVALID, OK, USAGE};
+use crate::io::tensor_files;
 use crate::preprocess::Pipeline;
 use crate::rt::RawTensor;
-use crate::tensor_io;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -359,8 +359,8 @@ fn write_index(
 ) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
     std::fs::write(out.join("config.yaml"), config_text).map_err(|e| e.to_string())?;
-    crate::weights::save(model, &out.join("weights.safetensors")).map_err(|e| e.to_string())?;
-    tensor_io::write_npy(&out.join("embeddings.npy"), e).map_err(|e| e.to_string())?;
+    crate::io::weights::save(model, &out.join("weights.safetensors")).map_err(|e| e.to_string())?;
+    tensor_files::write_npy(&out.join("embeddings.npy"), e).map_err(|e| e.to_string())?;
     // The manifest last: a folder without it is not taken for a finished index.
     let json = serde_json::to_string_pretty(manifest).map_err(|e| e.to_string())?;
     std::fs::write(out.join("index.json"), json + "\n").map_err(|e| e.to_string())
@@ -385,7 +385,7 @@ fn read_index(dir: &Path) -> Result<(Manifest, RawTensor), String> {
             m.version
         ));
     }
-    let e = tensor_io::read_npy(&dir.join("embeddings.npy"))?;
+    let e = tensor_files::read_npy(&dir.join("embeddings.npy"))?;
     if e.shape != [m.items.len(), m.dim] {
         return Err(format!(
             "{}: embeddings.npy is {:?} but the manifest lists {} items of {} values",

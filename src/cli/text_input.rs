@@ -2,9 +2,9 @@
 //! with the model's tokenizer, or id and mask arrays from `.npy` files; run in batches.
 
 use super::DeviceChoice;
+use crate::io::tensor_files;
 use crate::model::TextLimits;
 use crate::rt::RawTensor;
-use crate::tensor_io;
 use crate::tokenize::{Encoded, TextTokenizer};
 use burn::tensor::{Int, Tensor};
 use std::path::{Path, PathBuf};
@@ -79,7 +79,7 @@ pub fn tokens_json(texts: &[String], encoded: &[Encoded]) -> serde_json::Value {
 
 /// Ids [B, L] from an integer `.npy`, with a mask of the same shape (default: all ones).
 pub fn from_npy(ids: &Path, mask: Option<&Path>) -> Result<TokenRows, String> {
-    let (shape, values) = tensor_io::read_npy_ints(ids)?;
+    let (shape, values) = tensor_files::read_npy_ints(ids)?;
     let [rows, len] = shape[..] else {
         return Err(format!(
             "{}: token ids are [batch, tokens], found shape {shape:?}",
@@ -92,7 +92,7 @@ pub fn from_npy(ids: &Path, mask: Option<&Path>) -> Result<TokenRows, String> {
     let mask = match mask {
         None => vec![1; values.len()],
         Some(m) => {
-            let (mshape, mvalues) = tensor_io::read_npy_ints(m)?;
+            let (mshape, mvalues) = tensor_files::read_npy_ints(m)?;
             if mshape != shape {
                 return Err(format!("{}: the mask is {mshape:?}, the ids {shape:?}", m.display()));
             }

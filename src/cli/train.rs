@@ -264,11 +264,11 @@ fn train(a: &TrainArgs) -> Result<(), Failure> {
                 fold: false,
             };
             if let Some(path) = resolve_checkpoint(&args, &cfg).map_err(|m| (m, INVALID))? {
-                let opts = crate::weights::LoadOptions {
+                let opts = crate::io::weights::LoadOptions {
                     load_head: cfg.checkpoint.load_head,
                     remap: Vec::new(),
                 };
-                let rep = crate::weights::load(&mut model, &path, &opts).map_err(|e| (e.to_string(), INVALID))?;
+                let rep = crate::io::weights::load(&mut model, &path, &opts).map_err(|e| (e.to_string(), INVALID))?;
                 eprint!("weights: {}: {rep}", path.display());
             }
             None

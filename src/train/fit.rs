@@ -280,14 +280,14 @@ fn save_resume(
     std::fs::create_dir_all(&r).map_err(|e| format!("cannot create {}: {e}", r.display()))?;
     let e = state.epoch;
     write_atomic(&r.join(format!("model_{e}.bpk")), |p| {
-        crate::weights::save(model, p).map_err(|e| e.to_string())
+        crate::io::weights::save(model, p).map_err(|e| e.to_string())
     })?;
     write_atomic(&r.join(format!("optim_{e}.bpk")), |p| {
         optim.save(p).map_err(|e| e.to_string())
     })?;
     if let Some(m) = ema {
         write_atomic(&r.join(format!("ema_{e}.bpk")), |p| {
-            crate::weights::save(m, p).map_err(|e| e.to_string())
+            crate::io::weights::save(m, p).map_err(|e| e.to_string())
         })?;
     }
     let json = serde_json::to_string_pretty(state).map_err(|e| e.to_string())?;
@@ -318,12 +318,12 @@ pub fn load_resume(dir: &Path, model: &mut crate::TaskModel) -> Result<ResumeSta
     })?;
     let state: ResumeState =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", r.join("state.json").display()))?;
-    let opts = crate::weights::LoadOptions {
+    let opts = crate::io::weights::LoadOptions {
         load_head: true,
         remap: Vec::new(),
     };
     let file = r.join(format!("model_{}.bpk", state.epoch));
-    crate::weights::load(model, &file, &opts).map_err(|e| e.to_string())?;
+    crate::io::weights::load(model, &file, &opts).map_err(|e| e.to_string())?;
     Ok(state)
 }
 
@@ -381,11 +381,11 @@ pub fn fit(
     let mut ema = s.ema.clone().map(|c| super::ema::Ema::new(c, &model));
     if let (Some(e), Some(r)) = (ema.as_mut(), resume.as_ref()) {
         let file = f.dir.join(RESUME).join(format!("ema_{}.bpk", r.epoch));
-        let opts = crate::weights::LoadOptions {
+        let opts = crate::io::weights::LoadOptions {
             load_head: true,
             remap: Vec::new(),
         };
-        crate::weights::load(&mut e.model, &file, &opts).map_err(|err| format!("{}: {err}", file.display()))?;
+        crate::io::weights::load(&mut e.model, &file, &opts).map_err(|err| format!("{}: {err}", file.display()))?;
         e.updates = r.ema_updates.unwrap_or(0);
     }
     let (first, mut rows, mut best, mut classwise) = match resume {
@@ -549,7 +549,9 @@ pub fn fit(
             };
             let save = |name: &str| -> Result<(), String> {
                 let path = f.dir.join(format!("{stem}_{name}.safetensors"));
-                write_atomic(&path, |p| crate::weights::save(&weights, p).map_err(|e| e.to_string()))
+                write_atomic(&path, |p| {
+                    crate::io::weights::save(&weights, p).map_err(|e| e.to_string())
+                })
             };
             if !s.save_best_only {
                 save(&format!("epoch_{epoch}"))?;

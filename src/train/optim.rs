@@ -134,7 +134,7 @@ impl ModuleVisitor for Names {
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let name = crate::weights::state_dict_name(&self.path.join("."));
+        let name = crate::io::weights::state_dict_name(&self.path.join("."));
         // BatchNorm's running statistics are buffers in PyTorch, no parameters.
         if !name.ends_with(".running_mean") && !name.ends_with(".running_var") {
             self.out.push((param.id, name));

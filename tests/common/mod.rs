@@ -133,7 +133,7 @@ pub fn synthetic_weights(model: &zoo::TaskModel, stored: &Path, dir: &Path) -> P
         return stored.to_path_buf();
     }
     let own = dir.join("own.safetensors");
-    zoo::weights::save(model, &own).unwrap();
+    zoo::io::weights::save(model, &own).unwrap();
     let bytes = std::fs::read(&own).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let mut data: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = Vec::new();

@@ -3,7 +3,7 @@
 //! `1_Pooling/config.json`), and original key names (transformers, torchvision) recognised
 //! by the remap rules the specs declare, so they load without naming their source.
 
-use crate::weights::{Format, WeightsError};
+use crate::io::weights::{Format, WeightsError};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
