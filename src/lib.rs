@@ -15,5 +15,4 @@ pub mod rt;
 pub use config::{ModelConfig, check_text};
 pub use model::{TaskModel, build};
 pub mod preprocess;
-pub mod tokenize;
 pub mod train;

@@ -398,7 +398,7 @@ fn fuzz_npy() {
 #[test]
 fn fuzz_images() {
     let seeds = files("tests/fixtures/images", &[".jpg", ".png"]);
-    let pipeline = zoo::preprocess::Pipeline::for_task("classification", Some([64, 64]));
+    let pipeline = zoo::preprocess::image::Pipeline::for_task("classification", Some([64, 64]));
     let work = tempfile::tempdir().unwrap();
     fuzz("image", &seeds, |bytes| {
         // Decoders go by content; both names are tried so the extension cannot hide a case.
@@ -416,7 +416,7 @@ fn fuzz_tokenizer_files() {
     fuzz("tokenizer", &seeds, |bytes| {
         for name in ["tokenizer.json", "vocab.txt", "vocab.json"] {
             let p = as_file(&work, name, bytes);
-            if let Ok(t) = zoo::tokenize::TextTokenizer::from_file(&p, Some(true), Some(16)) {
+            if let Ok(t) = zoo::preprocess::text::TextTokenizer::from_file(&p, Some(true), Some(16)) {
                 let _ = t.encode("Hello, wörld! 12 tokens");
             }
         }

@@ -6,7 +6,7 @@ mod common;
 
 use common::root;
 use serde_json::Value;
-use zoo::tokenize::TextTokenizer;
+use zoo::preprocess::text::TextTokenizer;
 
 fn fixture(path: &str) -> std::path::PathBuf {
     root(&format!("tests/fixtures/tokenizers/{path}"))

@@ -118,7 +118,7 @@ pub fn run(a: &BenchArgs) -> i32 {
         eprintln!("error: --batch sizes and --iterations must be at least 1");
         return USAGE;
     }
-    let default = crate::preprocess::Pipeline::for_config(&cfg).input_size();
+    let default = crate::preprocess::image::Pipeline::for_config(&cfg).input_size();
     let (h, w) = match a.input_size {
         Some([h, w]) if *h > 0 && *w > 0 => (*h, *w),
         Some(_) => {

@@ -63,7 +63,7 @@ pub fn run(file: &Path, num_classes: usize, input_size: Option<&[usize]>, device
     }
     // By default, the size `zoo run` gives the model (224x224, 640x640 for detection, the
     // pose head's target size).
-    let default = crate::preprocess::Pipeline::for_config(&cfg).input_size();
+    let default = crate::preprocess::image::Pipeline::for_config(&cfg).input_size();
     let (h, w) = match input_size {
         Some([h, w]) if *h > 0 && *w > 0 => (*h, *w),
         Some(_) => {

@@ -7,7 +7,7 @@ use super::run::{ModelArgs, model_with_weights};
 use super::text_input;
 use super::{OK, USAGE};
 use crate::io::tensor_files;
-use crate::preprocess::Pipeline;
+use crate::preprocess::image::Pipeline;
 use crate::rt::RawTensor;
 use std::path::{Path, PathBuf};
 
@@ -164,7 +164,7 @@ fn text_embeddings(
     let rows = if a.inputs.is_empty() {
         let texts = super::tokenize::texts(a.texts, a.text_file)?;
         let path = text_input::find_tokenizer(a.tokenizer, a.model.checkpoint)?;
-        let tok = crate::tokenize::TextTokenizer::from_file(&path, None, Some(limits.max_tokens))?;
+        let tok = crate::preprocess::text::TextTokenizer::from_file(&path, None, Some(limits.max_tokens))?;
         let encoded = text_input::encode(&tok, &texts)?;
         if let Some(out) = a.tokens {
             let json = serde_json::to_string_pretty(&text_input::tokens_json(&texts, &encoded)).expect("plain JSON");

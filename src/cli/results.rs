@@ -4,7 +4,7 @@
 use crate::postprocess::detection::Detection;
 use crate::postprocess::pose::Keypoint;
 use crate::postprocess::{draw, numbered};
-use crate::preprocess::Geometry;
+use crate::preprocess::image::Geometry;
 use crate::rt::RawTensor;
 use serde_json::{Value as J, json};
 use std::path::Path;

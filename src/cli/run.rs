@@ -6,7 +6,7 @@ use crate::config::ModelConfig;
 use crate::io::tensor_files;
 use crate::io::weights::{self, LoadOptions};
 use crate::postprocess::Postprocessor;
-use crate::preprocess::{Geometry, Pipeline};
+use crate::preprocess::image::{Geometry, Pipeline};
 use crate::rt::RawTensor;
 use std::path::{Path, PathBuf};
 

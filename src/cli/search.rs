@@ -14,7 +14,7 @@ use super::run::{ModelArgs, model_with_weights};
 use super::text_input;
 use super::{DeviceChoice, INVALID, OK, USAGE};
 use crate::io::tensor_files;
-use crate::preprocess::Pipeline;
+use crate::preprocess::image::Pipeline;
 use crate::rt::RawTensor;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -325,7 +325,8 @@ fn index_texts(
     let limits = crate::model::text_limits(cfg)
         .map_err(|e| usage(e.to_string()))?
         .ok_or_else(|| usage("the model declares no vocab_size / max_tokens".into()))?;
-    let tok = crate::tokenize::TextTokenizer::from_file(tokenizer, None, Some(limits.max_tokens)).map_err(usage)?;
+    let tok =
+        crate::preprocess::text::TextTokenizer::from_file(tokenizer, None, Some(limits.max_tokens)).map_err(usage)?;
     let tty = super::color(true);
     let mut values = Vec::new();
     let mut dim = 0;
@@ -506,7 +507,7 @@ fn text_query(
     let limits = crate::model::text_limits(cfg)
         .map_err(|e| usage(e.to_string()))?
         .ok_or_else(|| usage("the model declares no vocab_size / max_tokens".into()))?;
-    let tok = crate::tokenize::TextTokenizer::from_file(&path, None, Some(limits.max_tokens)).map_err(usage)?;
+    let tok = crate::preprocess::text::TextTokenizer::from_file(&path, None, Some(limits.max_tokens)).map_err(usage)?;
     let encoded = text_input::encode(&tok, &[text.to_string()]).map_err(usage)?;
     text_input::embeddings(
         &cfg.name,

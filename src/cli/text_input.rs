@@ -4,8 +4,8 @@
 use super::DeviceChoice;
 use crate::io::tensor_files;
 use crate::model::TextLimits;
+use crate::preprocess::text::{Encoded, TextTokenizer};
 use crate::rt::RawTensor;
-use crate::tokenize::{Encoded, TextTokenizer};
 use burn::tensor::{Int, Tensor};
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! unpadded.
 
 use super::{INVALID, OK, USAGE};
-use crate::tokenize::TextTokenizer;
+use crate::preprocess::text::TextTokenizer;
 use std::path::Path;
 
 pub struct TokenizeArgs<'a> {

@@ -6,7 +6,7 @@
 //! segmentation sample's image and mask no longer line up), zoo crops both.
 
 use super::rng::Rng;
-use crate::preprocess::{Resize, center_crop_origin};
+use crate::preprocess::image::{Resize, center_crop_origin};
 use crate::rt::RawTensor;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma, Rgb, RgbImage};
